@@ -1,0 +1,108 @@
+//! The command line as clap derive types. Doc comments here become `--help`.
+//! No IO and no validation beyond types: `config` turns these into checked
+//! configurations.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Scale models of an asynchronous distributed system with Lamport clocks.
+///
+/// Runs N virtual machines, each its own OS process ticking at its own random
+/// rate, connected over TCP. Every VM logs every event with its wall time,
+/// queue length and logical clock to LOGS/machine_<id>.log.
+///
+/// With no subcommand, `run` is assumed: `lamport-sim --vms 3 --runtime 60`.
+#[derive(Debug, Parser)]
+#[command(name = "lamport-sim", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a whole simulation: one child process per VM on 127.0.0.1 (the default).
+    Run(RunArgs),
+    /// Run one VM by hand, in its own terminal, connecting to its peers.
+    Vm(VmArgs),
+    /// Check a run's logs against every rule of the model; exit 0 only if all hold.
+    Verify(VerifyArgs),
+}
+
+/// The model's knobs, shared by `run` and `vm`.
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// Seconds to run (decimals allowed, e.g. 2.5).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "60",
+        allow_negative_numbers = true
+    )]
+    pub runtime: f64,
+    /// Lowest tick rate a VM may draw, in ticks per second.
+    #[arg(long, value_name = "A", default_value_t = 1)]
+    pub min_rate: u32,
+    /// Highest tick rate a VM may draw, in ticks per second.
+    #[arg(long, value_name = "B", default_value_t = 6)]
+    pub max_rate: u32,
+    /// Sides of the die rolled on a tick with an empty queue: 1, 2 and 3 send,
+    /// everything above 3 is an internal event (so 10 means 70% internal).
+    #[arg(long, value_name = "K", default_value_t = 10)]
+    pub event_range: u32,
+    /// Seed for every random choice (rates and rolls); drawn and printed if not given.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Folder for machine_<id>.log files (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "logs")]
+    pub logs: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Number of virtual machines (at least 2).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub vms: u32,
+    /// VM i listens on 127.0.0.1:(P + i); 0 lets every VM take any free port.
+    #[arg(long, value_name = "P", default_value_t = 10000)]
+    pub base_port: u16,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VmArgs {
+    /// This VM's id (1, 2, ...).
+    #[arg(long, value_name = "I")]
+    pub id: u32,
+    /// Address to listen on, e.g. 127.0.0.1:10001 (use 0.0.0.0:PORT to accept other hosts).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// A peer as ID=HOST:PORT, e.g. --peer 2=127.0.0.1:10002. Repeat for each peer.
+    #[arg(long = "peer", value_name = "J=ADDR")]
+    pub peers: Vec<String>,
+    /// A fixed tick rate for this VM, instead of drawing one from --min-rate..=--max-rate.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<u32>,
+    /// The run id; VMs join one run only if they share it.
+    #[arg(long, value_name = "ID", default_value = "manual")]
+    pub run: String,
+    /// Seconds to wait for all peers to come up before giving up.
+    #[arg(long, value_name = "SECS", default_value = "60")]
+    pub connect_timeout: f64,
+    /// Internal: talk to the launcher over stdin/stdout (peers arrive on stdin).
+    #[arg(long, hide = true)]
+    pub control: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The run's log folder.
+    #[arg(value_name = "DIR", default_value = "logs")]
+    pub dir: PathBuf,
+}

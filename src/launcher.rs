@@ -1,0 +1,418 @@
+//! `run`: spawns `current_exe() vm ...` once per VM, collects the addresses
+//! they listen on, hands every VM its peers and one shared start instant,
+//! forwards Ctrl+C / SIGTERM, reaps every child and prints the end-of-run
+//! table. It never reads a logical clock while the run goes on.
+//!
+//! Each child's stdin is a pipe from the launcher: when the launcher dies,
+//! even by SIGKILL, the pipe closes and every VM stops on its own.
+
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, ExitCode, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use rand::RngExt;
+
+use crate::config::{ConfigError, RunConfig};
+use crate::control::{FromVm, ToVm};
+use crate::logline;
+use crate::logs;
+use crate::stats::{self, VmStats};
+
+/// Longest wait for every VM to bind and to connect.
+pub const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long after the runtime a VM may take to stop before it is killed.
+pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// News from the children and the signal handler.
+enum Ev {
+    Said(u32, FromVm),
+    /// The child's stdout closed: it exited (or is about to).
+    Gone(u32),
+    Interrupt,
+}
+
+struct Vm {
+    id: u32,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    addr: Option<SocketAddr>,
+    ready: bool,
+    gone: bool,
+    status: Option<ExitStatus>,
+}
+
+impl Vm {
+    fn tell(&mut self, msg: &ToVm) {
+        if let Some(stdin) = self.stdin.as_mut() {
+            if stdin
+                .write_all(msg.line().as_bytes())
+                .and_then(|()| stdin.flush())
+                .is_err()
+            {
+                self.stdin = None;
+            }
+        }
+    }
+}
+
+/// Runs a whole simulation; the exit code is 0 only if every VM stopped cleanly.
+pub fn run(cfg: RunConfig) -> Result<ExitCode> {
+    let seed = cfg.model.seed.unwrap_or_else(|| rand::rng().random());
+    let run_id = format!("{:06x}", rand::rng().random_range(0..0x100_0000u32));
+    check_logs_writable(&cfg.model.logs)?;
+    check_ports(&cfg)?;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let itx = tx.clone();
+    ctrlc::set_handler(move || {
+        let _ = itx.send(Ev::Interrupt);
+    })
+    .context("cannot install the Ctrl+C handler")?;
+    println!(
+        "lamport-sim: run {run_id}: {} VMs for {} s, seed {seed} (--seed {seed} repeats it), logs in {}",
+        cfg.vms,
+        cfg.model.runtime.as_secs_f64(),
+        cfg.model.logs.display()
+    );
+    let mut vms = spawn_all(&cfg, seed, &run_id, &tx)?;
+    let mut launch = Launch {
+        rx,
+        vms: &mut vms,
+        stopping: false,
+        interrupted: false,
+    };
+    let mut outcome = launch.drive(&cfg);
+    if launch.interrupted && matches!(outcome, Outcome::Ran) {
+        outcome = Outcome::InterruptedRun;
+    }
+    launch.stop_all();
+    launch.reap(cfg.model.runtime + STOP_TIMEOUT);
+    finish(&cfg, &vms, outcome)
+}
+
+/// Fails with a `--logs` error if the folder cannot be created or written.
+fn check_logs_writable(dir: &Path) -> Result<(), ConfigError> {
+    let fail = |why: String| ConfigError {
+        flag: "--logs",
+        value: dir.display().to_string(),
+        why,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create the folder: {e}")))?;
+    let probe = dir.join(format!(".lamport-sim-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| fail(format!("cannot write in the folder: {e}")))?;
+    let _ = std::fs::remove_file(probe);
+    Ok(())
+}
+
+/// Fails with a `--base-port` error naming the first port already taken.
+fn check_ports(cfg: &RunConfig) -> Result<(), ConfigError> {
+    if cfg.base_port == 0 {
+        return Ok(());
+    }
+    for id in 1..=cfg.vms {
+        let port = cfg.base_port + id as u16;
+        if let Err(e) = TcpListener::bind(("127.0.0.1", port)) {
+            return Err(ConfigError {
+                flag: "--base-port",
+                value: cfg.base_port.to_string(),
+                why: format!("port {port} (VM {id}) is not free: {e}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Result<Vec<Vm>> {
+    let exe = std::env::current_exe().context("cannot find this program's own executable")?;
+    let mut vms: Vec<Vm> = Vec::new();
+    for id in 1..=cfg.vms {
+        let port = if cfg.base_port == 0 {
+            0
+        } else {
+            cfg.base_port + id as u16
+        };
+        let spawned = Command::new(&exe)
+            .args(["vm", "--control", "--id", &id.to_string()])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--run", run_id, "--seed", &seed.to_string()])
+            .args(["--runtime", &cfg.model.runtime.as_secs_f64().to_string()])
+            .args(["--min-rate", &cfg.model.min_rate.to_string()])
+            .args(["--max-rate", &cfg.model.max_rate.to_string()])
+            .args(["--event-range", &cfg.model.event_range.to_string()])
+            .arg("--logs")
+            .arg(&cfg.model.logs)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(e) => {
+                for vm in &mut vms {
+                    let _ = vm.child.kill();
+                    let _ = vm.child.wait();
+                }
+                return Err(e).with_context(|| format!("cannot start VM {id} ({})", exe.display()));
+            }
+        };
+        let stdin = child.stdin.take();
+        if let Some(out) = child.stdout.take() {
+            watch_stdout(id, out, tx.clone());
+        }
+        vms.push(Vm {
+            id,
+            child,
+            stdin,
+            addr: None,
+            ready: false,
+            gone: false,
+            status: None,
+        });
+    }
+    Ok(vms)
+}
+
+/// Forwards a child's control lines; its end means the child is gone.
+fn watch_stdout(id: u32, out: std::process::ChildStdout, tx: Sender<Ev>) {
+    let _ = thread::Builder::new()
+        .name(format!("vm{id}-stdout"))
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if let Some(msg) = FromVm::parse(&line) {
+                    let _ = tx.send(Ev::Said(id, msg));
+                }
+            }
+            let _ = tx.send(Ev::Gone(id));
+        });
+}
+
+/// How the run went, as far as the launcher could drive it.
+enum Outcome {
+    /// Every phase was reached; the run ended (by runtime or by request).
+    Ran,
+    /// Ctrl+C before the VMs started ticking.
+    Interrupted,
+    /// Ctrl+C while they ticked: they stopped early, cleanly.
+    InterruptedRun,
+    /// A VM exited during set-up (its own error is on stderr), or set-up timed out.
+    SetupFailed(String),
+}
+
+struct Launch<'a> {
+    rx: Receiver<Ev>,
+    vms: &'a mut Vec<Vm>,
+    stopping: bool,
+    interrupted: bool,
+}
+
+impl Launch<'_> {
+    fn drive(&mut self, cfg: &RunConfig) -> Outcome {
+        let deadline = Instant::now() + SETUP_TIMEOUT;
+        if let Some(o) = self.wait_setup(deadline, |vm| vm.addr.is_some(), "bind its port") {
+            return o;
+        }
+        let addrs: Vec<(u32, SocketAddr)> = self
+            .vms
+            .iter()
+            .filter_map(|v| Some((v.id, v.addr?)))
+            .collect();
+        for vm in self.vms.iter_mut() {
+            for &(id, addr) in &addrs {
+                if id != vm.id {
+                    vm.tell(&ToVm::Peer(id, addr));
+                }
+            }
+            vm.tell(&ToVm::Connect);
+        }
+        if let Some(o) = self.wait_setup(deadline, |vm| vm.ready, "connect to its peers") {
+            return o;
+        }
+        // A few ms ahead, so every VM has the line before the instant comes.
+        let lead_us = 5_000 + 200 * i64::from(cfg.vms);
+        let go = ToVm::Go(logline::now_us() + lead_us);
+        for vm in self.vms.iter_mut() {
+            vm.tell(&go);
+        }
+        self.watch_run(
+            Instant::now() + Duration::from_micros(lead_us as u64),
+            cfg.model.runtime,
+        );
+        Outcome::Ran
+    }
+
+    /// Waits until `done` holds for every VM; `None` if it does.
+    fn wait_setup(
+        &mut self,
+        deadline: Instant,
+        done: fn(&Vm) -> bool,
+        what: &str,
+    ) -> Option<Outcome> {
+        while !self.vms.iter().all(done) {
+            match self.rx.recv_deadline(deadline) {
+                Ok(Ev::Said(id, msg)) => self.note(id, msg),
+                Ok(Ev::Gone(id)) => {
+                    self.mark_gone(id);
+                    return Some(Outcome::SetupFailed(format!(
+                        "VM {id} exited before it could {what}"
+                    )));
+                }
+                Ok(Ev::Interrupt) => return Some(Outcome::Interrupted),
+                Err(_) => {
+                    let late: Vec<String> = self
+                        .vms
+                        .iter()
+                        .filter(|v| !done(v))
+                        .map(|v| v.id.to_string())
+                        .collect();
+                    return Some(Outcome::SetupFailed(format!(
+                        "VM {} did not {what} within {} s",
+                        late.join(", "),
+                        SETUP_TIMEOUT.as_secs()
+                    )));
+                }
+            }
+        }
+        None
+    }
+
+    fn note(&mut self, id: u32, msg: FromVm) {
+        let Some(vm) = self.vms.iter_mut().find(|v| v.id == id) else {
+            return;
+        };
+        match msg {
+            FromVm::Listening(addr) => vm.addr = Some(addr),
+            FromVm::Ready => vm.ready = true,
+        }
+    }
+
+    fn mark_gone(&mut self, id: u32) {
+        if let Some(vm) = self.vms.iter_mut().find(|v| v.id == id) {
+            vm.gone = true;
+            vm.stdin = None;
+        }
+    }
+
+    /// Waits for the VMs to finish, forwarding Ctrl+C, showing progress on a terminal.
+    fn watch_run(&mut self, start: Instant, runtime: Duration) {
+        let progress = std::io::stderr().is_terminal();
+        let hard_end = start + runtime + STOP_TIMEOUT;
+        while self.vms.iter().any(|v| !v.gone) && Instant::now() < hard_end {
+            match self.rx.recv_timeout(Duration::from_millis(250)) {
+                Ok(Ev::Gone(id)) => self.mark_gone(id),
+                Ok(Ev::Interrupt) => {
+                    self.interrupted = true;
+                    self.stop_all();
+                }
+                Ok(Ev::Said(..)) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if progress {
+                let done = start.elapsed().as_secs_f64().min(runtime.as_secs_f64());
+                let running = self.vms.iter().filter(|v| !v.gone).count();
+                eprint!(
+                    "\r{done:6.1} s of {} s, {running} VMs running ",
+                    runtime.as_secs_f64()
+                );
+            }
+        }
+        if progress {
+            eprint!("\r{:60}\r", "");
+        }
+    }
+
+    /// Asks every VM still running to stop cleanly (once).
+    fn stop_all(&mut self) {
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        for vm in self.vms.iter_mut() {
+            vm.tell(&ToVm::Stop);
+        }
+    }
+
+    /// Waits for every child; kills the ones still there after `limit`.
+    fn reap(&mut self, limit: Duration) {
+        let end = Instant::now() + limit.min(STOP_TIMEOUT);
+        for vm in self.vms.iter_mut() {
+            loop {
+                match vm.child.try_wait() {
+                    Ok(Some(status)) => {
+                        vm.status = Some(status);
+                        break;
+                    }
+                    Ok(None) if Instant::now() < end => thread::sleep(Duration::from_millis(5)),
+                    _ => {
+                        eprintln!("lamport-sim: VM {} did not stop in time; killing it", vm.id);
+                        let _ = vm.child.kill();
+                        vm.status = vm.child.wait().ok();
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Prints the table and turns the children's statuses into an exit code.
+fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
+    let failed: Vec<String> = vms
+        .iter()
+        .filter(|v| !v.status.is_some_and(|s| s.success()))
+        .map(|v| format!("VM {} {}", v.id, describe(v.status)))
+        .collect();
+    if let Outcome::SetupFailed(why) = &outcome {
+        // A VM's own usage error (exit 2, e.g. a port taken) is the user's.
+        let usage = vms
+            .iter()
+            .any(|v| v.status.and_then(|s| s.code()) == Some(2));
+        eprintln!("lamport-sim: {why}");
+        return Ok(ExitCode::from(if usage { 2 } else { 1 }));
+    }
+    match table_of(&cfg.model.logs, cfg.vms) {
+        Ok(t) => print!("{t}"),
+        Err(e) => eprintln!("lamport-sim: no table: {e:#}"),
+    }
+    if !failed.is_empty() {
+        bail!("{}", failed.join("; "));
+    }
+    match outcome {
+        Outcome::Interrupted | Outcome::InterruptedRun => {
+            eprintln!("lamport-sim: interrupted; every VM stopped cleanly and its log is complete");
+            Ok(ExitCode::from(130))
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn describe(status: Option<ExitStatus>) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.and_then(|s| s.signal()) {
+            return format!("died (killed by signal {sig})");
+        }
+    }
+    match status.and_then(|s| s.code()) {
+        Some(code) => format!("failed (exit code {code})"),
+        None => "vanished".into(),
+    }
+}
+
+fn table_of(dir: &Path, n: u32) -> Result<String> {
+    let files = logs::read_run(dir)?;
+    let mut rows = Vec::new();
+    for f in files.iter().filter(|f| f.id <= n) {
+        let lines = f
+            .lines()
+            .map_err(|(no, e)| anyhow::anyhow!("{}:{no}: {e}", f.name))?;
+        rows.push(VmStats::from_lines(&lines));
+    }
+    Ok(stats::table(&rows))
+}

@@ -1,0 +1,47 @@
+//! The `lamport-sim` binary: parses the command line and hands over to the
+//! library. Exit codes: 0 ok, 1 failure, 2 usage.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use lamport_sim::cli::{Cli, Command};
+use lamport_sim::config::ConfigError;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's first line names the flag and the value; the rest is a hint.
+            let text = e.render().to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        None => lamport_sim::launcher::run(lamport_sim::config::run(&cli.run)?),
+        Some(Command::Run(a)) => lamport_sim::launcher::run(lamport_sim::config::run(&a)?),
+        Some(Command::Vm(a)) => {
+            lamport_sim::vm::run(lamport_sim::config::vm(&a)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Verify(a)) => lamport_sim::verify::main(&a.dir),
+    }
+}

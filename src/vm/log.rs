@@ -1,0 +1,123 @@
+//! A VM's log file: lines formatted through `logline`, buffered, and handed
+//! to the OS before any message goes on the wire (so a SIGKILL never leaves a
+//! received message whose send is missing) and on a short timer otherwise.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::logline::{self, Event};
+
+/// Longest a written line waits in the buffer while ticks are frequent.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
+const FLUSH_BYTES: usize = 64 * 1024;
+
+/// The path of VM `id`'s log in `dir`.
+pub fn log_path(dir: &Path, id: u32) -> PathBuf {
+    dir.join(format!("machine_{id}.log"))
+}
+
+/// The VM id in a `machine_<id>.log` file name (plain decimal, no sign or
+/// leading zero, so each id has exactly one file name).
+pub fn log_id(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("machine_")?.strip_suffix(".log")?;
+    let plain = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    if plain { digits.parse().ok() } else { None }
+}
+
+/// Removes `machine_<id>.log` files in `dir` with an id above `max_id`, left
+/// by an earlier run with more VMs.
+pub fn remove_stale(dir: &Path, max_id: u32) -> Result<()> {
+    let entries = fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if log_id(&name.to_string_lossy()).is_some_and(|id| id > max_id) {
+            fs::remove_file(entry.path())
+                .with_context(|| format!("cannot remove stale {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The open log of one VM.
+pub struct LogWriter {
+    vm: u32,
+    file: File,
+    path: PathBuf,
+    buf: String,
+    last_flush: Instant,
+}
+
+impl LogWriter {
+    /// Creates (or truncates) `dir/machine_<vm>.log`, creating `dir` if needed.
+    pub fn create(dir: &Path, vm: u32) -> Result<Self> {
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create log folder {}", dir.display()))?;
+        let path = log_path(dir, vm);
+        let file =
+            File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(LogWriter {
+            vm,
+            file,
+            path,
+            buf: String::with_capacity(FLUSH_BYTES + 512),
+            last_flush: Instant::now(),
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one event stamped with the current wall time.
+    pub fn write(&mut self, event: &Event) -> Result<()> {
+        logline::write_line(logline::now_us(), self.vm, event, &mut self.buf);
+        if self.buf.len() >= FLUSH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Hands every buffered line to the OS.
+    pub fn flush(&mut self) -> Result<()> {
+        if !self.buf.is_empty() {
+            self.file
+                .write_all(self.buf.as_bytes())
+                .with_context(|| format!("cannot write {}", self.path.display()))?;
+            self.buf.clear();
+        }
+        self.last_flush = Instant::now();
+        Ok(())
+    }
+
+    /// Flushes if the next line is more than a few ms away or the buffer is
+    /// older than [`FLUSH_EVERY`], so `tail -f` shows a live run.
+    pub fn flush_if_due(&mut self, next_line: Instant) -> Result<()> {
+        let idle = next_line.saturating_duration_since(Instant::now()) > Duration::from_millis(5);
+        if idle || self.last_flush.elapsed() >= FLUSH_EVERY {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_ids_come_from_file_names() {
+        assert_eq!(log_id("machine_12.log"), Some(12));
+        assert_eq!(log_id("machine_.log"), None);
+        assert_eq!(log_id("machine_2.log.bak"), None);
+        assert_eq!(log_id("report"), None);
+        assert_eq!(log_id("machine_+2.log"), None);
+        assert_eq!(log_id("machine_02.log"), None);
+    }
+}

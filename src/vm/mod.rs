@@ -1,0 +1,626 @@
+//! One virtual machine: wires the listener, the network queue, the control
+//! channel, the log and the tick loop together, and runs SPEC §1 from set-up
+//! to the clean stop.
+//!
+//! Threads: the listener and one reader per inbound connection (`net`) push
+//! messages onto the network queue and connection news onto the control
+//! channel; a Ctrl+C handler and, under the launcher, a stdin reader push
+//! stop requests there too. The main thread is the only one that touches the
+//! clock, the log and the outbound sockets: it sleeps on the control channel
+//! until each tick's absolute deadline, so it wakes at once for a stop and
+//! never busy-waits.
+
+pub mod clock;
+pub mod log;
+pub mod net;
+pub mod step;
+
+use std::io::{BufRead, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::config::{ConfigError, RateSpec, VmConfig};
+use crate::control::{FromVm, ToVm};
+use crate::logline::{self, Event, StartInfo, StopReason};
+use clock::Clock;
+use log::LogWriter;
+use net::{Inbound, NetEvent, Outbound, Queued, Warner};
+use step::Incoming;
+
+/// How long a stopping VM waits for its peers to close their connections.
+pub const STOP_GRACE: Duration = Duration::from_millis(500);
+/// How long this VM keeps sending to a peer that said bye before it calls the
+/// peer lost: a run-wide stop reaches VMs a few ms apart, and a peer drains
+/// its inbound connections for [`STOP_GRACE`], so nothing sent meanwhile is lost.
+pub const BYE_PATIENCE: Duration = Duration::from_millis(100);
+/// How long a stopping VM waits for a slow peer to take its last messages.
+pub const FINISH_TIMEOUT: Duration = Duration::from_millis(300);
+const RETRY_EVERY: Duration = Duration::from_millis(50);
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// News for the VM's main thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ctl {
+    Net(NetEvent),
+    Launcher(ToVm),
+    /// Ctrl+C, SIGTERM, or the launcher's stdin closed.
+    Stop(StopReason),
+}
+
+/// The RNG of VM `id` in a run with `seed`: each VM its own stream.
+pub fn vm_rng(seed: u64, id: u32) -> StdRng {
+    StdRng::seed_from_u64(seed ^ u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// The number of ticks in `runtime` at `rate`: tick k is at (k-1)/rate.
+pub fn tick_count(rate: u32, runtime: Duration) -> u64 {
+    let us = runtime.as_micros();
+    (u128::from(rate) * us).div_ceil(1_000_000) as u64
+}
+
+/// The offset of tick `k` (from 1) after the start instant.
+pub fn tick_offset(rate: u32, k: u64) -> Duration {
+    let nanos = u128::from(k - 1) * 1_000_000_000 / u128::from(rate);
+    Duration::from_nanos(nanos as u64)
+}
+
+/// Runs one VM to the end. Bad arguments come back as [`ConfigError`].
+pub fn run(cfg: VmConfig) -> Result<()> {
+    let seed = cfg.model.seed.unwrap_or_else(|| rand::rng().random());
+    let mut rng = vm_rng(seed, cfg.id);
+    let rate = match cfg.rate {
+        RateSpec::Fixed(r) => r,
+        RateSpec::Draw { min, max } => rng.random_range(min..=max),
+    };
+    // Bind before touching the log, so a port in use cannot wipe an old log.
+    let listener = TcpListener::bind(cfg.listen).map_err(|e| ConfigError {
+        flag: "--listen",
+        value: cfg.listen.to_string(),
+        why: e.to_string(),
+    })?;
+    let log = LogWriter::create(&cfg.model.logs, cfg.id)?;
+    let (ctl_tx, ctl_rx) = crossbeam_channel::unbounded();
+    let stop_tx = ctl_tx.clone();
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(Ctl::Stop(StopReason::Signal));
+    })
+    .context("cannot install the Ctrl+C handler")?;
+    if !cfg.control {
+        eprintln!(
+            "vm {}: rate {rate}/s, seed {seed} (--seed {seed} repeats it), run {}, log {}",
+            cfg.id,
+            cfg.run,
+            log.path().display()
+        );
+    }
+    let peers = match peers(&cfg, &listener, &ctl_tx, &ctl_rx)? {
+        Ok(peers) => peers,
+        Err(reason) => {
+            let (queue_tx, queue_rx) = crossbeam_channel::unbounded();
+            drop(queue_tx);
+            let vm = Vm::new(&cfg, &[], rate, seed, rng, log, queue_rx, ctl_rx);
+            return vm.abort_setup(reason);
+        }
+    };
+    let max_id = peers
+        .iter()
+        .map(|p| p.0)
+        .chain([cfg.id])
+        .max()
+        .unwrap_or(cfg.id);
+    log::remove_stale(&cfg.model.logs, max_id)?;
+    let (queue_tx, queue_rx) = crossbeam_channel::unbounded();
+    let mut vm = Vm::new(&cfg, &peers, rate, seed, rng, log, queue_rx, ctl_rx);
+    let ctx = Inbound::new(
+        cfg.id,
+        cfg.run.clone(),
+        vm.peers.clone(),
+        queue_tx,
+        ctl_tx,
+        Arc::clone(&vm.warner),
+    );
+    net::spawn_acceptor(listener, Arc::new(ctx)).context("cannot start the listener thread")?;
+    let started = match vm.connect(&cfg, &peers)? {
+        Ok(()) => vm.wait_for_go(cfg.control)?,
+        Err(reason) => Err(reason),
+    };
+    match started {
+        Ok(t0) => vm.run_ticks(t0),
+        Err(reason) => vm.abort_setup(reason),
+    }
+}
+
+/// A start instant (monotonic and wall, in us), or why the VM stopped before ticking.
+type Started = std::result::Result<(Instant, i64), StopReason>;
+
+/// The peers: from the command line, or from the launcher over stdin (after
+/// telling it the address this VM listens on). The inner error is a stop request.
+fn peers(
+    cfg: &VmConfig,
+    listener: &TcpListener,
+    ctl_tx: &Sender<Ctl>,
+    ctl_rx: &Receiver<Ctl>,
+) -> Result<std::result::Result<Vec<(u32, String)>, StopReason>> {
+    if !cfg.control {
+        return Ok(Ok(cfg.peers.clone()));
+    }
+    spawn_stdin_reader(ctl_tx.clone());
+    say(FromVm::Listening(listener.local_addr()?))?;
+    let mut peers = Vec::new();
+    loop {
+        match ctl_rx.recv() {
+            Ok(Ctl::Launcher(ToVm::Peer(id, a))) => peers.push((id, a.to_string())),
+            Ok(Ctl::Launcher(ToVm::Connect)) => break,
+            Ok(Ctl::Stop(r)) => return Ok(Err(r)),
+            Ok(Ctl::Launcher(ToVm::Stop)) | Err(_) => return Ok(Err(StopReason::Signal)),
+            Ok(_) => {}
+        }
+    }
+    peers.sort_by_key(|p| p.0);
+    Ok(Ok(peers))
+}
+
+/// Writes one control line to the launcher.
+fn say(msg: FromVm) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(msg.line().as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot talk to the launcher")
+}
+
+/// Forwards the launcher's lines; its end of stdin means it is gone.
+fn spawn_stdin_reader(tx: Sender<Ctl>) {
+    let spawned = thread::Builder::new().name("stdin".into()).spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if let Some(msg) = ToVm::parse(&line) {
+                if tx.send(Ctl::Launcher(msg)).is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = tx.send(Ctl::Stop(StopReason::Signal));
+    });
+    if spawned.is_err() {
+        eprintln!("warning: cannot watch stdin; the VM will not notice the launcher's death");
+    }
+}
+
+/// A running VM: everything the tick loop owns.
+struct Vm {
+    id: u32,
+    start: StartInfo,
+    peers: Vec<u32>,
+    rate: u32,
+    runtime: Duration,
+    clock: Clock,
+    rng: StdRng,
+    ticks: u64,
+    ticking: bool,
+    log: LogWriter,
+    queue_rx: Receiver<Queued>,
+    ctl_rx: Receiver<Ctl>,
+    /// Per peer (by position in `peers`): the outbound connection.
+    outbound: Vec<Option<Outbound>>,
+    /// Per peer: its inbound connection is open.
+    inbound_open: Vec<bool>,
+    /// Per peer: the inbound connection was ever up.
+    inbound_seen: Vec<bool>,
+    /// Per peer: `peer_lost` was logged.
+    lost: Vec<bool>,
+    /// Per peer: it said bye while this VM ticks; lost at this instant unless we stop first.
+    bye_deadline: Vec<Option<Instant>>,
+    warner: Arc<Warner>,
+}
+
+impl Vm {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        cfg: &VmConfig,
+        peers: &[(u32, String)],
+        rate: u32,
+        seed: u64,
+        rng: StdRng,
+        log: LogWriter,
+        queue_rx: Receiver<Queued>,
+        ctl_rx: Receiver<Ctl>,
+    ) -> Vm {
+        let ids: Vec<u32> = peers.iter().map(|p| p.0).collect();
+        let n = ids.len();
+        Vm {
+            id: cfg.id,
+            start: StartInfo {
+                rate,
+                event_range: cfg.model.event_range,
+                seed,
+                peers: ids.clone(),
+                run: cfg.run.clone(),
+                runtime_us: Some(cfg.model.runtime.as_micros() as u64),
+                start_at_us: None,
+            },
+            peers: ids,
+            rate,
+            runtime: cfg.model.runtime,
+            clock: Clock::default(),
+            rng,
+            ticks: 0,
+            ticking: false,
+            log,
+            queue_rx,
+            ctl_rx,
+            outbound: (0..n).map(|_| None).collect(),
+            inbound_open: vec![false; n],
+            inbound_seen: vec![false; n],
+            lost: vec![false; n],
+            bye_deadline: vec![None; n],
+            warner: Arc::new(Warner::new(cfg.id)),
+        }
+    }
+
+    /// Connects to every peer and waits for every peer to connect back.
+    /// The outer error is a failure; the inner one a stop request.
+    fn connect(
+        &mut self,
+        cfg: &VmConfig,
+        peers: &[(u32, String)],
+    ) -> Result<std::result::Result<(), StopReason>> {
+        let deadline = Instant::now() + cfg.connect_timeout;
+        let mut last_error: Vec<Option<String>> = vec![None; peers.len()];
+        let mut next_progress = Instant::now() + PROGRESS_EVERY;
+        loop {
+            for (pos, (id, addr)) in peers.iter().enumerate() {
+                if self.outbound[pos].is_some() || self.lost[pos] {
+                    continue;
+                }
+                match net::connect(self.id, *id, addr, &cfg.run, Duration::from_secs(1)) {
+                    Ok(out) => self.outbound[pos] = Some(out),
+                    Err(e) => last_error[pos] = Some(e.to_string()),
+                }
+            }
+            let waiting = self.waiting_for(peers, &last_error);
+            if waiting.is_empty() {
+                return Ok(Ok(()));
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let why = format!(
+                    "gave up after {} s waiting for {}",
+                    cfg.connect_timeout.as_secs_f64(),
+                    waiting.join("; ")
+                );
+                self.log_failure()?;
+                bail!("vm {}: {why}", self.id);
+            }
+            if now >= next_progress && !cfg.control {
+                eprintln!("vm {}: waiting for {}", self.id, waiting.join("; "));
+                next_progress = now + PROGRESS_EVERY;
+            }
+            // Any news (a peer connecting to us, say) is a reason to retry now.
+            if let Some(reason) = self.wait_one(now + RETRY_EVERY)? {
+                return Ok(Err(reason));
+            }
+        }
+    }
+
+    /// Under the launcher: says `ready` and waits for `go`. By hand: now.
+    fn wait_for_go(&mut self, control: bool) -> Result<Started> {
+        if !control {
+            return Ok(Ok((Instant::now(), logline::now_us())));
+        }
+        say(FromVm::Ready)?;
+        loop {
+            let Ok(ctl) = self.ctl_rx.recv() else {
+                return Ok(Err(StopReason::Signal));
+            };
+            if let Ctl::Launcher(ToVm::Go(at_us)) = ctl {
+                let ahead = u64::try_from(at_us - logline::now_us()).unwrap_or(0);
+                return Ok(Ok((Instant::now() + Duration::from_micros(ahead), at_us)));
+            }
+            if let Some(reason) = self.handle(ctl)? {
+                return Ok(Err(reason));
+            }
+        }
+    }
+
+    fn pos(&self, peer: u32) -> Option<usize> {
+        self.peers.binary_search(&peer).ok()
+    }
+
+    /// Who set-up still waits for, in words.
+    fn waiting_for(&self, peers: &[(u32, String)], errors: &[Option<String>]) -> Vec<String> {
+        let mut out = Vec::new();
+        for (pos, (id, addr)) in peers.iter().enumerate() {
+            if self.lost[pos] {
+                continue;
+            }
+            if self.outbound[pos].is_none() {
+                let why = errors[pos].as_deref().unwrap_or("not tried yet");
+                out.push(format!("VM {id} at {addr} ({why})"));
+            } else if !self.inbound_seen[pos] {
+                out.push(format!("VM {id} to connect back"));
+            }
+        }
+        out
+    }
+
+    /// Handles control news until `deadline`; returns a stop request if one came.
+    fn wait_until(&mut self, deadline: Instant) -> Result<Option<StopReason>> {
+        // Even when the deadline has passed (a late tick) one piece of news is
+        // handled, so an overloaded VM still hears a stop request.
+        loop {
+            self.expire_byes()?;
+            let wake = self
+                .bye_deadline
+                .iter()
+                .flatten()
+                .fold(deadline, |a, &b| a.min(b));
+            if let Some(reason) = self.wait_one(wake)? {
+                return Ok(Some(reason));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Handles the next piece of control news, or returns at `deadline`.
+    fn wait_one(&mut self, deadline: Instant) -> Result<Option<StopReason>> {
+        match self.ctl_rx.recv_deadline(deadline) {
+            Ok(ctl) => self.handle(ctl),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => {
+                thread::sleep(deadline.saturating_duration_since(Instant::now()));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Peers that said bye [`BYE_PATIENCE`] ago while this VM still ticks are lost.
+    fn expire_byes(&mut self) -> Result<()> {
+        let now = Instant::now();
+        for pos in 0..self.peers.len() {
+            if self.bye_deadline[pos].is_some_and(|d| d <= now) {
+                self.bye_deadline[pos] = None;
+                self.lose(pos, "stopped before this VM")?;
+            }
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, ctl: Ctl) -> Result<Option<StopReason>> {
+        match ctl {
+            Ctl::Stop(reason) => return Ok(Some(reason)),
+            Ctl::Launcher(ToVm::Stop) => return Ok(Some(StopReason::Signal)),
+            Ctl::Launcher(_) => {}
+            Ctl::Net(NetEvent::InboundUp(peer)) => {
+                if let Some(pos) = self.pos(peer) {
+                    self.inbound_open[pos] = true;
+                    self.inbound_seen[pos] = true;
+                }
+            }
+            Ctl::Net(NetEvent::InboundClosed { peer, clean, why }) => {
+                let Some(pos) = self.pos(peer) else {
+                    return Ok(None);
+                };
+                self.inbound_open[pos] = false;
+                if !clean {
+                    self.lose(pos, &why)?;
+                } else if self.ticking && !self.lost[pos] {
+                    self.bye_deadline[pos] = Some(Instant::now() + BYE_PATIENCE);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Logs `peer_lost` once and closes the outbound connection.
+    fn lose(&mut self, pos: usize, why: &str) -> Result<()> {
+        self.bye_deadline[pos] = None;
+        if let Some(out) = self.outbound[pos].take() {
+            let _ = out.finish(FINISH_TIMEOUT);
+        }
+        if !self.lost[pos] {
+            self.lost[pos] = true;
+            self.warner
+                .warn(&format!("lost VM {}: {why}", self.peers[pos]));
+            self.log.write(&Event::PeerLost {
+                peer: self.peers[pos],
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Runs every tick on its absolute deadline, then stops.
+    fn run_ticks(mut self, (t0, t0_us): (Instant, i64)) -> Result<()> {
+        self.start.start_at_us = Some(t0_us);
+        let total = tick_count(self.rate, self.runtime);
+        self.ticking = total > 0;
+        if let Some(reason) = self.wait_until(t0)? {
+            return self.stop(reason);
+        }
+        self.log.write(&Event::Start(self.start.clone()))?;
+        for k in 1..=total {
+            let deadline = t0 + tick_offset(self.rate, k);
+            if let Some(reason) = self.wait_until(deadline)? {
+                return self.stop(reason);
+            }
+            self.ticking = k < total;
+            self.tick(k)?;
+            let next = t0 + tick_offset(self.rate, k + 1);
+            self.log.flush_if_due(next)?;
+        }
+        self.ticking = false;
+        self.log.flush()?;
+        let reason = self
+            .wait_until(t0 + self.runtime)?
+            .unwrap_or(StopReason::Runtime);
+        self.stop(reason)
+    }
+
+    /// One tick: take a message or roll, log it, and for a send write the log
+    /// out before the message goes on the wire.
+    fn tick(&mut self, k: u64) -> Result<()> {
+        let msg = self.queue_rx.try_recv().ok().map(|q| Incoming {
+            from: q.from,
+            sent_tick: q.sent_tick,
+            msg_clock: q.msg_clock,
+            wait_us: q.arrived.elapsed().as_micros() as u64,
+        });
+        // The queue length at the moment of the decision: 0 when there was
+        // nothing to take, even if a message lands a microsecond later.
+        let queue = if msg.is_some() {
+            self.queue_rx.len() as u64
+        } else {
+            0
+        };
+        let event = step::step(
+            &mut self.clock,
+            k,
+            msg,
+            queue,
+            &self.peers,
+            self.start.event_range,
+            &mut self.rng,
+        );
+        self.ticks = k;
+        self.log.write(&event)?;
+        if let Event::Send { to, clock, .. } = &event {
+            self.log.flush()?;
+            for peer in to {
+                self.transmit(*peer, k, *clock)?;
+            }
+        }
+        self.drain_backlogs()
+    }
+
+    fn transmit(&mut self, peer: u32, tick: u64, clock: u64) -> Result<()> {
+        let Some(pos) = self.pos(peer) else {
+            return Ok(());
+        };
+        let Some(out) = self.outbound[pos].as_mut() else {
+            return Ok(());
+        };
+        if let Err(e) = out.send(tick, clock) {
+            self.lose(pos, &format!("send failed: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn drain_backlogs(&mut self) -> Result<()> {
+        for pos in 0..self.outbound.len() {
+            let failed = match self.outbound[pos].as_mut() {
+                Some(out) if out.has_backlog() => out.drain().err(),
+                _ => None,
+            };
+            if let Some(e) = failed {
+                self.lose(pos, &format!("send failed: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stopped before the first tick: still a complete log.
+    fn abort_setup(mut self, reason: StopReason) -> Result<()> {
+        self.log.write(&Event::Start(self.start.clone()))?;
+        self.stop(reason)
+    }
+
+    /// Set-up failed: a log that starts and stops with `reason=error`.
+    fn log_failure(&mut self) -> Result<()> {
+        self.log.write(&Event::Start(self.start.clone()))?;
+        self.close_outbound()?;
+        self.log.write(&Event::Stop {
+            ticks: 0,
+            clock: 0,
+            reason: StopReason::Error,
+        })?;
+        self.log.flush()
+    }
+
+    fn close_outbound(&mut self) -> Result<()> {
+        for pos in 0..self.outbound.len() {
+            if let Some(out) = self.outbound[pos].take() {
+                if let Err(e) = out.finish(FINISH_TIMEOUT) {
+                    self.lose(pos, &format!("could not say bye: {e}"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// SPEC §1 Stop: close outbound, drain inbound until peers close (or the
+    /// grace period ends), log what is still queued as `pending`, log `stop`.
+    fn stop(mut self, reason: StopReason) -> Result<()> {
+        self.ticking = false;
+        self.bye_deadline.fill(None);
+        self.log.flush()?;
+        self.close_outbound()?;
+        let grace = Instant::now() + STOP_GRACE;
+        while self.inbound_open.contains(&true) {
+            match self.ctl_rx.recv_deadline(grace) {
+                Ok(ctl) => {
+                    self.handle(ctl)?;
+                }
+                Err(_) => break,
+            }
+        }
+        for pos in 0..self.peers.len() {
+            if self.inbound_open[pos] {
+                self.lose(pos, "did not close its connection in time")?;
+            }
+        }
+        while let Ok(q) = self.queue_rx.try_recv() {
+            self.log.write(&Event::Pending {
+                from: q.from,
+                sent_tick: q.sent_tick,
+                msg_clock: q.msg_clock,
+            })?;
+        }
+        self.log.write(&Event::Stop {
+            ticks: self.ticks,
+            clock: self.clock.value(),
+            reason,
+        })?;
+        self.log.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_counts_are_rate_times_runtime() {
+        assert_eq!(tick_count(6, Duration::from_secs(60)), 360);
+        assert_eq!(tick_count(1, Duration::from_secs(60)), 60);
+        assert_eq!(tick_count(4, Duration::from_millis(2500)), 10);
+        assert_eq!(tick_count(3, Duration::from_millis(500)), 2);
+        assert_eq!(tick_count(10_000, Duration::from_secs(1)), 10_000);
+    }
+
+    #[test]
+    fn deadlines_are_absolute_and_exact() {
+        assert_eq!(tick_offset(4, 1), Duration::ZERO);
+        assert_eq!(tick_offset(4, 2), Duration::from_millis(250));
+        assert_eq!(tick_offset(3, 4), Duration::from_secs(1));
+        assert_eq!(tick_offset(3, 3), Duration::from_nanos(666_666_666));
+        // No accumulated error after a day at 7 ticks/s.
+        assert_eq!(tick_offset(7, 7 * 86_400 + 1), Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn each_vm_has_its_own_stream() {
+        let draw = |seed, id| vm_rng(seed, id).random_range(1..=6u32);
+        let a: Vec<u32> = (1..=8).map(|id| draw(7, id)).collect();
+        let b: Vec<u32> = (1..=8).map(|id| draw(7, id)).collect();
+        assert_eq!(a, b);
+        assert!(a.iter().any(|&r| r != a[0]), "{a:?}");
+    }
+}

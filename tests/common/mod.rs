@@ -1,0 +1,182 @@
+//! Helpers for the integration tests: run the real binary into a temp folder,
+//! read its logs back through the library, and look for leftover processes.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use lamport_sim::logline::{Event, Line, StartInfo};
+use lamport_sim::logs;
+
+/// The binary under test.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lamport-sim"))
+}
+
+/// A fresh folder for one test's logs.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("lsim-test-")
+        .tempdir()
+        .expect("temp dir")
+}
+
+/// Runs the binary to completion, failing the test if it takes over `limit`.
+pub fn run_with_limit(cmd: &mut Command, limit: Duration) -> Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    wait_with_limit(child, limit)
+}
+
+/// Waits for a child, killing it and failing the test after `limit`.
+pub fn wait_with_limit(mut child: Child, limit: Duration) -> Output {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if child.try_wait().expect("try_wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("output");
+    panic!(
+        "did not finish within {limit:?}\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `lamport-sim run` with fast rates on free ports into `dir`.
+pub fn fast_run(dir: &Path, extra: &[&str]) -> Command {
+    let mut c = bin();
+    c.args([
+        "run",
+        "--base-port",
+        "0",
+        "--min-rate",
+        "50",
+        "--max-rate",
+        "100",
+    ])
+    .arg("--logs")
+    .arg(dir)
+    .args(extra);
+    c
+}
+
+/// Runs `verify` on `dir` and fails the test, with its report, unless it passes.
+pub fn assert_verifies(dir: &Path) {
+    let out = run_with_limit(bin().arg("verify").arg(dir), Duration::from_secs(30));
+    assert!(
+        out.status.success(),
+        "verify failed on {}:\n{}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every log in `dir`, parsed, by VM id.
+pub fn read_logs(dir: &Path) -> Vec<(u32, Vec<Line>)> {
+    logs::read_run(dir)
+        .expect("read logs")
+        .into_iter()
+        .map(|f| {
+            let lines = f
+                .lines()
+                .unwrap_or_else(|(n, e)| panic!("{}:{n}: {e}", f.name));
+            (f.id, lines)
+        })
+        .collect()
+}
+
+/// The `start` line of a log.
+pub fn start_of(lines: &[Line]) -> &StartInfo {
+    match &lines[0].event {
+        Event::Start(s) => s,
+        other => panic!("first line is {other:?}"),
+    }
+}
+
+/// The `stop` line of a log: (ticks, reason word).
+pub fn stop_of(lines: &[Line]) -> Option<(u64, &'static str)> {
+    match &lines.last()?.event {
+        Event::Stop { ticks, reason, .. } => Some((*ticks, reason.as_str())),
+        _ => None,
+    }
+}
+
+/// Free ports on 127.0.0.1, chosen by the OS (held only while choosing).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("addr").port())
+        .collect()
+}
+
+/// Pids of processes whose command line mentions `needle` (Linux /proc).
+pub fn processes_mentioning(needle: &Path) -> Vec<u32> {
+    let needle = needle.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            (cmd.contains(&needle) && pid != std::process::id()).then_some(pid)
+        })
+        .collect()
+}
+
+/// Waits up to `limit` for every process mentioning `dir` to be gone.
+pub fn assert_no_process_left(dir: &Path, limit: Duration) {
+    let end = Instant::now() + limit;
+    loop {
+        let left = processes_mentioning(dir);
+        if left.is_empty() {
+            return;
+        }
+        if Instant::now() > end {
+            panic!("processes left behind: {left:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends a signal by name (`INT`, `TERM`, `KILL`) with the `kill` command.
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill");
+    assert!(ok.success(), "kill -{sig} {pid}");
+}
+
+/// Waits until `path` exists and holds a line containing `needle`.
+pub fn wait_for_line(path: &Path, needle: &str, limit: Duration) {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if std::fs::read_to_string(path).is_ok_and(|t| t.contains(needle)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{} never showed `{needle}`", path.display());
+}
+
+/// `dir/machine_<id>.log`.
+pub fn log_path(dir: &Path, id: u32) -> PathBuf {
+    dir.join(format!("machine_{id}.log"))
+}

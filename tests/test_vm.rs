@@ -1,0 +1,170 @@
+//! `lamport-sim vm`: VMs started by hand, in any order, over real TCP.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use common::*;
+use lamport_sim::wire::Frame;
+
+fn start_vm(dir: &std::path::Path, id: u32, ports: &[u16], rate: u32, runtime: &str) -> Child {
+    let mut c = bin();
+    c.args([
+        "vm",
+        "--id",
+        &id.to_string(),
+        "--listen",
+        &format!("127.0.0.1:{}", ports[id as usize - 1]),
+    ])
+    .args([
+        "--rate",
+        &rate.to_string(),
+        "--runtime",
+        runtime,
+        "--seed",
+        "11",
+        "--run",
+        "t",
+    ])
+    .arg("--logs")
+    .arg(dir);
+    for (j, port) in ports.iter().enumerate() {
+        let j = j as u32 + 1;
+        if j != id {
+            c.args(["--peer", &format!("{j}=127.0.0.1:{port}")]);
+        }
+    }
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vm")
+}
+
+#[test]
+fn three_vms_started_by_hand_in_reverse_order_make_one_run() {
+    let dir = tempdir();
+    let ports = free_ports(3);
+    let c3 = start_vm(dir.path(), 3, &ports, 40, "2");
+    std::thread::sleep(Duration::from_millis(300));
+    let c2 = start_vm(dir.path(), 2, &ports, 60, "2");
+    std::thread::sleep(Duration::from_millis(300));
+    let c1 = start_vm(dir.path(), 1, &ports, 80, "2");
+    for c in [c1, c2, c3] {
+        let out = wait_with_limit(c, Duration::from_secs(20));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let logs = read_logs(dir.path());
+    let starts: Vec<i64> = logs.iter().map(|(_, l)| l[0].time_us).collect();
+    let spread = starts.iter().max().unwrap() - starts.iter().min().unwrap();
+    assert!(
+        spread < 200_000,
+        "by-hand VMs start within a moment of each other, not {spread} us apart"
+    );
+    for ((id, lines), rate) in logs.iter().zip([80, 60, 40]) {
+        assert_eq!(stop_of(lines), Some((rate * 2, "runtime")), "vm {id}");
+    }
+    assert_verifies(dir.path());
+}
+
+#[test]
+fn a_vm_waits_for_a_missing_peer_then_gives_up_clearly() {
+    let dir = tempdir();
+    let ports = free_ports(2);
+    let mut c = bin();
+    c.args([
+        "vm",
+        "--id",
+        "1",
+        "--listen",
+        &format!("127.0.0.1:{}", ports[0]),
+    ])
+    .args([
+        "--peer",
+        &format!("2=127.0.0.1:{}", ports[1]),
+        "--connect-timeout",
+        "2.5",
+    ])
+    .arg("--logs")
+    .arg(dir.path());
+    let out = run_with_limit(&mut c, Duration::from_secs(15));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("waiting for VM 2"),
+        "says whom it waits for: {stderr}"
+    );
+    assert!(stderr.contains("gave up"), "{stderr}");
+    let logs = read_logs(dir.path());
+    assert_eq!(stop_of(&logs[0].1), Some((0, "error")));
+}
+
+#[test]
+fn garbage_and_impostors_on_a_vm_port_change_nothing() {
+    let dir = tempdir();
+    let ports = free_ports(2);
+    let c1 = start_vm(dir.path(), 1, &ports, 100, "2");
+    let c2 = start_vm(dir.path(), 2, &ports, 50, "2");
+    wait_for_line(
+        &log_path(dir.path(), 1),
+        "tick=20 ",
+        Duration::from_secs(20),
+    );
+    let target = format!("127.0.0.1:{}", ports[0]);
+    let hello = |from, to, run: &str| {
+        let mut b = Vec::new();
+        Frame::Hello {
+            from,
+            to,
+            run: run.into(),
+        }
+        .encode(&mut b);
+        b
+    };
+    let mut attacks: Vec<Vec<u8>> = vec![
+        b"GET / HTTP/1.0\r\n\r\n".to_vec(),
+        vec![0xff; 300],
+        vec![0, 0],
+        hello(2, 1, "other-run"),
+        hello(9, 1, "t"),
+        hello(2, 7, "t"),
+        hello(2, 1, "t"), // VM 2 is already connected: a duplicate
+    ];
+    let mut msg = Vec::new();
+    Frame::Msg {
+        sent_tick: 1,
+        clock: 1_000_000,
+    }
+    .encode(&mut msg);
+    attacks.push([hello(2, 1, "t"), msg].concat());
+    for bytes in &attacks {
+        if let Ok(mut s) = TcpStream::connect(&target) {
+            let _ = s.write_all(bytes);
+        }
+    }
+    for c in [c1, c2] {
+        let out = wait_with_limit(c, Duration::from_secs(20));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let logs = read_logs(dir.path());
+    assert_eq!(stop_of(&logs[0].1), Some((200, "runtime")));
+    assert!(
+        !logs[0]
+            .1
+            .iter()
+            .any(|l| format!("{:?}", l.event).contains("1000000")),
+        "an impostor injected a message"
+    );
+    assert_verifies(dir.path());
+}
