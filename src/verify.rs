@@ -1926,4 +1926,105 @@ mod tests {
         expect_ok(&report);
         println!("{} in {elapsed:?}", report.summary);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// One step of a random history: which VM acts, and how.
+        #[derive(Debug, Clone)]
+        enum Act {
+            Internal(u32),
+            /// Send from a VM to the peers picked by a bit mask (at least one).
+            Send(u32, u32),
+            Receive(u32),
+        }
+
+        fn act(n: u32) -> impl Strategy<Value = Act> {
+            prop_oneof![
+                (1..=n).prop_map(Act::Internal),
+                (1..=n, 1..(1u32 << n)).prop_map(|(id, mask)| Act::Send(id, mask)),
+                (1..=n).prop_map(Act::Receive),
+            ]
+        }
+
+        fn history() -> impl Strategy<Value = (u32, Vec<Act>)> {
+            (2..=5u32).prop_flat_map(|n| (Just(n), prop::collection::vec(act(n), 0..120)))
+        }
+
+        /// Plays a history through the clock rules; messages left queued end as `pending`.
+        fn play(n: u32, acts: &[Act]) -> Sim {
+            let mut sim = Sim::new(n);
+            for a in acts {
+                match *a {
+                    Act::Internal(id) => {
+                        sim.internal(id);
+                    }
+                    Act::Send(id, mask) => {
+                        let to: Vec<u32> = (1..=n)
+                            .filter(|&p| p != id && mask & (1 << (p - 1)) != 0)
+                            .collect();
+                        if to.is_empty() {
+                            sim.internal(id);
+                        } else {
+                            sim.send(id, &to);
+                        }
+                    }
+                    Act::Receive(id) => {
+                        if !sim.vm(id).queue.is_empty() {
+                            sim.receive(id);
+                        }
+                    }
+                }
+            }
+            sim.stop_all();
+            sim
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn every_history_that_follows_the_rules_verifies((n, acts) in history()) {
+                let report = check(&play(n, &acts).files());
+                prop_assert!(report.ok(), "{:?}", report.violations.iter().map(ToString::to_string).collect::<Vec<_>>());
+            }
+
+            #[test]
+            fn any_single_corrupted_clock_is_caught(
+                (n, acts) in history(),
+                pick in any::<prop::sample::Index>(),
+                delta in prop_oneof![-5i64..=-1, 1i64..=5],
+            ) {
+                let mut files = play(n, &acts).files();
+                // Every tick line of every file, as (file, line index).
+                let ticks: Vec<(usize, usize)> = files.iter().enumerate().flat_map(|(f, (_, text))| {
+                    text.lines().enumerate().filter(|(_, l)| l.contains(" tick=")).map(move |(i, _)| (f, i))
+                }).collect();
+                prop_assume!(!ticks.is_empty());
+                let (f, i) = ticks[pick.index(ticks.len())];
+                let mut lines: Vec<String> = files[f].1.lines().map(String::from).collect();
+                let mut line = Line::parse(&lines[i]).unwrap();
+                let clock = match &mut line.event {
+                    Event::Internal { clock, .. } | Event::Send { clock, .. } | Event::Receive { clock, .. } => clock,
+                    _ => unreachable!(),
+                };
+                let new = *clock as i64 + delta;
+                prop_assume!(new >= 0);
+                *clock = new as u64;
+                let mut text = String::new();
+                line.write_to(&mut text);
+                lines[i] = text.trim_end().to_string();
+                files[f].1 = lines.join("\n") + "\n";
+                let report = check(&files);
+                prop_assert!(!report.ok());
+                let name = &files[f].0;
+                prop_assert!(
+                    report.violations.iter().any(|v| &v.file == name && v.line == i + 1),
+                    "no violation at {}:{}: {:?}", name, i + 1,
+                    report.violations.iter().map(ToString::to_string).collect::<Vec<_>>()
+                );
+            }
+        }
+    }
 }
