@@ -37,8 +37,15 @@ pub fn remove_stale(dir: &Path, max_id: u32) -> Result<()> {
     for entry in entries.flatten() {
         let name = entry.file_name();
         if log_id(&name.to_string_lossy()).is_some_and(|id| id > max_id) {
-            fs::remove_file(entry.path())
-                .with_context(|| format!("cannot remove stale {}", entry.path().display()))?;
+            // Every VM of the run does this: another one may have been first.
+            match fs::remove_file(entry.path()) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| {
+                        format!("cannot remove stale {}", entry.path().display())
+                    });
+                }
+                _ => {}
+            }
         }
     }
     Ok(())
