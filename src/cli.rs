@@ -30,6 +30,8 @@ pub enum Command {
     Vm(VmArgs),
     /// Check a run's logs against every rule of the model; exit 0 only if all hold.
     Verify(VerifyArgs),
+    /// Repeat one run R times into LOGS/NAME/run_1..run_R, verify each, write a summary.
+    Experiment(ExperimentArgs),
 }
 
 /// The model's knobs, shared by `run` and `vm`.
@@ -105,4 +107,16 @@ pub struct VerifyArgs {
     /// The run's log folder.
     #[arg(value_name = "DIR", default_value = "logs")]
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExperimentArgs {
+    /// Name of the experiment: its runs go to LOGS/NAME/run_1 .. run_R.
+    #[arg(long, value_name = "NAME")]
+    pub name: String,
+    /// How many runs (with --seed S, run k uses seed S + k - 1).
+    #[arg(long, value_name = "R", default_value_t = 5)]
+    pub runs: u32,
+    #[command(flatten)]
+    pub run: RunArgs,
 }

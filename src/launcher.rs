@@ -10,6 +10,8 @@ use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitCode, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -60,18 +62,55 @@ impl Vm {
     }
 }
 
+/// Where Ctrl+C goes: the run going on now, if any.
+static CURRENT_RUN: Mutex<Option<Sender<Ev>>> = Mutex::new(None);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the process's one Ctrl+C / SIGTERM handler (once): it marks the
+/// process interrupted and tells the run going on now, so a batch of runs
+/// (`experiment`) stops its current run cleanly and starts no other.
+pub fn install_interrupt_handler() -> Result<()> {
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    let installed = INSTALLED.get_or_init(|| {
+        ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, Ordering::SeqCst);
+            if let Ok(current) = CURRENT_RUN.lock() {
+                if let Some(tx) = current.as_ref() {
+                    let _ = tx.send(Ev::Interrupt);
+                }
+            }
+        })
+        .map_err(|e| e.to_string())
+    });
+    installed
+        .clone()
+        .map_err(|e| anyhow::anyhow!("cannot install the Ctrl+C handler: {e}"))
+}
+
+/// True once Ctrl+C / SIGTERM reached this process.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 /// Runs a whole simulation; the exit code is 0 only if every VM stopped cleanly.
 pub fn run(cfg: RunConfig) -> Result<ExitCode> {
+    run_labeled(cfg, "")
+}
+
+/// [`run`], with `label` in front of the progress line (e.g. "run 2 of 5: ").
+pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     let seed = cfg.model.seed.unwrap_or_else(|| rand::rng().random());
     let run_id = format!("{:06x}", rand::rng().random_range(0..0x100_0000u32));
     check_logs_writable(&cfg.model.logs)?;
     check_ports(&cfg)?;
+    install_interrupt_handler()?;
+    if interrupted() {
+        bail!("interrupted");
+    }
     let (tx, rx) = crossbeam_channel::unbounded();
-    let itx = tx.clone();
-    ctrlc::set_handler(move || {
-        let _ = itx.send(Ev::Interrupt);
-    })
-    .context("cannot install the Ctrl+C handler")?;
+    if let Ok(mut current) = CURRENT_RUN.lock() {
+        *current = Some(tx.clone());
+    }
     println!(
         "lamport-sim: run {run_id}: {} VMs for {} s, seed {seed} (--seed {seed} repeats it), logs in {}",
         cfg.vms,
@@ -84,6 +123,7 @@ pub fn run(cfg: RunConfig) -> Result<ExitCode> {
         vms: &mut vms,
         stopping: false,
         interrupted: false,
+        label,
     };
     let mut outcome = launch.drive(&cfg);
     if launch.interrupted && matches!(outcome, Outcome::Ran) {
@@ -209,6 +249,7 @@ struct Launch<'a> {
     vms: &'a mut Vec<Vm>,
     stopping: bool,
     interrupted: bool,
+    label: &'a str,
 }
 
 impl Launch<'_> {
@@ -316,13 +357,14 @@ impl Launch<'_> {
                 let done = start.elapsed().as_secs_f64().min(runtime.as_secs_f64());
                 let running = self.vms.iter().filter(|v| !v.gone).count();
                 eprint!(
-                    "\r{done:6.1} s of {} s, {running} VMs running ",
+                    "\r{}{done:6.1} s of {} s, {running} VMs running ",
+                    self.label,
                     runtime.as_secs_f64()
                 );
             }
         }
         if progress {
-            eprint!("\r{:60}\r", "");
+            eprint!("\r{:80}\r", "");
         }
     }
 

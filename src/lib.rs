@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cli -> config -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
-//!     -> logs/machine_N.log -> logline -> verify | stats
+//!     -> logs/machine_N.log -> logline -> verify | stats ; experiment
 //! ```
 //!
 //! - [`cli`]: clap types; their doc comments are `--help`.
@@ -20,11 +20,13 @@
 //! - [`logline`]: the one definition of the log format.
 //! - [`verify`]: checks a run's logs against SPEC §4.
 //! - [`stats`]: per-VM figures from parsed logs.
+//! - [`experiment`]: batches of runs with a summary.
 //! - [`logs`]: reading a run folder.
 
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod experiment;
 pub mod launcher;
 pub mod logline;
 pub mod logs;

@@ -43,5 +43,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Verify(a)) => lamport_sim::verify::main(&a.dir),
+        Some(Command::Experiment(a)) => lamport_sim::experiment::main(&a),
     }
 }
