@@ -71,6 +71,10 @@ pub struct RunArgs {
     /// VM i listens on 127.0.0.1:(P + i); 0 lets every VM take any free port.
     #[arg(long, value_name = "P", default_value_t = 10000)]
     pub base_port: u16,
+    /// Fixed rates, one per VM, instead of drawing them: e.g. --rates 1,6,6
+    /// (one slow VM among fast ones). The count must equal --vms.
+    #[arg(long, value_name = "R1,R2,..", value_delimiter = ',')]
+    pub rates: Option<Vec<u32>>,
     #[command(flatten)]
     pub model: ModelArgs,
 }

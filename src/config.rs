@@ -59,6 +59,8 @@ pub struct Model {
 pub struct RunConfig {
     pub vms: u32,
     pub base_port: u16,
+    /// Fixed rates, one per VM (`--rates`); `None` draws them.
+    pub rates: Option<Vec<u32>>,
     pub model: Model,
 }
 
@@ -149,9 +151,27 @@ pub fn run(a: &RunArgs) -> Result<RunConfig, ConfigError> {
             format!("leaves no room for {} VMs below port 65535", a.vms),
         );
     }
+    if let Some(rates) = &a.rates {
+        let shown = rates
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        if rates.len() != a.vms as usize {
+            return bad(
+                "--rates",
+                shown,
+                format!("lists {} rates for --vms {}", rates.len(), a.vms),
+            );
+        }
+        if let Some(r) = rates.iter().find(|&&r| r == 0 || r > MAX_RATE) {
+            return bad("--rates", shown, format!("rate {r} is not 1..={MAX_RATE}"));
+        }
+    }
     Ok(RunConfig {
         vms: a.vms,
         base_port: a.base_port,
+        rates: a.rates.clone(),
         model: model(&a.model)?,
     })
 }
@@ -290,6 +310,11 @@ mod tests {
             (1, 6, 10)
         );
         assert_eq!(c.model.logs, PathBuf::from("logs"));
+        assert_eq!(c.rates, None);
+        assert_eq!(
+            run_args(&["--rates", "1,6,6"]).unwrap().rates,
+            Some(vec![1, 6, 6])
+        );
     }
 
     #[test]
@@ -304,6 +329,8 @@ mod tests {
             (&["--runtime", "-3"], "--runtime"),
             (&["--runtime", "NaN"], "--runtime"),
             (&["--base-port", "65534", "--vms", "3"], "--base-port"),
+            (&["--rates", "1,6"], "--rates"),
+            (&["--rates", "1,0,6"], "--rates"),
         ] {
             let e = run_args(args).unwrap_err();
             assert_eq!(e.flag, flag, "{args:?}: {e}");

@@ -180,8 +180,7 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--run", run_id, "--seed", &seed.to_string()])
             .args(["--runtime", &cfg.model.runtime.as_secs_f64().to_string()])
-            .args(["--min-rate", &cfg.model.min_rate.to_string()])
-            .args(["--max-rate", &cfg.model.max_rate.to_string()])
+            .args(rate_args(cfg, id))
             .args(["--event-range", &cfg.model.event_range.to_string()])
             .arg("--logs")
             .arg(&cfg.model.logs)
@@ -214,6 +213,19 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
         });
     }
     Ok(vms)
+}
+
+/// `--rate R` for a fixed rate, else the range to draw from.
+fn rate_args(cfg: &RunConfig, id: u32) -> Vec<String> {
+    match cfg.rates.as_ref().and_then(|r| r.get(id as usize - 1)) {
+        Some(rate) => vec!["--rate".into(), rate.to_string()],
+        None => vec![
+            "--min-rate".into(),
+            cfg.model.min_rate.to_string(),
+            "--max-rate".into(),
+            cfg.model.max_rate.to_string(),
+        ],
+    }
 }
 
 /// Forwards a child's control lines; its end means the child is gone.

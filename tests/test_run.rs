@@ -294,3 +294,31 @@ fn an_unwritable_log_folder_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--logs"), "{stderr}");
 }
+
+#[test]
+fn fixed_rates_give_each_vm_its_rate() {
+    let dir = tempdir();
+    let mut c = bin();
+    c.args([
+        "--rates",
+        "10,60,60",
+        "--runtime",
+        "1",
+        "--base-port",
+        "0",
+        "--logs",
+    ])
+    .arg(dir.path());
+    let out = run_with_limit(&mut c, Duration::from_secs(30));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rates: Vec<u32> = read_logs(dir.path())
+        .iter()
+        .map(|(_, l)| start_of(l).rate)
+        .collect();
+    assert_eq!(rates, vec![10, 60, 60]);
+    assert_verifies(dir.path());
+}

@@ -104,6 +104,7 @@ fn a_vm_waits_for_a_missing_peer_then_gives_up_clearly() {
     assert!(stderr.contains("gave up"), "{stderr}");
     let logs = read_logs(dir.path());
     assert_eq!(stop_of(&logs[0].1), Some((0, "error")));
+    assert_verifies(dir.path());
 }
 
 #[test]
