@@ -252,6 +252,18 @@ fn bad_arguments_fail_before_anything_runs_with_one_line_naming_the_flag() {
                 "--id",
                 "1",
                 "--listen",
+                "127.0.0.1:0",
+                "--peer",
+                "2=no-such-host.invalid:2",
+            ],
+            "--peer",
+        ),
+        (
+            vec![
+                "vm",
+                "--id",
+                "1",
+                "--listen",
                 &taken_addr,
                 "--peer",
                 "2=127.0.0.1:2",

@@ -96,12 +96,16 @@ fn a_vm_waits_for_a_missing_peer_then_gives_up_clearly() {
     .arg(dir.path());
     let out = run_with_limit(&mut c, Duration::from_secs(15));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("waiting for VM 2"),
         "says whom it waits for: {stderr}"
     );
-    assert!(stderr.contains("gave up"), "{stderr}");
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.contains("--peer 2=127.0.0.1:") && last.contains("gave up"),
+        "{stderr}"
+    );
     let logs = read_logs(dir.path());
     assert_eq!(stop_of(&logs[0].1), Some((0, "error")));
     assert_verifies(dir.path());

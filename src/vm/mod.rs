@@ -16,12 +16,12 @@ pub mod net;
 pub mod step;
 
 use std::io::{BufRead, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, ToSocketAddrs};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -85,6 +85,7 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         value: cfg.listen.to_string(),
         why: e.to_string(),
     })?;
+    resolve_peers(&cfg.peers)?;
     let log = LogWriter::create(&cfg.model.logs, cfg.id)?;
     let (ctl_tx, ctl_rx) = crossbeam_channel::unbounded();
     let stop_tx = ctl_tx.clone();
@@ -135,6 +136,25 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         Ok(t0) => vm.run_ticks(t0),
         Err(reason) => vm.abort_setup(reason),
     }
+}
+
+/// Fails with a `--peer` error for a peer whose host name does not resolve
+/// (a typo is better reported now than after the connect timeout).
+fn resolve_peers(peers: &[(u32, String)]) -> Result<(), ConfigError> {
+    for (id, addr) in peers {
+        let resolved = addr.to_socket_addrs().map(|mut a| a.next().is_some());
+        if !matches!(resolved, Ok(true)) {
+            let why = resolved.err().map_or("resolves to no address".into(), |e| {
+                format!("cannot resolve: {e}")
+            });
+            return Err(ConfigError {
+                flag: "--peer",
+                value: format!("{id}={addr}"),
+                why,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A start instant (monotonic and wall, in us), or why the VM stopped before ticking.
@@ -290,13 +310,8 @@ impl Vm {
             }
             let now = Instant::now();
             if now >= deadline {
-                let why = format!(
-                    "gave up after {} s waiting for {}",
-                    cfg.connect_timeout.as_secs_f64(),
-                    waiting.join("; ")
-                );
                 self.log_failure()?;
-                bail!("vm {}: {why}", self.id);
+                return Err(self.gave_up(cfg, peers, &waiting).into());
             }
             if now >= next_progress && !cfg.control {
                 eprintln!("vm {}: waiting for {}", self.id, waiting.join("; "));
@@ -306,6 +321,23 @@ impl Vm {
             if let Some(reason) = self.wait_one(now + RETRY_EVERY)? {
                 return Ok(Err(reason));
             }
+        }
+    }
+
+    /// The error for a set-up that timed out: names the first missing peer's flag.
+    fn gave_up(&self, cfg: &VmConfig, peers: &[(u32, String)], waiting: &[String]) -> ConfigError {
+        let missing = peers.iter().enumerate().find(|(pos, _)| {
+            !self.lost[*pos] && (self.outbound[*pos].is_none() || !self.inbound_seen[*pos])
+        });
+        let value = missing.map_or(String::new(), |(_, (id, addr))| format!("{id}={addr}"));
+        ConfigError {
+            flag: "--peer",
+            value,
+            why: format!(
+                "gave up after {} s (--connect-timeout) waiting for {}",
+                cfg.connect_timeout.as_secs_f64(),
+                waiting.join("; ")
+            ),
         }
     }
 
