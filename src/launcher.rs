@@ -4,10 +4,14 @@
 //! table. It never reads a logical clock while the run goes on.
 //!
 //! Each child's stdin is a pipe from the launcher: when the launcher dies,
-//! even by SIGKILL, the pipe closes and every VM stops on its own.
+//! even by SIGKILL, the pipe closes and every VM stops on its own. Each child
+//! runs in its own process group, so a terminal's Ctrl+C reaches only the
+//! launcher, which forwards `stop`: one path, and no child can be hit by
+//! SIGINT in the instants before its own handler exists.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitCode, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -99,11 +103,11 @@ pub fn run(cfg: RunConfig) -> Result<ExitCode> {
 
 /// [`run`], with `label` in front of the progress line (e.g. "run 2 of 5: ").
 pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
+    install_interrupt_handler()?;
     let seed = cfg.model.seed.unwrap_or_else(|| rand::rng().random());
     let run_id = format!("{:06x}", rand::rng().random_range(0..0x100_0000u32));
     check_logs_writable(&cfg.model.logs)?;
     check_ports(&cfg)?;
-    install_interrupt_handler()?;
     if interrupted() {
         bail!("interrupted");
     }
@@ -187,6 +191,7 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
+            .process_group(0)
             .spawn();
         let mut child = match spawned {
             Ok(child) => child,

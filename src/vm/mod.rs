@@ -79,7 +79,14 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         RateSpec::Fixed(r) => r,
         RateSpec::Draw { min, max } => rng.random_range(min..=max),
     };
-    // Bind before touching the log, so a port in use cannot wipe an old log.
+    // The handler first, so a signal never finds a half-made VM; then bind
+    // before touching the log, so a port in use cannot wipe an old log.
+    let (ctl_tx, ctl_rx) = crossbeam_channel::unbounded();
+    let stop_tx = ctl_tx.clone();
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(Ctl::Stop(StopReason::Signal));
+    })
+    .context("cannot install the Ctrl+C handler")?;
     let listener = TcpListener::bind(cfg.listen).map_err(|e| ConfigError {
         flag: "--listen",
         value: cfg.listen.to_string(),
@@ -87,12 +94,6 @@ pub fn run(cfg: VmConfig) -> Result<()> {
     })?;
     resolve_peers(&cfg.peers)?;
     let log = LogWriter::create(&cfg.model.logs, cfg.id)?;
-    let (ctl_tx, ctl_rx) = crossbeam_channel::unbounded();
-    let stop_tx = ctl_tx.clone();
-    ctrlc::set_handler(move || {
-        let _ = stop_tx.send(Ctl::Stop(StopReason::Signal));
-    })
-    .context("cannot install the Ctrl+C handler")?;
     if !cfg.control {
         eprintln!(
             "vm {}: rate {rate}/s, seed {seed} (--seed {seed} repeats it), run {}, log {}",
@@ -475,7 +476,7 @@ impl Vm {
         let total = tick_count(self.rate, self.runtime);
         self.ticking = total > 0;
         if let Some(reason) = self.wait_until(t0)? {
-            return self.stop(reason);
+            return self.abort_setup(reason);
         }
         self.log.write(&Event::Start(self.start.clone()))?;
         for k in 1..=total {

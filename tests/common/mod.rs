@@ -164,6 +164,17 @@ pub fn signal(pid: u32, sig: &str) {
     assert!(ok.success(), "kill -{sig} {pid}");
 }
 
+/// Sends a signal to a whole process group, as a terminal's Ctrl+C does.
+pub fn signal_group(pgid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg("--")
+        .arg(format!("-{pgid}"))
+        .status()
+        .expect("kill");
+    assert!(ok.success(), "kill -{sig} -- -{pgid}");
+}
+
 /// Waits until `path` exists and holds a line containing `needle`.
 pub fn wait_for_line(path: &Path, needle: &str, limit: Duration) {
     let end = Instant::now() + limit;

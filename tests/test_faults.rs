@@ -1,0 +1,220 @@
+//! Faults and hostile input: Ctrl+C at any moment, and a live VM under a
+//! storm of bad connections. Nothing may hang, crash, orphan or lose.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+use lamport_sim::wire::Frame;
+
+/// Ctrl+C to the launcher at `delay` after launch, in a run of 1 s; with
+/// `group`, to its whole process group, as a terminal does.
+fn interrupt_at(delay: Duration, group: bool) {
+    let dir = tempdir();
+    let child = fast_run(dir.path(), &["--vms", "3", "--runtime", "1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(delay);
+    if group {
+        signal_group(child.id(), "INT");
+    } else {
+        signal(child.id(), "INT");
+    }
+    let out = wait_with_limit(child, Duration::from_secs(5));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_no_process_left(dir.path(), Duration::from_secs(2));
+    let has_logs = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("machine_"));
+    // Only a signal in the launcher's first instants, before its handler
+    // exists (and so before any VM), may end it the default way.
+    let ok = match out.status.code() {
+        Some(code) => code == 0 || code == 130,
+        None => !has_logs,
+    };
+    assert!(ok, "at {delay:?}: {:?} {stderr}", out.status);
+    if has_logs {
+        for (id, lines) in read_logs(dir.path()) {
+            assert!(
+                stop_of(&lines).is_some(),
+                "at {delay:?}: vm {id} has no stop line"
+            );
+        }
+        assert_verifies(dir.path());
+    }
+}
+
+#[test]
+fn ctrl_c_during_spawn_and_set_up() {
+    for ms in [0, 5, 15, 40] {
+        interrupt_at(Duration::from_millis(ms), false);
+    }
+}
+
+#[test]
+fn ctrl_c_mid_run_and_during_the_stop_drain() {
+    for ms in [300, 990, 1005, 1030] {
+        interrupt_at(Duration::from_millis(ms), false);
+    }
+}
+
+#[test]
+fn ctrl_c_from_a_terminal_reaches_the_whole_group() {
+    for ms in [0, 10, 30, 300] {
+        interrupt_at(Duration::from_millis(ms), true);
+    }
+}
+
+/// A small deterministic generator, so a failure can be replayed.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+fn frame(f: Frame) -> Vec<u8> {
+    let mut b = Vec::new();
+    f.encode(&mut b);
+    b
+}
+
+/// One hostile payload: random bytes, or a valid frame with a few bytes flipped.
+fn hostile(rng: &mut Xorshift, i: usize) -> Vec<u8> {
+    let hello = frame(Frame::Hello {
+        from: 2,
+        to: 1,
+        run: "fz".into(),
+    });
+    let msg = frame(Frame::Msg {
+        sent_tick: 1,
+        clock: 999_999,
+    });
+    match i % 4 {
+        0 => {
+            let n = (rng.next() % 300) as usize;
+            rng.bytes(n)
+        }
+        1 => {
+            let mut b = hello;
+            let k = (rng.next() as usize) % b.len();
+            b[k] ^= 1 + (rng.next() as u8 % 255);
+            [b, msg].concat()
+        }
+        2 => [
+            frame(Frame::Hello {
+                from: 2,
+                to: 1,
+                run: "other".into(),
+            }),
+            msg,
+        ]
+        .concat(),
+        _ => [hello, msg].concat(), // a duplicate of the real, connected VM 2
+    }
+}
+
+#[test]
+fn a_live_vm_shrugs_off_thousands_of_hostile_connections() {
+    let dir = tempdir();
+    let ports = free_ports(2);
+    let spawn = |id: u32, rate: &str| {
+        let me = ports[id as usize - 1];
+        let other = ports[2 - id as usize];
+        bin()
+            .args([
+                "vm",
+                "--id",
+                &id.to_string(),
+                "--listen",
+                &format!("127.0.0.1:{me}"),
+            ])
+            .args(["--peer", &format!("{}=127.0.0.1:{other}", 3 - id)])
+            .args([
+                "--rate",
+                rate,
+                "--runtime",
+                "3",
+                "--run",
+                "fz",
+                "--seed",
+                "5",
+                "--logs",
+            ])
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (c1, c2) = (spawn(1, "200"), spawn(2, "100"));
+    wait_for_line(
+        &log_path(dir.path(), 1),
+        "tick=10 ",
+        Duration::from_secs(20),
+    );
+    let target = format!("127.0.0.1:{}", ports[0]);
+    // A frame cut in half and left hanging.
+    let mut hanging = TcpStream::connect(&target).expect("connect");
+    hanging
+        .write_all(
+            &frame(Frame::Hello {
+                from: 2,
+                to: 1,
+                run: "fz".into(),
+            })[..5],
+        )
+        .expect("write");
+    let mut rng = Xorshift(0x5EED_1234_ABCD_0001);
+    let end = Instant::now() + Duration::from_millis(1500);
+    let mut sent = 0;
+    while Instant::now() < end && sent < 3000 {
+        if let Ok(mut s) = TcpStream::connect(&target) {
+            let _ = s.write_all(&hostile(&mut rng, sent));
+        }
+        sent += 1;
+    }
+    assert!(sent >= 500, "only {sent} connections in 1.5 s");
+    for c in [c1, c2] {
+        let out = wait_with_limit(c, Duration::from_secs(20));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(
+            stderr.lines().count() < 200,
+            "warnings are rate-limited, got {} lines",
+            stderr.lines().count()
+        );
+    }
+    drop(hanging);
+    let logs = read_logs(dir.path());
+    assert_eq!(
+        stop_of(&logs[0].1),
+        Some((600, "runtime")),
+        "every tick made under attack"
+    );
+    let injected = logs[0]
+        .1
+        .iter()
+        .any(|l| format!("{:?}", l.event).contains("999999"));
+    assert!(!injected, "a hostile connection injected a message");
+    assert_verifies(dir.path());
+}
