@@ -21,6 +21,7 @@
 //! - [`verify`]: checks a run's logs against SPEC §4.
 //! - [`stats`]: per-VM figures from parsed logs.
 //! - [`experiment`]: batches of runs with a summary.
+//! - [`theory`]: what the model predicts from the rates and the die alone.
 //! - [`logs`]: reading a run folder.
 
 pub mod cli;
@@ -31,6 +32,7 @@ pub mod launcher;
 pub mod logline;
 pub mod logs;
 pub mod stats;
+pub mod theory;
 pub mod verify;
 pub mod vm;
 pub mod wire;
