@@ -32,6 +32,9 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Repeat one run R times into LOGS/NAME/run_1..run_R, verify each, write a summary.
     Experiment(ExperimentArgs),
+    /// Print per-VM statistics of a run and write plots, summary.csv,
+    /// summary.json and report.html into a report folder.
+    Analyze(AnalyzeArgs),
 }
 
 /// The model's knobs, shared by `run` and `vm`.
@@ -123,4 +126,17 @@ pub struct ExperimentArgs {
     pub runs: u32,
     #[command(flatten)]
     pub run: RunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AnalyzeArgs {
+    /// The run's log folder.
+    #[arg(value_name = "DIR", default_value = "logs")]
+    pub dir: PathBuf,
+    /// Folder for the report, created if missing [default: DIR/report].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The space-time diagram's time window, in seconds from the run's start.
+    #[arg(long, value_name = "START..END", default_value = "0..10")]
+    pub window: String,
 }

@@ -274,6 +274,28 @@ fn parse_peer(p: &str) -> Result<(u32, String), ConfigError> {
     Ok((id, addr.to_string()))
 }
 
+/// Checks `analyze --window START..END`: seconds from the run's start,
+/// 0 <= START < END.
+pub fn window(text: &str) -> Result<(f64, f64), ConfigError> {
+    let parse = |v: &str| v.trim().parse::<f64>().ok().filter(|x| x.is_finite());
+    let Some((a, b)) = text.split_once("..") else {
+        return bad(
+            "--window",
+            text,
+            "must be START..END in seconds, e.g. 0..10",
+        );
+    };
+    match (parse(a), parse(b)) {
+        (Some(a), Some(b)) if 0.0 <= a && a < b => Ok((a, b)),
+        (Some(_), Some(_)) => bad("--window", text, "needs 0 <= START < END"),
+        _ => bad(
+            "--window",
+            text,
+            "must be START..END in seconds, e.g. 0..10",
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,11 +10,11 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
+use crate::analyze::stats::VmStats;
 use crate::cli::ExperimentArgs;
 use crate::config::{self, ConfigError, RunConfig};
 use crate::launcher;
 use crate::logs;
-use crate::stats::VmStats;
 use crate::verify;
 
 /// Most runs in one experiment.

@@ -23,11 +23,11 @@ use anyhow::{Context, Result, bail};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rand::RngExt;
 
+use crate::analyze::{report, stats::VmStats};
 use crate::config::{ConfigError, RunConfig};
 use crate::control::{FromVm, ToVm};
 use crate::logline;
 use crate::logs;
-use crate::stats::{self, VmStats};
 
 /// Longest wait for every VM to bind and to connect.
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -473,5 +473,5 @@ fn table_of(dir: &Path, n: u32) -> Result<String> {
             .map_err(|(no, e)| anyhow::anyhow!("{}:{no}: {e}", f.name))?;
         rows.push(VmStats::from_lines(&lines));
     }
-    Ok(stats::table(&rows))
+    Ok(report::end_of_run_table(&rows))
 }

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cli -> config -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
-//!     -> logs/machine_N.log -> logline -> verify | stats ; experiment
+//!     -> logs/machine_N.log -> logline -> verify | analyze { stats -> plots, spacetime, report } ; experiment
 //! ```
 //!
 //! - [`cli`]: clap types; their doc comments are `--help`.
@@ -19,11 +19,16 @@
 //! - [`wire`]: the TCP frame format.
 //! - [`logline`]: the one definition of the log format.
 //! - [`verify`]: checks a run's logs against SPEC §4.
-//! - [`stats`]: per-VM figures from parsed logs.
+//! - [`analyze`]: `analyze`: [`analyze::stats`] (per-VM and cross-VM figures
+//!   and the plotted series, pure; also the launcher's table figures),
+//!   [`analyze::plots`] and [`analyze::spacetime`] (SVG as text),
+//!   [`analyze::report`] (tables, CSV, JSON, HTML as text), `analyze/mod.rs`
+//!   (reads the folder, writes the report folder).
 //! - [`experiment`]: batches of runs with a summary.
 //! - [`theory`]: what the model predicts from the rates and the die alone.
 //! - [`logs`]: reading a run folder.
 
+pub mod analyze;
 pub mod cli;
 pub mod config;
 pub mod control;
@@ -31,7 +36,6 @@ pub mod experiment;
 pub mod launcher;
 pub mod logline;
 pub mod logs;
-pub mod stats;
 pub mod theory;
 pub mod verify;
 pub mod vm;

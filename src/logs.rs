@@ -1,10 +1,10 @@
 //! Reading a run folder: the `machine_*.log` files in it, in id order, and
-//! their lines parsed through `logline`. The IO edge of `verify` and `stats`.
+//! their lines parsed through `logline`. The IO edge of `verify`, the
+//! launcher's table and `analyze`.
 
+use std::fmt;
 use std::fs;
-use std::path::Path;
-
-use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
 
 use crate::logline::{Line, ParseError};
 use crate::vm::log::log_id;
@@ -30,29 +30,56 @@ impl LogFile {
     }
 }
 
+/// Why a run folder could not be read. The first two mean "not a run
+/// folder" (a usage error); the last means a log is there but is not text.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The folder, or a file in it, cannot be read.
+    Io { path: PathBuf, err: std::io::Error },
+    /// The folder holds no `machine_<id>.log`.
+    NoLogs { dir: PathBuf },
+    /// A log is not UTF-8; `byte` is where the valid text ends.
+    NotText { path: PathBuf, byte: usize },
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io { path, err } => write!(f, "cannot read {}: {err}", path.display()),
+            ReadError::NoLogs { dir } => write!(f, "no machine_*.log files in {}", dir.display()),
+            ReadError::NotText { path, byte } => {
+                write!(f, "{} is not UTF-8 text (byte {byte})", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
 /// Reads every `machine_<id>.log` in `dir`, sorted by id. Fails if the folder
 /// cannot be read, holds no log, or a log is not UTF-8.
-pub fn read_run(dir: &Path) -> Result<Vec<LogFile>> {
-    let entries =
-        fs::read_dir(dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
+pub fn read_run(dir: &Path) -> Result<Vec<LogFile>, ReadError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |err| ReadError::Io { path, err }
+    };
     let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot read folder {}", dir.display()))?;
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some(id) = log_id(&name) else { continue };
-        let bytes = fs::read(entry.path())
-            .with_context(|| format!("cannot read {}", entry.path().display()))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            anyhow::anyhow!(
-                "{} is not UTF-8 text (byte {})",
-                entry.path().display(),
-                e.utf8_error().valid_up_to()
-            )
+        let path = entry.path();
+        let bytes = fs::read(&path).map_err(io(&path))?;
+        let text = String::from_utf8(bytes).map_err(|e| ReadError::NotText {
+            byte: e.utf8_error().valid_up_to(),
+            path,
         })?;
         files.push(LogFile { name, id, text });
     }
     if files.is_empty() {
-        bail!("no machine_*.log files in {}", dir.display());
+        return Err(ReadError::NoLogs {
+            dir: dir.to_path_buf(),
+        });
     }
     files.sort_by_key(|f| f.id);
     Ok(files)

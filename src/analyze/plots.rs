@@ -1,0 +1,456 @@
+//! The report's charts, drawn with plotters into SVG text (no files): one
+//! line-chart function for any named (x, y) series, so per-run and
+//! cross-run pages share it, and one grouped-bar function. Sizes and fonts
+//! are set here so every chart reads at 900x500. The space-time diagram is
+//! drawn by hand in [`super::spacetime`].
+
+use std::error::Error;
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::stats::{Analysis, Drift, VmSeries, VmStats, as_f64};
+
+/// A named line: (x, y) points in x order.
+pub type Series = (String, Vec<(f64, f64)>);
+
+/// Width and height of every chart, pixels.
+pub const SIZE: (u32, u32) = (900, 500);
+const FONT: &str = "sans-serif";
+const LEGEND_W: u32 = 150;
+/// Most points drawn per line: more are thinned to each column's extremes.
+const MAX_POINTS: usize = 2000;
+/// Matplotlib's tab10: distinct, and familiar to readers of plots.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// The colour of the `i`th series.
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// A chart's title and axis titles (with units).
+#[derive(Debug, Clone, Copy)]
+pub struct Axes<'a> {
+    pub title: &'a str,
+    pub x: &'a str,
+    pub y: &'a str,
+}
+
+/// One SVG of the report.
+#[derive(Debug, Clone)]
+pub struct Plot {
+    /// File name in the report folder, e.g. `clock.svg`.
+    pub file: &'static str,
+    pub title: String,
+    /// One sentence on how to read it.
+    pub about: &'static str,
+    pub svg: String,
+}
+
+type DrawResult = Result<(), Box<dyn Error>>;
+
+/// Runs a drawing into a fresh SVG string; a drawing error (none is
+/// expected from a string backend) becomes a chart that says so.
+fn render(draw: impl FnOnce(&mut String) -> DrawResult) -> String {
+    let mut buf = String::new();
+    match draw(&mut buf) {
+        Ok(()) => buf,
+        Err(e) => format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"60\"><text x=\"10\" y=\"30\">chart failed: {}</text></svg>",
+            super::report::escape_xml(&e.to_string())
+        ),
+    }
+}
+
+/// A line chart of `series`, each in its colour with a legend at the right
+/// (none for a single series). `steps` draws each value held until the next
+/// point, as clocks and queues are.
+pub fn line_chart(axes: &Axes, series: &[Series], steps: bool) -> String {
+    render(|buf| draw_lines(buf, axes, series, steps))
+}
+
+/// Logical clock against wall time, one line per series (per VM, or per run).
+pub fn clock_vs_time(title: &str, series: &[Series]) -> String {
+    let axes = Axes {
+        title,
+        x: "wall time since start (s)",
+        y: "logical clock (ticks of the Lamport clock)",
+    };
+    line_chart(&axes, series, true)
+}
+
+/// Queue length against wall time, one line per VM.
+pub fn queue_vs_time(title: &str, series: &[Series]) -> String {
+    let axes = Axes {
+        title,
+        x: "wall time since start (s)",
+        y: "messages waiting in the queue",
+    };
+    line_chart(&axes, series, true)
+}
+
+/// Drift (max - min clock) against wall time, with its least-squares line.
+pub fn drift_vs_time(title: &str, drift: &Drift) -> String {
+    let points = as_f64(&drift.series);
+    let mut series = vec![("drift".to_string(), points.clone())];
+    if let (Some(first), Some(last)) = (points.first(), points.last()) {
+        let (xs, ys): (Vec<f64>, Vec<f64>) = points.iter().copied().unzip();
+        let (mx, my) = (mean(&xs), mean(&ys));
+        let b = drift.growth_per_min / 60.0;
+        let fit = |x: f64| my + b * (x - mx);
+        let label = format!("fit: {:+.1}/min", drift.growth_per_min);
+        series.push((label, vec![(first.0, fit(first.0)), (last.0, fit(last.0))]));
+    }
+    let axes = Axes {
+        title,
+        x: "wall time since start (s)",
+        y: "drift: max - min logical clock",
+    };
+    line_chart(&axes, &series, false)
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+fn draw_lines(buf: &mut String, axes: &Axes, series: &[Series], steps: bool) -> DrawResult {
+    let root = SVGBackend::with_string(buf, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
+    let area = with_legend(&root, &names, false)?;
+    let (xr, yr) = ranges(series);
+    // Whole-number data (clocks, queues) gets whole-number labels only.
+    let whole = series
+        .iter()
+        .all(|(_, p)| p.iter().all(|q| q.1.fract() == 0.0));
+    let y_labels = if whole {
+        (yr.end as usize + 1).clamp(2, 10)
+    } else {
+        10
+    };
+    let mut chart = ChartBuilder::on(&area)
+        .caption(axes.title, (FONT, 24))
+        .margin(14)
+        .x_label_area_size(60)
+        .y_label_area_size(80)
+        .build_cartesian_2d(xr, yr)?;
+    chart
+        .configure_mesh()
+        .x_desc(axes.x)
+        .y_desc(axes.y)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 17))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.1))
+        .x_label_formatter(&|x| short(*x))
+        .y_labels(y_labels)
+        .y_label_formatter(&|y| short(*y))
+        .draw()?;
+    for (i, (_, points)) in series.iter().enumerate() {
+        let points = thin(points, MAX_POINTS / 2);
+        let points = if steps { stepped(&points) } else { points };
+        chart.draw_series(LineSeries::new(points, color(i).stroke_width(2)))?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// The part of `root` left for the chart, after drawing a legend of `names`
+/// at the right (for two names or more). `boxes` draws filled squares, for bars.
+fn with_legend<'a>(
+    root: &DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
+    names: &[&str],
+    boxes: bool,
+) -> Result<DrawingArea<SVGBackend<'a>, plotters::coord::Shift>, Box<dyn Error>> {
+    if names.len() < 2 {
+        return Ok(root.clone());
+    }
+    let (chart, legend) = root.split_horizontally(SIZE.0 - LEGEND_W);
+    let fits = ((SIZE.1 - 80) / 24) as usize;
+    let style = TextStyle::from((FONT, 17).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, name) in names.iter().enumerate().take(fits) {
+        let y = 70 + 24 * i as i32;
+        if boxes {
+            legend.draw(&Rectangle::new(
+                [(4, y - 7), (18, y + 7)],
+                color(i).filled(),
+            ))?;
+        } else {
+            legend.draw(&PathElement::new(
+                vec![(0, y), (22, y)],
+                color(i).stroke_width(3),
+            ))?;
+        }
+        legend.draw(&Text::new(name.to_string(), (28, y), style.clone()))?;
+    }
+    if names.len() > fits {
+        let more = format!("+ {} more", names.len() - fits);
+        legend.draw(&Text::new(more, (28, 70 + 24 * fits as i32), style))?;
+    }
+    Ok(chart)
+}
+
+/// Axis ranges covering every point: x from its least value (0 at most), y
+/// from 0, with a little head room.
+fn ranges(series: &[Series]) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
+    let all = || series.iter().flat_map(|(_, p)| p.iter());
+    let x0 = all().map(|p| p.0).fold(0.0, f64::min);
+    let x1 = all().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+    let y1 = all().map(|p| p.1).fold(0.0, f64::max);
+    let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+    let y1 = if y1 > 0.0 { y1 * 1.05 } else { 1.0 };
+    (x0..x1, 0.0..y1)
+}
+
+/// An axis label: integers without decimals, others with at most two.
+fn short(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// At most about `2 * columns` points: per column of x, the lowest and the
+/// highest point, in x order, so spikes survive.
+pub fn thin(points: &[(f64, f64)], columns: usize) -> Vec<(f64, f64)> {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return Vec::new();
+    };
+    let span = last.0 - first.0;
+    if points.len() <= 2 * columns || span.is_nan() || span <= 0.0 {
+        return points.to_vec();
+    }
+    let mut out = Vec::with_capacity(2 * columns + 2);
+    let mut i = 0;
+    while i < points.len() {
+        let col = ((points[i].0 - first.0) / span * columns as f64) as usize;
+        let mut j = i;
+        let (mut lo, mut hi) = (i, i);
+        while j < points.len() && ((points[j].0 - first.0) / span * columns as f64) as usize == col
+        {
+            lo = if points[j].1 < points[lo].1 { j } else { lo };
+            hi = if points[j].1 > points[hi].1 { j } else { hi };
+            j += 1;
+        }
+        out.push(points[lo.min(hi)]);
+        if lo != hi {
+            out.push(points[lo.max(hi)]);
+        }
+        i = j.max(i + 1);
+    }
+    out
+}
+
+/// Each value held until the next point.
+fn stepped(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(points.len() * 2);
+    for (i, &p) in points.iter().enumerate() {
+        if i > 0 {
+            out.push((p.0, points[i - 1].1));
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// A grouped bar chart: one group of bars per category (left to right), one
+/// bar per named group in each, in the group's colour.
+pub fn bar_chart(axes: &Axes, categories: &[String], groups: &[(String, Vec<f64>)]) -> String {
+    render(|buf| draw_bars(buf, axes, categories, groups))
+}
+
+fn draw_bars(
+    buf: &mut String,
+    axes: &Axes,
+    categories: &[String],
+    groups: &[(String, Vec<f64>)],
+) -> DrawResult {
+    let root = SVGBackend::with_string(buf, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let names: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
+    let area = with_legend(&root, &names, true)?;
+    let top = groups
+        .iter()
+        .flat_map(|(_, v)| v.iter())
+        .fold(0.0, |a: f64, &b| a.max(b));
+    let n = categories.len().max(1) as f64;
+    let mut chart = ChartBuilder::on(&area)
+        .caption(axes.title, (FONT, 24))
+        .margin(14)
+        .x_label_area_size(70)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..n, 0.0..if top > 0.0 { top * 1.08 } else { 1.0 })?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(0)
+        .x_desc(axes.x)
+        .y_desc(axes.y)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 17))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.1))
+        .y_label_formatter(&|y| short(*y))
+        .draw()?;
+    let width = 0.8 / groups.len().max(1) as f64;
+    for (g, (_, values)) in groups.iter().enumerate() {
+        let bars = values.iter().enumerate().map(|(c, &v)| {
+            let x0 = c as f64 + 0.1 + g as f64 * width;
+            Rectangle::new([(x0, 0.0), (x0 + width * 0.92, v)], color(g).filled())
+        });
+        chart.draw_series(bars)?;
+    }
+    let style = TextStyle::from((FONT, 16).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    let every = categories.len().div_ceil(24).max(1);
+    for (c, name) in categories.iter().enumerate().step_by(every) {
+        let (x, y) = chart.backend_coord(&(c as f64 + 0.5, 0.0));
+        root.draw(&Text::new(name.clone(), (x, y + 8), style.clone()))?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Jump-size bins: each size up to 8 on its own, then doubling ranges
+/// (9-16, 17-32, ...) up to `max`. (low, high, label).
+pub fn jump_bins(max: u64) -> Vec<(u64, u64, String)> {
+    let mut bins: Vec<(u64, u64, String)> = (1..=max.clamp(3, 8))
+        .map(|j| (j, j, j.to_string()))
+        .collect();
+    let mut low = 9;
+    while low <= max {
+        let high = (low - 1) * 2;
+        bins.push((low, high, format!("{low}-{high}")));
+        low = high + 1;
+    }
+    bins
+}
+
+/// Share of each VM's tick events (%) in each jump-size bin, one bar per VM.
+pub fn jump_histogram(title: &str, per_vm: &[(String, Vec<(u64, u64)>)]) -> String {
+    let max = per_vm
+        .iter()
+        .flat_map(|(_, c)| c.iter().map(|&(j, _)| j))
+        .max();
+    let bins = jump_bins(max.unwrap_or(1));
+    let groups: Vec<(String, Vec<f64>)> = per_vm
+        .iter()
+        .map(|(name, counts)| {
+            let total: u64 = counts.iter().map(|&(_, c)| c).sum::<u64>().max(1);
+            let share = |&(lo, hi, _): &(u64, u64, String)| {
+                let n: u64 = counts
+                    .iter()
+                    .filter(|(j, _)| (lo..=hi).contains(j))
+                    .map(|c| c.1)
+                    .sum();
+                100.0 * n as f64 / total as f64
+            };
+            (name.clone(), bins.iter().map(share).collect())
+        })
+        .collect();
+    let axes = Axes {
+        title,
+        x: "clock jump from one tick event to the next (clock units)",
+        y: "share of the VM's tick events (%)",
+    };
+    let labels: Vec<String> = bins.into_iter().map(|b| b.2).collect();
+    bar_chart(&axes, &labels, &groups)
+}
+
+/// Internal, send and receive events per VM.
+pub fn event_counts(title: &str, vms: &[VmStats]) -> String {
+    let names: Vec<String> = vms.iter().map(|s| format!("VM {}", s.vm)).collect();
+    let kind = |name: &str, f: fn(&VmStats) -> u64| {
+        (name.to_string(), vms.iter().map(|s| f(s) as f64).collect())
+    };
+    let groups = vec![
+        kind("internal", |s| s.internals),
+        kind("send", |s| s.sends),
+        kind("receive", |s| s.receives),
+    ];
+    let axes = Axes {
+        title,
+        x: "virtual machine",
+        y: "events (count)",
+    };
+    bar_chart(&axes, &names, &groups)
+}
+
+/// A VM's name in legends: `VM 2 (4/s)`, `VM 3 (1/s, died)`.
+fn vm_label(s: &VmStats) -> String {
+    let died = if s.stop.is_none() { ", died" } else { "" };
+    format!("VM {} ({}/s{died})", s.vm, s.rate)
+}
+
+/// Every chart of the report, in reading order.
+pub fn all(a: &Analysis) -> Vec<Plot> {
+    let run = a
+        .run
+        .as_deref()
+        .map(|r| format!(" (run {r})"))
+        .unwrap_or_default();
+    let named = |f: fn(&VmSeries) -> Vec<(f64, f64)>| -> Vec<Series> {
+        a.vms
+            .iter()
+            .zip(&a.series)
+            .map(|(s, v)| (vm_label(s), f(v)))
+            .collect()
+    };
+    let mut plots = Vec::new();
+    let mut add = |file, title: String, about, svg| {
+        plots.push(Plot {
+            file,
+            title,
+            about,
+            svg,
+        })
+    };
+    let t = format!("Logical clock vs wall time{run}");
+    let svg = clock_vs_time(&t, &named(VmSeries::clock_points));
+    add("clock.svg", t, ABOUT_CLOCK, svg);
+    if let Some(d) = &a.drift {
+        let t = format!("Clock drift across VMs{run}");
+        add("drift.svg", t.clone(), ABOUT_DRIFT, drift_vs_time(&t, d));
+    }
+    let t = format!("Queue length vs wall time{run}");
+    let svg = queue_vs_time(&t, &named(VmSeries::queue_points));
+    add("queue.svg", t, ABOUT_QUEUE, svg);
+    let jumps: Vec<_> = a
+        .vms
+        .iter()
+        .map(|s| (vm_label(s), s.jump_counts.clone()))
+        .collect();
+    let t = format!("Clock jump sizes{run}");
+    add(
+        "jumps.svg",
+        t.clone(),
+        ABOUT_JUMPS,
+        jump_histogram(&t, &jumps),
+    );
+    let t = format!("Events per VM{run}");
+    add(
+        "events.svg",
+        t.clone(),
+        ABOUT_EVENTS,
+        event_counts(&t, &a.vms),
+    );
+    let t = format!("Space-time diagram{run}");
+    let svg = super::spacetime::diagram(&a.space_time, &a.vms);
+    add("spacetime.svg", t, ABOUT_SPACETIME, svg);
+    plots
+}
+
+const ABOUT_CLOCK: &str = "Each VM's logical clock at each of its tick events. Slow VMs climb in jumps when they receive from fast ones.";
+const ABOUT_DRIFT: &str = "The largest minus the smallest logical clock across VMs every 100 ms, with its least-squares line.";
+const ABOUT_QUEUE: &str = "Messages waiting in each VM's network queue, as logged at its tick events. A queue that keeps growing means the VM receives faster than it ticks.";
+const ABOUT_JUMPS: &str = "How far the clock moved from one tick event to the next, as a share of each VM's tick events. Jumps above 1 come from receives carrying a larger clock.";
+const ABOUT_EVENTS: &str = "Tick events of each kind per VM.";
+const ABOUT_SPACETIME: &str = "One lane per VM; each tick event is a mark labelled with its logical clock, each message an arrow from its send to its receive. Choose the window with --window START..END.";

@@ -1,0 +1,499 @@
+//! Text outputs of the figures, each returned as a `String` (the caller
+//! writes files): the launcher's end-of-run table, `analyze`'s terminal
+//! tables, `summary.csv`, `summary.json` and `report.html`. The CSV and
+//! JSON columns are defined once, in [`columns`].
+
+use std::fmt::Write as _;
+
+use super::plots::Plot;
+use super::stats::{Analysis, Dist, VmStats};
+use crate::logline::format_time;
+
+/// The launcher's end-of-run table, one row per VM.
+pub fn end_of_run_table(rows: &[VmStats]) -> String {
+    let mut out = String::from(
+        "  vm  rate  ticks  receive   send  internal  clock  max queue  max jump  pending  stop\n",
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{:>4} {:>5} {:>6} {:>8} {:>6} {:>9} {:>6} {:>10} {:>9} {:>8}  {}",
+            r.vm,
+            r.rate,
+            r.ticks,
+            r.receives,
+            r.sends,
+            r.internals,
+            r.final_clock,
+            r.max_queue,
+            r.max_jump,
+            r.pending,
+            stop_word(r)
+        );
+    }
+    out
+}
+
+/// How a VM stopped, or `DIED` without a `stop` line.
+pub fn stop_word(s: &VmStats) -> &'static str {
+    s.stop.map_or("DIED", |r| r.as_str())
+}
+
+/// `analyze`'s terminal output: two tables (counts and clocks; queues and
+/// timing) and the drift line.
+pub fn summary_table(a: &Analysis) -> String {
+    let mut out = String::from(
+        "  vm  rate  stop     ticks  internal    send  receive  msgs out  msgs in  pending    clock  clock/s    lag\n",
+    );
+    for s in &a.vms {
+        let _ = writeln!(
+            out,
+            "{:>4} {:>5}  {:<7} {:>6} {:>9} {:>7} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6}",
+            s.vm,
+            s.rate,
+            stop_word(s),
+            s.ticks,
+            s.internals,
+            s.sends,
+            s.receives,
+            s.messages_sent,
+            s.receives,
+            s.pending,
+            s.final_clock,
+            num(s.clock_rate, 2),
+            num(s.lag_mean, 1),
+        );
+    }
+    out.push_str(
+        "\n  vm  jump mean  p95   max   >1 %  queue mean  max  busy %  wait ms mean    p95     max  latency ms mean    p95     max\n",
+    );
+    for s in &a.vms {
+        let _ = writeln!(out, "{}", timing_row(s));
+    }
+    out.push('\n');
+    out.push_str(&drift_line(a));
+    out
+}
+
+fn timing_row(s: &VmStats) -> String {
+    let j = s.jumps;
+    let pct = |v: Option<f64>| num(v.map(|x| 100.0 * x), 1);
+    format!(
+        "{:>4} {:>10} {:>4} {:>5} {:>6} {:>11} {:>4} {:>7} {:>13} {:>6} {:>7} {:>16} {:>6} {:>7}",
+        s.vm,
+        num(j.map(|d| d.mean), 2),
+        num(j.map(|d| d.p95), 0),
+        num(j.map(|d| d.max), 0),
+        pct(s.jump_over_1_share),
+        num(s.queue_mean, 2),
+        s.max_queue,
+        pct(s.queue_nonempty_share),
+        num(s.wait_ms.map(|d| d.mean), 1),
+        num(s.wait_ms.map(|d| d.p95), 1),
+        num(s.wait_ms.map(|d| d.max), 1),
+        num(s.latency_ms.map(|d| d.mean), 2),
+        num(s.latency_ms.map(|d| d.p95), 2),
+        num(s.latency_ms.map(|d| d.max), 2),
+    )
+}
+
+/// One line on the drift across VMs.
+pub fn drift_line(a: &Analysis) -> String {
+    match &a.drift {
+        Some(d) => format!(
+            "drift (max - min logical clock, every {} ms from 0 to {:.1} s): mean {:.1}, max {}, growth {:+.2} per minute\n",
+            (d.step_s * 1000.0).round(),
+            d.series.last().map_or(0.0, |p| p.0),
+            d.mean,
+            d.max,
+            d.growth_per_min
+        ),
+        None => "drift: no VM has a tick event\n".to_string(),
+    }
+}
+
+/// A figure with `decimals` decimals, or `-` when there is none.
+fn num(v: Option<f64>, decimals: usize) -> String {
+    match v {
+        Some(x) if x.is_finite() => format!("{x:.decimals$}"),
+        _ => "-".to_string(),
+    }
+}
+
+/// One cell of the summary.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Int(u64),
+    /// Empty in CSV and `null` in JSON when missing.
+    Num(Option<f64>),
+    Text(String),
+}
+
+/// The summary columns of one VM: name (snake_case, units in the name) and
+/// value. Shares are fractions 0..1; the drift figures repeat on every row.
+pub fn columns(a: &Analysis, s: &VmStats) -> Vec<(&'static str, Cell)> {
+    use Cell::*;
+    let dist = |d: Option<Dist>, f: fn(&Dist) -> f64| Num(d.as_ref().map(f));
+    let drift = a.drift.as_ref();
+    vec![
+        ("run", Text(a.run.clone().unwrap_or_default())),
+        (
+            "seed",
+            Text(a.seed.map(|s| s.to_string()).unwrap_or_default()),
+        ),
+        ("vm", Int(s.vm.into())),
+        ("rate_per_s", Int(s.rate.into())),
+        ("stop", Text(stop_word(s).to_lowercase())),
+        ("ticks", Int(s.ticks)),
+        ("internal_events", Int(s.internals)),
+        ("send_events", Int(s.sends)),
+        ("receive_events", Int(s.receives)),
+        ("pending", Int(s.pending)),
+        ("peer_lost", Int(s.peer_lost)),
+        ("messages_sent", Int(s.messages_sent)),
+        ("messages_received", Int(s.receives)),
+        ("final_clock", Int(s.final_clock)),
+        ("duration_s", Num(Some(s.duration_s))),
+        ("clock_rate_per_s", Num(s.clock_rate)),
+        ("jump_mean", dist(s.jumps, |d| d.mean)),
+        ("jump_p95", dist(s.jumps, |d| d.p95)),
+        ("jump_max", Int(s.max_jump)),
+        ("jump_over_1_share", Num(s.jump_over_1_share)),
+        ("queue_mean", Num(s.queue_mean)),
+        ("queue_max", Int(s.max_queue)),
+        ("queue_nonempty_share", Num(s.queue_nonempty_share)),
+        ("wait_mean_ms", dist(s.wait_ms, |d| d.mean)),
+        ("wait_p95_ms", dist(s.wait_ms, |d| d.p95)),
+        ("wait_max_ms", dist(s.wait_ms, |d| d.max)),
+        ("latency_mean_ms", dist(s.latency_ms, |d| d.mean)),
+        ("latency_p95_ms", dist(s.latency_ms, |d| d.p95)),
+        ("latency_max_ms", dist(s.latency_ms, |d| d.max)),
+        ("latency_unmatched", Int(s.latency_unmatched)),
+        ("lag_mean", Num(s.lag_mean)),
+        ("drift_mean", Num(drift.map(|d| d.mean))),
+        ("drift_max", Num(drift.map(|d| d.max as f64))),
+        ("drift_growth_per_min", Num(drift.map(|d| d.growth_per_min))),
+    ]
+}
+
+/// A number as written in CSV and JSON: at most six decimals, no exponent.
+fn number(x: f64) -> String {
+    let r = (x * 1e6).round() / 1e6;
+    // -0 would print as "-0".
+    format!("{}", if r == 0.0 { 0.0 } else { r })
+}
+
+/// `summary.csv`: a header and one row per VM.
+pub fn csv(a: &Analysis) -> String {
+    let mut out = String::new();
+    for (i, s) in a.vms.iter().enumerate() {
+        let cols = columns(a, s);
+        if i == 0 {
+            let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+            out.push_str(&names.join(","));
+            out.push('\n');
+        }
+        let cells: Vec<String> = cols.into_iter().map(|(_, c)| csv_cell(c)).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn csv_cell(c: Cell) -> String {
+    match c {
+        Cell::Int(v) => v.to_string(),
+        Cell::Num(Some(x)) if x.is_finite() => number(x),
+        Cell::Num(_) => String::new(),
+        Cell::Text(t) if t.contains([',', '"', '\n', '\r']) => {
+            format!("\"{}\"", t.replace('"', "\"\""))
+        }
+        Cell::Text(t) => t,
+    }
+}
+
+/// `summary.json`: an array with one flat object per VM.
+pub fn json(a: &Analysis) -> String {
+    let mut out = String::from("[\n");
+    for (i, s) in a.vms.iter().enumerate() {
+        let fields: Vec<String> = columns(a, s)
+            .into_iter()
+            .map(|(k, c)| format!("\"{k}\": {}", json_cell(c)))
+            .collect();
+        out.push_str("  {");
+        out.push_str(&fields.join(", "));
+        out.push_str(if i + 1 < a.vms.len() { "},\n" } else { "}\n" });
+    }
+    out.push_str("]\n");
+    out
+}
+
+fn json_cell(c: Cell) -> String {
+    match c {
+        Cell::Int(v) => v.to_string(),
+        Cell::Num(Some(x)) if x.is_finite() => number(x),
+        Cell::Num(_) => "null".to_string(),
+        Cell::Text(t) => json_string(&t),
+    }
+}
+
+/// `s` as a JSON string literal.
+pub fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `s` with `&`, `<`, `>` and quotes escaped for XML and HTML.
+pub fn escape_xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const CSS: &str = "
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #222;
+  max-width: 1180px; margin: 2em auto; padding: 0 1.2em; line-height: 1.45; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+p.meta { color: #555; margin-top: 0; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 0.6em 0 1.2em; }
+th, td { padding: 0.3em 0.65em; text-align: right; border-bottom: 1px solid #e5e5e5; }
+th { background: #f4f6f8; font-weight: 600; vertical-align: bottom; }
+td.l, th.l { text-align: left; }
+tr:hover td { background: #fafbfc; }
+.died { color: #b00020; font-weight: 600; }
+.notes { background: #fff8e1; border-left: 4px solid #f0b400; padding: 0.5em 1em; }
+.drift { display: flex; gap: 2.5em; margin: 0.6em 0; }
+.drift div { font-size: 0.9em; color: #555; }
+.drift b { display: block; font-size: 1.6em; color: #222; }
+figure { margin: 1.2em 0 2em; }
+figure svg { max-width: 100%; height: auto; border: 1px solid #e5e5e5; }
+figcaption { color: #555; font-size: 0.9em; margin-top: 0.3em; }
+.wide { overflow-x: auto; }
+.wide svg { max-width: none; }
+code { background: #f4f6f8; padding: 0 0.25em; border-radius: 3px; }
+";
+
+/// `report.html`: run facts, notes, the tables and every plot inlined, so
+/// the one file works offline. `files` are the report's other files, linked.
+pub fn html(a: &Analysis, plots: &[Plot], files: &[&str]) -> String {
+    let mut out = String::with_capacity(1 << 20);
+    let title = match &a.run {
+        Some(r) => format!("lamport-sim run {r}"),
+        None => "lamport-sim run".to_string(),
+    };
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<h1>{}</h1>\n",
+        escape_xml(&title),
+        escape_xml(&title)
+    );
+    out.push_str(&meta(a));
+    out.push_str(&notes_html(a));
+    out.push_str(&tables_html(a));
+    out.push_str(&drift_html(a));
+    out.push_str("<h2>Plots</h2>\n");
+    for p in plots {
+        out.push_str(&figure(p));
+    }
+    out.push_str(&files_html(files));
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+fn meta(a: &Analysis) -> String {
+    let seed = a.seed.map(|s| format!(", seed {s}")).unwrap_or_default();
+    let rates: Vec<String> = a.vms.iter().map(|s| s.rate.to_string()).collect();
+    format!(
+        "<p class=\"meta\">{} VMs{}, started {} (times below are seconds from then). Rates (ticks/s): {}.</p>\n",
+        a.vms.len(),
+        escape_xml(&seed),
+        format_time(a.start_us),
+        rates.join(", ")
+    )
+}
+
+fn notes_html(a: &Analysis) -> String {
+    if a.notes.is_empty() {
+        return String::new();
+    }
+    let items: String = a
+        .notes
+        .iter()
+        .map(|n| format!("<li>{}</li>", escape_xml(n)))
+        .collect();
+    format!("<div class=\"notes\"><b>Notes</b><ul>{items}</ul></div>\n")
+}
+
+/// A table: header cells (a leading `<` makes a column left-aligned) and rows.
+fn table(head: &[&str], rows: &[Vec<String>]) -> String {
+    let class = |h: &str| {
+        if h.starts_with('<') {
+            " class=\"l\""
+        } else {
+            ""
+        }
+    };
+    let mut out = String::from("<table>\n<tr>");
+    for h in head {
+        let _ = write!(out, "<th{}>{}</th>", class(h), h.trim_start_matches('<'));
+    }
+    out.push_str("</tr>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for (h, cell) in head.iter().zip(row) {
+            let _ = write!(out, "<td{}>{cell}</td>", class(h));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+    out
+}
+
+fn tables_html(a: &Analysis) -> String {
+    let head = [
+        "VM",
+        "rate<br>ticks/s",
+        "<stop",
+        "ticks",
+        "internal",
+        "send",
+        "receive",
+        "messages<br>sent",
+        "messages<br>received",
+        "pending",
+        "final<br>clock",
+        "clock rate<br>units/s",
+        "lag behind<br>fastest (units)",
+    ];
+    let rows: Vec<Vec<String>> = a.vms.iter().map(count_cells).collect();
+    let mut out = String::from("<h2>Events and clocks</h2>\n");
+    out.push_str(&table(&head, &rows));
+    let head = [
+        "VM",
+        "jump<br>mean",
+        "jump<br>p95",
+        "jump<br>max",
+        "jumps<br>&gt; 1",
+        "queue<br>mean",
+        "queue<br>max",
+        "queue<br>non-empty",
+        "wait ms<br>mean",
+        "wait ms<br>p95",
+        "wait ms<br>max",
+        "latency ms<br>mean",
+        "latency ms<br>p95",
+        "latency ms<br>max",
+    ];
+    let rows: Vec<Vec<String>> = a.vms.iter().map(timing_cells).collect();
+    out.push_str("<h2>Clock jumps, queues and message timing</h2>\n");
+    out.push_str(&table(&head, &rows));
+    out.push_str("<p class=\"meta\">Jump: clock increase from one tick event to the next. Wait: time a message sat in the receiver's queue. Latency: from the send to the message's arrival (receive time minus wait). p95: nearest-rank 95th percentile.</p>\n");
+    out
+}
+
+fn count_cells(s: &VmStats) -> Vec<String> {
+    let stop = match s.stop {
+        Some(r) => r.as_str().to_string(),
+        None => "<span class=\"died\">died</span>".to_string(),
+    };
+    vec![
+        s.vm.to_string(),
+        s.rate.to_string(),
+        stop,
+        s.ticks.to_string(),
+        s.internals.to_string(),
+        s.sends.to_string(),
+        s.receives.to_string(),
+        s.messages_sent.to_string(),
+        s.receives.to_string(),
+        s.pending.to_string(),
+        s.final_clock.to_string(),
+        num(s.clock_rate, 2),
+        num(s.lag_mean, 1),
+    ]
+}
+
+fn timing_cells(s: &VmStats) -> Vec<String> {
+    let pct = |v: Option<f64>| num(v.map(|x| 100.0 * x), 1) + " %";
+    let d = |v: Option<Dist>, f: fn(&Dist) -> f64, k| num(v.as_ref().map(f), k);
+    vec![
+        s.vm.to_string(),
+        d(s.jumps, |x| x.mean, 2),
+        d(s.jumps, |x| x.p95, 0),
+        s.max_jump.to_string(),
+        pct(s.jump_over_1_share),
+        num(s.queue_mean, 2),
+        s.max_queue.to_string(),
+        pct(s.queue_nonempty_share),
+        d(s.wait_ms, |x| x.mean, 1),
+        d(s.wait_ms, |x| x.p95, 1),
+        d(s.wait_ms, |x| x.max, 1),
+        d(s.latency_ms, |x| x.mean, 2),
+        d(s.latency_ms, |x| x.p95, 2),
+        d(s.latency_ms, |x| x.max, 2),
+    ]
+}
+
+fn drift_html(a: &Analysis) -> String {
+    let Some(d) = &a.drift else {
+        return "<h2>Drift</h2>\n<p>No VM has a tick event.</p>\n".to_string();
+    };
+    let end = d.series.last().map_or(0.0, |p| p.0);
+    format!(
+        "<h2>Drift across VMs</h2>\n<div class=\"drift\"><div><b>{:.1}</b>mean drift (clock units)</div><div><b>{}</b>max drift (clock units)</div><div><b>{:+.2}</b>growth (units per minute)</div></div>\n<p class=\"meta\">Drift: the largest minus the smallest logical clock, sampled every {} ms from 0 to {:.1} s (the earliest end of a VM). Growth: least-squares slope of drift over time, times 60.</p>\n",
+        d.mean,
+        d.max,
+        d.growth_per_min,
+        (d.step_s * 1000.0).round(),
+        end
+    )
+}
+
+/// A plot inlined (CSS scales it to the page), with a caption and its file.
+fn figure(p: &Plot) -> String {
+    let wide = if p.file == "spacetime.svg" {
+        " class=\"wide\""
+    } else {
+        ""
+    };
+    format!(
+        "<figure{wide}>\n{}\n<figcaption>{} <a href=\"{}\">{}</a></figcaption>\n</figure>\n",
+        p.svg.trim(),
+        escape_xml(p.about),
+        p.file,
+        p.file
+    )
+}
+
+fn files_html(files: &[&str]) -> String {
+    let links: Vec<String> = files
+        .iter()
+        .map(|f| format!("<a href=\"{f}\">{f}</a>"))
+        .collect();
+    format!("<h2>Files</h2>\n<p>{}</p>\n", links.join(" · "))
+}
