@@ -416,4 +416,16 @@ mod tests {
         let e = run_args(&["--min-rate", "5", "--max-rate", "3"]).unwrap_err();
         assert_eq!(e.to_string(), "--min-rate 5: is above --max-rate 3");
     }
+
+    #[test]
+    fn window_is_start_dot_dot_end() {
+        assert_eq!(window("0..10"), Ok((0.0, 10.0)));
+        assert_eq!(window("1.5..2.25"), Ok((1.5, 2.25)));
+        for bad in [
+            "", "5", "5..2", "3..3", "-1..2", "a..b", "0..inf", "1..2..3",
+        ] {
+            let e = window(bad).unwrap_err();
+            assert_eq!((e.flag, e.value.as_str()), ("--window", bad));
+        }
+    }
 }

@@ -150,3 +150,74 @@ fn write_report(a: &Analysis, out: &Path) -> Result<()> {
     files.extend(plots.iter().map(|p| p.file));
     write("report.html", &report::html(a, &plots, &files))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> LogFile {
+        LogFile {
+            name: "machine_1.log".into(),
+            id: 1,
+            text: text.into(),
+        }
+    }
+
+    const GOOD: &str =
+        "time=2026-11-22T10:00:00.000000Z vm=1 event=internal tick=1 clock=1 queue=0\n";
+
+    #[test]
+    fn a_last_line_cut_short_is_dropped_with_a_note() {
+        let text = format!("{GOOD}time=2026-11-22T10:00:00.1");
+        let (lines, note) = parse_file(&file(&text)).unwrap();
+        assert_eq!(lines.len(), 1);
+        assert!(
+            note.unwrap()
+                .starts_with("machine_1.log:2: last line cut short")
+        );
+        assert_eq!(parse_file(&file(GOOD)).unwrap().0.len(), 1);
+    }
+
+    #[test]
+    fn any_other_bad_line_is_an_error_naming_file_and_line() {
+        for text in [format!("garbage\n{GOOD}"), format!("{GOOD}garbage\n")] {
+            let e = parse_file(&file(&text)).unwrap_err().to_string();
+            assert!(e.starts_with("machine_1.log:"), "{e}");
+        }
+    }
+
+    #[test]
+    fn files_parse_in_order() {
+        let files: Vec<LogFile> = (0..5).map(|_| file(GOOD)).collect();
+        let parsed = parse_all(&files);
+        assert_eq!(parsed.len(), 5);
+        assert!(
+            parsed
+                .iter()
+                .all(|p| p.as_ref().is_ok_and(|(l, _)| l.len() == 1))
+        );
+        assert!(parse_all(&[]).is_empty());
+    }
+
+    #[test]
+    fn exit_codes_tell_a_wrong_folder_from_a_bad_log() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let code = |e: ReadError| exit_code(&anyhow::Error::new(e));
+        assert_eq!(
+            code(ReadError::Io {
+                path: "x".into(),
+                err: io
+            }),
+            2
+        );
+        assert_eq!(code(ReadError::NoLogs { dir: "x".into() }), 2);
+        assert_eq!(
+            code(ReadError::NotText {
+                path: "x".into(),
+                byte: 0
+            }),
+            1
+        );
+        assert_eq!(exit_code(&anyhow::anyhow!("machine_1.log:3: bad")), 1);
+    }
+}

@@ -5,7 +5,9 @@
 //! drawn by hand in [`super::spacetime`].
 
 use std::error::Error;
+use std::ops::Range;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -124,6 +126,41 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
+type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A titled chart on `area` with axis titles; `y_labels` at most, and
+/// numbered x ticks unless `categories` (then the caller labels them).
+fn chart_on<'a, 'b>(
+    area: &'a Area<'b>,
+    axes: &Axes,
+    (xr, yr): (Range<f64>, Range<f64>),
+    y_labels: usize,
+    categories: bool,
+) -> Result<Chart<'a, 'b>, Box<dyn Error>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(axes.title, (FONT, 24))
+        .margin(14)
+        .x_label_area_size(if categories { 70 } else { 60 })
+        .y_label_area_size(80)
+        .build_cartesian_2d(xr, yr)?;
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(axes.x)
+        .y_desc(axes.y)
+        .label_style((FONT, 16))
+        .axis_desc_style((FONT, 17))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.1))
+        .y_labels(y_labels)
+        .y_label_formatter(&label)
+        .x_label_formatter(&label);
+    if categories {
+        mesh.disable_x_mesh().x_labels(0);
+    }
+    mesh.draw()?;
+    Ok(chart)
+}
+
 fn draw_lines(buf: &mut String, axes: &Axes, series: &[Series], steps: bool) -> DrawResult {
     let root = SVGBackend::with_string(buf, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
@@ -133,30 +170,14 @@ fn draw_lines(buf: &mut String, axes: &Axes, series: &[Series], steps: bool) -> 
     // Whole-number data (clocks, queues) gets whole-number labels only.
     let whole = series
         .iter()
-        .all(|(_, p)| p.iter().all(|q| q.1.fract() == 0.0));
+        .flat_map(|(_, p)| p)
+        .all(|q| q.1.fract() == 0.0);
     let y_labels = if whole {
         (yr.end as usize + 1).clamp(2, 10)
     } else {
         10
     };
-    let mut chart = ChartBuilder::on(&area)
-        .caption(axes.title, (FONT, 24))
-        .margin(14)
-        .x_label_area_size(60)
-        .y_label_area_size(80)
-        .build_cartesian_2d(xr, yr)?;
-    chart
-        .configure_mesh()
-        .x_desc(axes.x)
-        .y_desc(axes.y)
-        .label_style((FONT, 16))
-        .axis_desc_style((FONT, 17))
-        .light_line_style(WHITE)
-        .bold_line_style(BLACK.mix(0.1))
-        .x_label_formatter(&|x| short(*x))
-        .y_labels(y_labels)
-        .y_label_formatter(&|y| short(*y))
-        .draw()?;
+    let mut chart = chart_on(&area, axes, (xr, yr), y_labels, false)?;
     for (i, (_, points)) in series.iter().enumerate() {
         let points = thin(points, MAX_POINTS / 2);
         let points = if steps { stepped(&points) } else { points };
@@ -169,10 +190,10 @@ fn draw_lines(buf: &mut String, axes: &Axes, series: &[Series], steps: bool) -> 
 /// The part of `root` left for the chart, after drawing a legend of `names`
 /// at the right (for two names or more). `boxes` draws filled squares, for bars.
 fn with_legend<'a>(
-    root: &DrawingArea<SVGBackend<'a>, plotters::coord::Shift>,
+    root: &Area<'a>,
     names: &[&str],
     boxes: bool,
-) -> Result<DrawingArea<SVGBackend<'a>, plotters::coord::Shift>, Box<dyn Error>> {
+) -> Result<Area<'a>, Box<dyn Error>> {
     if names.len() < 2 {
         return Ok(root.clone());
     }
@@ -203,7 +224,7 @@ fn with_legend<'a>(
 
 /// Axis ranges covering every point: x from its least value (0 at most), y
 /// from 0, with a little head room.
-fn ranges(series: &[Series]) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
+fn ranges(series: &[Series]) -> (Range<f64>, Range<f64>) {
     let all = || series.iter().flat_map(|(_, p)| p.iter());
     let x0 = all().map(|p| p.0).fold(0.0, f64::min);
     let x1 = all().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
@@ -214,6 +235,10 @@ fn ranges(series: &[Series]) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
 }
 
 /// An axis label: integers without decimals, others with at most two.
+fn label(v: &f64) -> String {
+    short(*v)
+}
+
 fn short(v: f64) -> String {
     let s = format!("{v:.2}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -280,27 +305,13 @@ fn draw_bars(
     let area = with_legend(&root, &names, true)?;
     let top = groups
         .iter()
-        .flat_map(|(_, v)| v.iter())
+        .flat_map(|(_, v)| v)
         .fold(0.0, |a: f64, &b| a.max(b));
-    let n = categories.len().max(1) as f64;
-    let mut chart = ChartBuilder::on(&area)
-        .caption(axes.title, (FONT, 24))
-        .margin(14)
-        .x_label_area_size(70)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..n, 0.0..if top > 0.0 { top * 1.08 } else { 1.0 })?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(0)
-        .x_desc(axes.x)
-        .y_desc(axes.y)
-        .label_style((FONT, 16))
-        .axis_desc_style((FONT, 17))
-        .light_line_style(WHITE)
-        .bold_line_style(BLACK.mix(0.1))
-        .y_label_formatter(&|y| short(*y))
-        .draw()?;
+    let ranges = (
+        0.0..categories.len().max(1) as f64,
+        0.0..top.max(0.5) * 1.08,
+    );
+    let mut chart = chart_on(&area, axes, ranges, 10, true)?;
     let width = 0.8 / groups.len().max(1) as f64;
     for (g, (_, values)) in groups.iter().enumerate() {
         let bars = values.iter().enumerate().map(|(c, &v)| {
@@ -454,3 +465,155 @@ const ABOUT_QUEUE: &str = "Messages waiting in each VM's network queue, as logge
 const ABOUT_JUMPS: &str = "How far the clock moved from one tick event to the next, as a share of each VM's tick events. Jumps above 1 come from receives carrying a larger clock.";
 const ABOUT_EVENTS: &str = "Tick events of each kind per VM.";
 const ABOUT_SPACETIME: &str = "One lane per VM; each tick event is a mark labelled with its logical clock, each message an arrow from its send to its receive. Choose the window with --window START..END.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(n: usize) -> Vec<Series> {
+        (0..n)
+            .map(|i| {
+                let points = (0..50)
+                    .map(|k| (k as f64 / 10.0, (k * (i + 1)) as f64))
+                    .collect();
+                (format!("VM {}", i + 1), points)
+            })
+            .collect()
+    }
+
+    /// Whether plotters wrote `text` as one text element.
+    fn has_text(svg: &str, text: &str) -> bool {
+        svg.contains(&format!(">\n{text}\n</text>"))
+    }
+
+    /// The data lines: plotters draws them 2 px wide, axes and ticks 1 px,
+    /// legend swatches 3 px.
+    fn data_lines(svg: &str) -> usize {
+        svg.matches("<polyline").count()
+            - svg.matches("stroke-width=\"1\" points").count()
+            - svg.matches("stroke-width=\"3\" points").count()
+    }
+
+    #[test]
+    fn a_line_chart_has_a_title_axes_a_line_and_a_legend_entry_per_series() {
+        let svg = clock_vs_time("Clocks of run x", &series(3));
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains("Clocks of run x"));
+        assert!(svg.contains("wall time since start (s)") && svg.contains("logical clock"));
+        assert_eq!(data_lines(&svg), 3);
+        for name in ["VM 1", "VM 2", "VM 3"] {
+            assert!(has_text(&svg, name), "{name}");
+        }
+        assert!(svg.contains("font-size=\"12.9"), "labels are set large");
+    }
+
+    #[test]
+    fn one_series_needs_no_legend_and_empty_data_still_draws() {
+        let svg = queue_vs_time("q", &series(1));
+        assert!(!has_text(&svg, "VM 1"));
+        let empty = line_chart(
+            &Axes {
+                title: "none",
+                x: "x",
+                y: "y",
+            },
+            &[],
+            false,
+        );
+        assert!(empty.contains("<svg") && empty.contains("none"));
+        let blank = clock_vs_time("blank", &[("VM 1".into(), vec![])]);
+        assert!(blank.contains("<svg"));
+    }
+
+    #[test]
+    fn drift_has_its_fit_line() {
+        let drift = Drift {
+            step_s: 0.1,
+            series: vec![(0.0, 0), (0.1, 1), (0.2, 2)],
+            mean: 1.0,
+            max: 2,
+            growth_per_min: 600.0,
+            lag_mean: vec![],
+        };
+        let svg = drift_vs_time("Drift", &drift);
+        assert_eq!(data_lines(&svg), 2);
+        assert!(svg.contains("fit: +600.0/min"));
+    }
+
+    #[test]
+    fn thinning_keeps_spikes_and_order() {
+        let mut points: Vec<(f64, f64)> = (0..100_000).map(|k| (k as f64, 1.0)).collect();
+        points[55_555].1 = 99.0;
+        let thin = thin(&points, 500);
+        assert!(thin.len() <= 1002, "{}", thin.len());
+        assert!(thin.iter().any(|p| p.1 == 99.0));
+        assert!(thin.windows(2).all(|w| w[0].0 <= w[1].0));
+        assert_eq!(super::thin(&points[..10], 500).len(), 10);
+    }
+
+    #[test]
+    fn steps_hold_each_value() {
+        let s = stepped(&[(0.0, 1.0), (1.0, 3.0)]);
+        assert_eq!(s, vec![(0.0, 1.0), (1.0, 1.0), (1.0, 3.0)]);
+    }
+
+    #[test]
+    fn jump_bins_double_after_eight() {
+        let labels = |max| jump_bins(max).into_iter().map(|b| b.2).collect::<Vec<_>>();
+        assert_eq!(labels(1), ["1", "2", "3"]);
+        assert_eq!(labels(9).last().map(String::as_str), Some("9-16"));
+        assert_eq!(labels(40)[8..], ["9-16", "17-32", "33-64"]);
+    }
+
+    #[test]
+    fn bar_charts_label_every_category() {
+        let per_vm = vec![
+            ("VM 1".to_string(), vec![(1, 8), (2, 2)]),
+            ("VM 2".to_string(), vec![(1, 5), (12, 5)]),
+        ];
+        let svg = jump_histogram("Jumps", &per_vm);
+        for label in ["1", "8", "9-16", "VM 2"] {
+            assert!(has_text(&svg, label), "{label}");
+        }
+        assert!(svg.contains("share of the VM"));
+        let vms = [VmStats {
+            vm: 1,
+            internals: 3,
+            ..VmStats::default()
+        }];
+        let svg = event_counts("Events", &vms);
+        assert!(has_text(&svg, "VM 1") && has_text(&svg, "receive"));
+    }
+
+    #[test]
+    fn all_plots_of_an_analysis() {
+        let a = Analysis {
+            vms: vec![VmStats {
+                vm: 1,
+                ..VmStats::default()
+            }],
+            series: vec![VmSeries {
+                vm: 1,
+                clock: vec![(0.0, 1)],
+                queue: vec![(0.0, 0)],
+            }],
+            ..Analysis::default()
+        };
+        let files: Vec<&str> = all(&a).iter().map(|p| p.file).collect();
+        assert_eq!(
+            files,
+            [
+                "clock.svg",
+                "queue.svg",
+                "jumps.svg",
+                "events.svg",
+                "spacetime.svg"
+            ]
+        );
+        assert!(
+            all(&a)
+                .iter()
+                .all(|p| p.svg.contains("<svg") && !p.about.is_empty())
+        );
+    }
+}

@@ -497,3 +497,131 @@ fn files_html(files: &[&str]) -> String {
         .collect();
     format!("<h2>Files</h2>\n<p>{}</p>\n", links.join(" · "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::stats::Drift;
+    use crate::logline::StopReason;
+
+    fn analysis() -> Analysis {
+        let one = VmStats {
+            vm: 1,
+            rate: 4,
+            ticks: 80,
+            stop: Some(StopReason::Runtime),
+            jumps: Some(Dist {
+                mean: 1.25,
+                p95: 2.0,
+                max: 5.0,
+            }),
+            max_jump: 5,
+            wait_ms: Some(Dist {
+                mean: 0.5,
+                p95: 1.0,
+                max: 2.0,
+            }),
+            clock_rate: Some(4.4),
+            ..VmStats::default()
+        };
+        let two = VmStats {
+            vm: 2,
+            rate: 1,
+            ..VmStats::default()
+        };
+        Analysis {
+            run: Some("ab,c\"d".into()),
+            seed: Some(u64::MAX),
+            vms: vec![one, two],
+            drift: Some(Drift {
+                step_s: 0.1,
+                mean: 1.5,
+                max: 3,
+                ..Drift::default()
+            }),
+            notes: vec!["VM 2: <no> stop".into()],
+            ..Analysis::default()
+        }
+    }
+
+    #[test]
+    fn csv_has_a_header_and_one_full_row_per_vm() {
+        let a = analysis();
+        let text = csv(&a);
+        let rows: Vec<&str> = text.lines().collect();
+        assert_eq!(rows.len(), 3);
+        let header: Vec<&str> = rows[0].split(',').collect();
+        assert_eq!(header.len(), columns(&a, &a.vms[0]).len());
+        assert!(header.contains(&"wait_mean_ms") && header.contains(&"drift_growth_per_min"));
+        assert!(header.iter().all(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        }));
+        // The quoted run id holds one comma of its own.
+        assert!(rows[1].starts_with("\"ab,c\"\"d\",18446744073709551615,1,4,runtime,80,"));
+        assert_eq!(rows[1].split(',').count(), header.len() + 1);
+        // VM 2 has no figures: empty cells, and no stop line.
+        assert!(rows[2].contains(",died,") && rows[2].contains(",,"));
+        assert!(rows[1].contains(",1.25,2,5,") && rows[1].contains(",1.5,3,0"));
+    }
+
+    #[test]
+    fn json_is_an_array_of_flat_objects() {
+        let a = analysis();
+        let text = json(&a);
+        assert!(text.starts_with("[\n") && text.ends_with("]\n"));
+        assert_eq!(text.matches('{').count(), 2);
+        assert_eq!(text.matches("\"vm\": ").count(), 2);
+        assert!(text.contains("\"run\": \"ab,c\\\"d\""));
+        assert!(text.contains("\"seed\": \"18446744073709551615\""));
+        assert!(text.contains("\"wait_mean_ms\": null"));
+        assert!(text.contains("\"clock_rate_per_s\": 4.4,"));
+        assert!(!text.contains("NaN") && !text.contains("inf"));
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        assert_eq!(json_string("a\"b\\c\n\u{1}"), "\"a\\\"b\\\\c\\n\\u0001\"");
+        assert_eq!(
+            escape_xml("<a href='x'>&\""),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"
+        );
+        assert_eq!(number(1.0 / 3.0), "0.333333");
+        assert_eq!(number(-0.0000001), "0");
+        assert_eq!(number(1e12), "1000000000000");
+    }
+
+    #[test]
+    fn html_holds_the_tables_notes_and_every_plot() {
+        let a = analysis();
+        let plots = vec![Plot {
+            file: "clock.svg",
+            title: "Clock".into(),
+            about: "About clocks.",
+            svg: "<svg id=\"one\"></svg>".into(),
+        }];
+        let html = html(&a, &plots, &["summary.csv", "clock.svg"]);
+        assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+        assert!(html.contains("<svg id=\"one\"></svg>") && html.contains("About clocks."));
+        assert_eq!(html.matches("<table>").count(), 2);
+        assert!(html.contains("VM 2: &lt;no&gt; stop"));
+        assert!(html.contains("<a href=\"summary.csv\">"));
+        assert!(!html.contains("http"), "works offline");
+        assert!(html.contains("class=\"died\""));
+    }
+
+    #[test]
+    fn terminal_tables_have_a_row_per_vm() {
+        let a = analysis();
+        let t = summary_table(&a);
+        let rows = t
+            .lines()
+            .filter(|l| l.trim_start().starts_with(['1', '2']))
+            .count();
+        assert_eq!(rows, 4);
+        assert!(t.contains("DIED") && t.contains("drift (max - min"));
+        let t = end_of_run_table(&a.vms);
+        assert!(t.lines().nth(1).unwrap().ends_with("runtime"), "{t}");
+        assert!(t.lines().nth(2).unwrap().ends_with("DIED"), "{t}");
+    }
+}

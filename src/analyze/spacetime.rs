@@ -276,3 +276,85 @@ fn footer(g: &Geometry, st: &SpaceTime, out: &mut String) {
         escape_xml(note)
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::stats::Arrow;
+
+    fn mark(vm: u32, t: f64, kind: Kind, clock: u64) -> Mark {
+        Mark { vm, t, kind, clock }
+    }
+
+    fn small() -> SpaceTime {
+        SpaceTime {
+            window: (0.0, 2.0),
+            vms: vec![1, 2],
+            marks: vec![
+                mark(1, 0.1, Kind::Internal, 1),
+                mark(1, 0.5, Kind::Send, 2),
+                mark(2, 0.9, Kind::Receive, 3),
+                mark(2, 0.9001, Kind::Internal, 4),
+            ],
+            arrows: vec![
+                Arrow {
+                    from: 1,
+                    to: 2,
+                    sent: 0.5,
+                    received: 0.9,
+                },
+                Arrow {
+                    from: 2,
+                    to: 1,
+                    sent: 1.5,
+                    received: 3.0,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn lanes_marks_labels_and_arrows() {
+        let svg = diagram(&small(), &[]);
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains(">VM 1</text>") && svg.contains(">VM 2</text>"));
+        // One line per arrow, plus the legend's.
+        assert_eq!(svg.matches("marker-end").count(), 3);
+        // Marks: two internal circles plus the legend's.
+        assert_eq!(svg.matches("<circle").count(), 3);
+        for clock in [">1</text>", ">2</text>", ">3</text>"] {
+            assert!(svg.contains(clock), "{clock}");
+        }
+        // An arrow leaving the window is clipped, not dropped.
+        assert!(svg.contains("clip-path=\"url(#st-clip)\""));
+        assert_eq!(svg.matches('<').count(), svg.matches('>').count());
+    }
+
+    #[test]
+    fn crowded_labels_move_below_then_give_way() {
+        let mut st = small();
+        st.marks.push(mark(2, 0.9002, Kind::Internal, 5));
+        let svg = diagram(&st, &[]);
+        assert!(svg.contains(">4</text>"), "second row");
+        assert!(!svg.contains(">5</text>"), "no room left");
+    }
+
+    #[test]
+    fn an_empty_window_says_so() {
+        let st = SpaceTime {
+            window: (50.0, 60.0),
+            vms: vec![1],
+            ..SpaceTime::default()
+        };
+        assert!(diagram(&st, &[]).contains("No events in this window"));
+    }
+
+    #[test]
+    fn time_steps_are_round() {
+        assert_eq!(nice_step(0.7), 1.0);
+        assert_eq!(nice_step(1.2), 2.0);
+        assert_eq!(nice_step(0.0026), 0.005);
+        assert_eq!(nice_step(30.0), 50.0);
+        assert_eq!(nice_step(0.0), 1.0);
+    }
+}
