@@ -162,7 +162,7 @@ fn shape(kind: Kind, x: f64, y: f64, out: &mut String) {
 /// Vertical grid lines and second labels along the bottom.
 fn time_axis(g: &Geometry, out: &mut String) {
     let (a, b) = g.window;
-    let step = nice_step((b - a) / (g.width / 110.0));
+    let step = nice_step((b - a) / (g.width / 80.0));
     let bottom = g.bottom();
     let mut k = (a / step).ceil() as i64;
     while (k as f64) * step <= b + 1e-9 {
