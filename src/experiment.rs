@@ -1,8 +1,11 @@
 //! `experiment`: batches of runs. Repeats one run configuration R times into
-//! `LOGS/NAME/run_1 .. run_R`, verifies each, and writes
-//! `LOGS/NAME/summary.md`: one row per run x VM, then run-level figures and
-//! their means across runs. Ctrl+C stops the current run cleanly, keeps the
-//! finished ones, and starts no other.
+//! `LOGS/NAME/run_1 .. run_R`, then [`summarize`]s the folder: verifies and
+//! analyzes every run (its report in `run_k/report/`) and writes
+//! `LOGS/NAME/summary.md` (every VM of every run, the model's predictions
+//! beside the logs, per-run drift and queues, means across runs) with
+//! cross-run plots. `lamport-sim analyze LOGS/NAME` summarizes again from the
+//! logs alone. Ctrl+C stops the current run cleanly, keeps the finished ones,
+//! and starts no other.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -10,27 +13,27 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::analyze::stats::VmStats;
+use crate::analyze::{self, Analysis, model, plots};
 use crate::cli::ExperimentArgs;
 use crate::config::{self, ConfigError, RunConfig};
 use crate::launcher;
-use crate::logs;
+use crate::logline::StopReason;
 use crate::verify;
 
 /// Most runs in one experiment.
 pub const MAX_RUNS: u32 = 1000;
+/// The file that keeps the command an experiment was made with.
+const COMMAND_FILE: &str = "command.txt";
 
-/// What one run of the batch gave.
+/// One run of an experiment, read back from its logs.
 #[derive(Debug, Clone)]
 pub struct RunResult {
-    /// 1-based run number.
+    /// The k of `run_k`.
     pub run: u32,
     pub dir: PathBuf,
-    /// Per-VM figures, from the logs.
-    pub vms: Vec<VmStats>,
-    /// The seed the run used, from its logs.
-    pub seed: Option<u64>,
-    /// `None` if the run went to its end and verified; otherwise what went wrong.
+    /// `None` when the logs could not be analyzed (see `problem`).
+    pub analysis: Option<Analysis>,
+    /// `None` if every VM ran to its end and `verify` passed.
     pub problem: Option<String>,
 }
 
@@ -71,21 +74,29 @@ pub fn main(args: &ExperimentArgs) -> Result<ExitCode> {
         value: base.model.logs.display().to_string(),
         why: format!("cannot create {}: {e}", dir.display()),
     })?;
-    let results = run_all(&base, &dir, args.runs)?;
-    let summary = summary_md(&args.name, &command_line(), &results);
-    let path = dir.join("summary.md");
-    std::fs::write(&path, summary).with_context(|| format!("cannot write {}", path.display()))?;
+    let command = dir.join(COMMAND_FILE);
+    std::fs::write(&command, command_line() + "\n")
+        .with_context(|| format!("cannot write {}", command.display()))?;
+    let done = run_all(&base, &dir, args.runs);
+    let results = summarize(&dir)?;
     println!(
-        "experiment {}: {} runs, summary in {}",
+        "experiment {}: {done} of {} runs, summary in {}",
         args.name,
-        results.len(),
-        path.display()
+        args.runs,
+        dir.join("summary.md").display()
     );
-    Ok(exit_code(&results, args.runs))
+    Ok(if launcher::interrupted() || done < args.runs {
+        ExitCode::from(130)
+    } else if results.iter().any(|r| r.problem.is_some()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-fn run_all(base: &RunConfig, dir: &Path, runs: u32) -> Result<Vec<RunResult>> {
-    let mut results = Vec::new();
+/// Runs the batch; returns how many runs started.
+fn run_all(base: &RunConfig, dir: &Path, runs: u32) -> u32 {
+    let mut started = 0;
     for k in 1..=runs {
         if launcher::interrupted() {
             break;
@@ -96,57 +107,12 @@ fn run_all(base: &RunConfig, dir: &Path, runs: u32) -> Result<Vec<RunResult>> {
         cfg.model.seed = base.model.seed.map(|s| s.wrapping_add(u64::from(k - 1)));
         let left = base.model.runtime.as_secs_f64() * f64::from(runs - k + 1);
         let label = format!("run {k} of {runs}, about {left:.0} s left: ");
-        let ran = launcher::run_labeled(cfg.clone(), &label);
-        results.push(collect(k, &cfg.model.logs, ran));
-    }
-    Ok(results)
-}
-
-/// Reads back one run: its figures, its verdict, and what went wrong if anything.
-fn collect(run: u32, dir: &Path, ran: Result<ExitCode>) -> RunResult {
-    let mut problem = match ran {
-        Ok(code) if code == ExitCode::SUCCESS => None,
-        Ok(_) => Some("interrupted".to_string()),
-        Err(e) => Some(format!("{e:#}")),
-    };
-    let (vms, seed) = read_stats(dir).unwrap_or_default();
-    match verify::check_dir(dir) {
-        Ok(r) if r.ok() => {}
-        Ok(r) => problem = Some(format!("verify found {} violations", r.violations.len())),
-        Err(e) => problem = Some(format!("{e:#}")),
-    }
-    RunResult {
-        run,
-        dir: dir.to_path_buf(),
-        vms,
-        seed,
-        problem,
-    }
-}
-
-fn read_stats(dir: &Path) -> Result<(Vec<VmStats>, Option<u64>)> {
-    let mut rows = Vec::new();
-    let mut seed = None;
-    for f in logs::read_run(dir)? {
-        let lines = f
-            .lines()
-            .map_err(|(n, e)| anyhow::anyhow!("{}:{n}: {e}", f.name))?;
-        if let Some(crate::logline::Event::Start(s)) = lines.first().map(|l| &l.event) {
-            seed = Some(s.seed);
+        started += 1;
+        if let Err(e) = launcher::run_labeled(cfg, &label) {
+            eprintln!("experiment: run {k}: {e:#}");
         }
-        rows.push(VmStats::from_lines(&lines));
     }
-    Ok((rows, seed))
-}
-
-fn exit_code(results: &[RunResult], runs: u32) -> ExitCode {
-    if launcher::interrupted() || (results.len() as u32) < runs {
-        ExitCode::from(130)
-    } else if results.iter().any(|r| r.problem.is_some()) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    started
 }
 
 fn command_line() -> String {
@@ -154,19 +120,193 @@ fn command_line() -> String {
     format!("lamport-sim {}", args.join(" "))
 }
 
+/// True if `dir` holds `run_<k>` folders (an experiment), not logs of its own.
+pub fn is_experiment(dir: &Path) -> bool {
+    !run_dirs(dir).is_empty()
+}
+
+/// The `run_<k>` folders of `dir`, by k.
+fn run_dirs(dir: &Path) -> Vec<(u32, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<(u32, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| {
+            let k = e.file_name().to_str()?.strip_prefix("run_")?.parse().ok()?;
+            Some((k, e.path()))
+        })
+        .collect();
+    runs.sort_by_key(|r| r.0);
+    runs
+}
+
+/// Verifies and analyzes every run of the experiment in `dir` and writes its
+/// `summary.md` and cross-run plots.
+pub fn summarize(dir: &Path) -> Result<Vec<RunResult>> {
+    let results: Vec<RunResult> = run_dirs(dir)
+        .into_iter()
+        .map(|(k, d)| read_run(k, d))
+        .collect();
+    let name = dir
+        .file_name()
+        .map_or("experiment".into(), |n| n.to_string_lossy().into_owned());
+    let command = std::fs::read_to_string(dir.join(COMMAND_FILE)).unwrap_or_default();
+    let plots = cross_run_plots(&results);
+    for (file, svg) in &plots {
+        let path = dir.join(file);
+        std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let md = summary_md(
+        &name,
+        command.trim(),
+        &results,
+        &plots.iter().map(|p| p.0).collect::<Vec<_>>(),
+    );
+    let path = dir.join("summary.md");
+    std::fs::write(&path, md).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(results)
+}
+
+/// One run read back: its analysis (report written to `run_k/report/`) and verdict.
+fn read_run(run: u32, dir: PathBuf) -> RunResult {
+    let analysis = analyze::analyze_dir(&dir, &dir.join("report"), (0.0, 10.0));
+    let verdict = verify::check_dir(&dir);
+    let problem = match (&analysis, &verdict) {
+        (Err(e), _) => Some(format!("cannot analyze: {e:#}")),
+        (_, Err(e)) => Some(format!("cannot verify: {e:#}")),
+        (_, Ok(r)) if !r.ok() => Some(format!("verify found {} violations", r.violations.len())),
+        (Ok(a), _) => early_stop(a),
+    };
+    RunResult {
+        run,
+        dir,
+        analysis: analysis.ok(),
+        problem,
+    }
+}
+
+/// Says which VMs did not run to the end of the runtime, if any.
+fn early_stop(a: &Analysis) -> Option<String> {
+    let short: Vec<String> = a
+        .vms
+        .iter()
+        .filter(|v| v.stop != Some(StopReason::Runtime))
+        .map(|v| match v.stop {
+            None => format!("VM {} died", v.vm),
+            Some(r) => format!("VM {} stopped early ({})", v.vm, r.as_str()),
+        })
+        .collect();
+    (!short.is_empty()).then(|| short.join(", "))
+}
+
+/// `drift_runs.svg` (one line per run) and `clock_runs.svg` (one chart per run).
+fn cross_run_plots(results: &[RunResult]) -> Vec<(&'static str, String)> {
+    let analyses: Vec<(u32, &Analysis)> = results
+        .iter()
+        .filter_map(|r| Some((r.run, r.analysis.as_ref()?)))
+        .collect();
+    if analyses.is_empty() {
+        return Vec::new();
+    }
+    let drift: Vec<plots::Series> = analyses
+        .iter()
+        .filter_map(|(k, a)| {
+            Some((
+                format!("run {k}"),
+                analyze::stats::as_f64(&a.drift.as_ref()?.series),
+            ))
+        })
+        .collect();
+    let axes = plots::Axes {
+        title: "Drift (max - min logical clock) in every run",
+        x: "wall time since start (s)",
+        y: "drift: max - min logical clock",
+    };
+    let clocks: Vec<String> = analyses
+        .iter()
+        .map(|(k, a)| {
+            let series: Vec<plots::Series> = a
+                .series
+                .iter()
+                .zip(&a.vms)
+                .map(|(s, v)| (format!("VM {} ({}/s)", v.vm, v.rate), s.clock_points()))
+                .collect();
+            plots::clock_vs_time(&format!("Run {k}: logical clocks"), &series)
+        })
+        .collect();
+    vec![
+        ("drift_runs.svg", plots::line_chart(&axes, &drift, false)),
+        ("clock_runs.svg", grid(&clocks, 2)),
+    ]
+}
+
+/// Lays SVG charts (each 900 x 500) out in a grid of `columns`.
+fn grid(charts: &[String], columns: usize) -> String {
+    let (w, h) = (900, 500);
+    let rows = charts.len().div_ceil(columns);
+    let mut out = format!(
+        "<svg width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+        w * columns.min(charts.len()),
+        h * rows,
+        w * columns.min(charts.len()),
+        h * rows
+    );
+    for (i, chart) in charts.iter().enumerate() {
+        let (x, y) = ((i % columns) * w, (i / columns) * h);
+        out.push_str(&chart.replacen("<svg ", &format!("<svg x=\"{x}\" y=\"{y}\" "), 1));
+        out.push('\n');
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
 /// The `summary.md` text.
-pub fn summary_md(name: &str, command: &str, results: &[RunResult]) -> String {
-    let mut out = format!("# Experiment `{name}`\n\n```\n{command}\n```\n\n");
-    out.push_str("## Every VM of every run\n\n");
-    out.push_str("| run | seed | vm | rate | ticks | sends | receives | internal | final clock | max jump | max queue | pending | stop |\n");
-    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+pub fn summary_md(name: &str, command: &str, results: &[RunResult], plots: &[&str]) -> String {
+    let mut out = format!("# Experiment `{name}`\n\n");
+    if !command.is_empty() {
+        let _ = write!(out, "Made with:\n\n```\n{command}\n```\n\n");
+    }
+    out.push_str("Regenerate this page and every report from the logs: `lamport-sim analyze ");
+    let _ = writeln!(out, "logs/{name}`.\n");
+    out.push_str(&vm_table(results));
+    out.push_str(&model_table(results));
+    out.push_str(&run_table(results));
+    for p in plots {
+        let _ = writeln!(out, "\n![{p}]({p})");
+    }
+    let problems: Vec<String> = results
+        .iter()
+        .filter_map(|r| Some(format!("- run {}: {}", r.run, r.problem.as_ref()?)))
+        .collect();
+    if !problems.is_empty() {
+        let _ = write!(
+            out,
+            "\n## Problems (runs left out of the means)\n\n{}\n",
+            problems.join("\n")
+        );
+    }
+    out
+}
+
+fn fmt(x: Option<f64>, digits: usize) -> String {
+    x.map_or("-".into(), |v| format!("{v:.digits$}"))
+}
+
+/// Every VM of every run.
+fn vm_table(results: &[RunResult]) -> String {
+    let mut out = String::from(
+        "## Every VM of every run\n\n| run | seed | vm | rate | ticks | sends | receives | internal | final clock | clock/s | jump mean | jump max | jumps > 1 | queue mean | queue max | lag mean | stop |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
     for r in results {
-        let seed = r.seed.map_or("?".into(), |s| s.to_string());
-        for v in &r.vms {
-            let stop = v.stop.map_or("DIED", |s| s.as_str());
+        let Some(a) = &r.analysis else { continue };
+        let seed = a.seed.map_or("?".into(), |s| s.to_string());
+        for v in &a.vms {
+            let jumps = v.jumps.as_ref();
             let _ = writeln!(
                 out,
-                "| {} | {seed} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {stop} |",
+                "| {} | {seed} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 r.run,
                 v.vm,
                 v.rate,
@@ -175,105 +315,110 @@ pub fn summary_md(name: &str, command: &str, results: &[RunResult]) -> String {
                 v.receives,
                 v.internals,
                 v.final_clock,
+                fmt(v.clock_rate, 2),
+                fmt(jumps.map(|d| d.mean), 2),
                 v.max_jump,
+                fmt(v.jump_over_1_share.map(|s| s * 100.0), 1) + " %",
+                fmt(v.queue_mean, 2),
                 v.max_queue,
-                v.pending
+                fmt(v.lag_mean, 1),
+                analyze::report::stop_word(v)
             );
         }
-    }
-    out.push_str(&run_level_table(results));
-    let problems: Vec<String> = results
-        .iter()
-        .filter_map(|r| Some(format!("- run {}: {}", r.run, r.problem.as_ref()?)))
-        .collect();
-    if !problems.is_empty() {
-        let _ = write!(
-            out,
-            "\n## Problems (left out of the means)\n\n{}\n",
-            problems.join("\n")
-        );
     }
     out
 }
 
-/// Run-level figures: spread of final clocks, largest jump and queue, and their means.
-fn run_level_table(results: &[RunResult]) -> String {
+/// The model's predictions beside the logs, every VM of every run.
+fn model_table(results: &[RunResult]) -> String {
     let mut out = String::from(
-        "\n## Per run\n\n| run | rates | final clock spread | largest jump | largest queue | verify |\n|---|---|---|---|---|---|\n",
+        "\n## The model's prediction beside the logs (predicted / measured)\n\n| run | vm | rate | arrivals/s | busy % | queue growth/s | mean jump |\n|---|---|---|---|---|---|---|\n",
     );
-    let mut sums = [0f64; 3];
-    let mut n = 0u32;
     for r in results {
-        let Some(fig) = run_figures(&r.vms) else {
-            continue;
-        };
-        let rates: Vec<String> = r.vms.iter().map(|v| v.rate.to_string()).collect();
+        let Some(a) = &r.analysis else { continue };
+        for m in model::rows(a) {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                r.run,
+                m.vm,
+                m.rate,
+                model::pair(m.arrival, 2, 1.0),
+                model::pair(m.busy, 1, 100.0),
+                model::pair(m.growth, 2, 1.0),
+                model::pair(m.jump, 2, 1.0)
+            );
+        }
+    }
+    out
+}
+
+/// Run-level figures and their means over the runs without problems.
+fn run_table(results: &[RunResult]) -> String {
+    let mut out = String::from(
+        "\n## Per run\n\n| run | rates | drift mean | drift max | drift growth/min | largest jump | largest queue | verdict |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    let mut good: Vec<[f64; 5]> = Vec::new();
+    for r in results {
+        let Some(a) = &r.analysis else { continue };
+        let Some(fig) = run_figures(a) else { continue };
+        let rates: Vec<String> = a.vms.iter().map(|v| v.rate.to_string()).collect();
         let verdict = if r.problem.is_some() {
             "see problems"
         } else {
-            "OK"
+            "verified"
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {verdict} |",
+            "| {} | {} | {:.1} | {:.0} | {:+.1} | {:.0} | {:.0} | {verdict} |",
             r.run,
             rates.join(", "),
             fig[0],
             fig[1],
-            fig[2]
+            fig[2],
+            fig[3],
+            fig[4]
         );
         if r.problem.is_none() {
-            n += 1;
-            for (s, f) in sums.iter_mut().zip(fig) {
-                *s += f as f64;
-            }
+            good.push(fig);
         }
     }
-    if n > 0 {
-        let m = sums.map(|s| s / f64::from(n));
+    if !good.is_empty() {
+        let n = good.len() as f64;
+        let m: Vec<f64> = (0..5)
+            .map(|i| good.iter().map(|f| f[i]).sum::<f64>() / n)
+            .collect();
         let _ = writeln!(
             out,
-            "| **mean of {n} runs** | | {:.1} | {:.1} | {:.1} | |",
-            m[0], m[1], m[2]
+            "| **mean of {} runs** | | {:.1} | {:.1} | {:+.1} | {:.1} | {:.1} | |",
+            good.len(),
+            m[0],
+            m[1],
+            m[2],
+            m[3],
+            m[4]
         );
     }
     out
 }
 
-/// [final clock spread, largest jump, largest queue] of one run.
-fn run_figures(vms: &[VmStats]) -> Option<[u64; 3]> {
-    let max = vms.iter().map(|v| v.final_clock).max()?;
-    let min = vms.iter().map(|v| v.final_clock).min()?;
-    let jump = vms.iter().map(|v| v.max_jump).max()?;
-    let queue = vms.iter().map(|v| v.max_queue).max()?;
-    Some([max - min, jump, queue])
+/// [drift mean, drift max, drift growth per minute, largest jump, largest queue].
+fn run_figures(a: &Analysis) -> Option<[f64; 5]> {
+    let d = a.drift.as_ref()?;
+    let jump = a.vms.iter().map(|v| v.max_jump).max()?;
+    let queue = a.vms.iter().map(|v| v.max_queue).max()?;
+    Some([
+        d.mean,
+        d.max as f64,
+        d.growth_per_min,
+        jump as f64,
+        queue as f64,
+    ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn vm(id: u32, rate: u32, clock: u64, jump: u64, queue: u64) -> VmStats {
-        VmStats {
-            vm: id,
-            rate,
-            final_clock: clock,
-            max_jump: jump,
-            max_queue: queue,
-            stop: Some(crate::logline::StopReason::Runtime),
-            ..VmStats::default()
-        }
-    }
-
-    fn result(run: u32, vms: Vec<VmStats>, problem: Option<&str>) -> RunResult {
-        RunResult {
-            run,
-            dir: PathBuf::from(format!("run_{run}")),
-            vms,
-            seed: Some(7),
-            problem: problem.map(String::from),
-        }
-    }
 
     #[test]
     fn names_are_plain_folder_names() {
@@ -286,24 +431,36 @@ mod tests {
     }
 
     #[test]
-    fn summary_has_a_row_per_vm_and_means_over_good_runs() {
-        let results = vec![
-            result(1, vec![vm(1, 2, 100, 5, 3), vm(2, 6, 110, 1, 0)], None),
-            result(2, vec![vm(1, 1, 90, 9, 7), vm(2, 6, 120, 2, 1)], None),
-            result(3, vec![vm(1, 1, 10, 99, 99)], Some("interrupted")),
-        ];
-        let md = summary_md("t", "lamport-sim experiment --name t", &results);
+    fn charts_are_laid_out_in_a_grid() {
+        let chart = "<svg width=\"900\" height=\"500\" viewBox=\"0 0 900 500\" xmlns=\"http://www.w3.org/2000/svg\">\n</svg>\n".to_string();
+        let g = grid(&[chart.clone(), chart.clone(), chart], 2);
+        assert!(g.starts_with("<svg width=\"1800\" height=\"1000\""), "{g}");
+        assert!(g.contains("<svg x=\"900\" y=\"0\" width=\"900\""));
+        assert!(g.contains("<svg x=\"0\" y=\"500\" width=\"900\""));
+        assert_eq!(g.matches("<svg").count(), 4);
+    }
+
+    #[test]
+    fn early_stops_are_named() {
+        use crate::analyze::stats::VmStats;
+        let vm = |id, stop| VmStats {
+            vm: id,
+            stop,
+            ..VmStats::default()
+        };
+        let mut a = Analysis {
+            vms: vec![
+                vm(1, Some(StopReason::Runtime)),
+                vm(2, Some(StopReason::Runtime)),
+            ],
+            ..Analysis::default()
+        };
+        assert_eq!(early_stop(&a), None);
+        a.vms.push(vm(3, None));
+        a.vms.push(vm(4, Some(StopReason::Signal)));
         assert_eq!(
-            md.lines()
-                .filter(|l| l.starts_with("| 1 | 7 |") || l.starts_with("| 2 | 7 |"))
-                .count(),
-            4
+            early_stop(&a).as_deref(),
+            Some("VM 3 died, VM 4 stopped early (signal)")
         );
-        // spreads 10 and 30, jumps 5 and 9, queues 3 and 7: means 20, 7, 5.
-        assert!(
-            md.contains("| **mean of 2 runs** | | 20.0 | 7.0 | 5.0 | |"),
-            "{md}"
-        );
-        assert!(md.contains("- run 3: interrupted"), "{md}");
     }
 }

@@ -48,6 +48,22 @@ fn runs_land_in_numbered_folders_with_a_summary() {
         "{summary}"
     );
     assert!(summary.contains("mean of 2 runs"), "{summary}");
+    assert!(
+        summary.contains("The model's prediction beside the logs"),
+        "{summary}"
+    );
+    assert!(exp.join("drift_runs.svg").exists() && exp.join("clock_runs.svg").exists());
+    assert!(exp.join("run_1/report/report.html").exists());
+    // analyze on the experiment folder rebuilds the summary from the logs alone.
+    std::fs::remove_file(exp.join("summary.md")).expect("rm");
+    let again = run_with_limit(bin().arg("analyze").arg(&exp), Duration::from_secs(30));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let rebuilt = std::fs::read_to_string(exp.join("summary.md")).expect("summary.md");
+    assert_eq!(rebuilt, summary);
 }
 
 #[test]
@@ -104,7 +120,10 @@ fn ctrl_c_stops_the_current_run_cleanly_and_keeps_the_finished_ones() {
     }
     assert!(!exp.join("run_3").exists(), "no run starts after Ctrl+C");
     let summary = std::fs::read_to_string(exp.join("summary.md")).expect("summary.md");
-    assert!(summary.contains("- run 2: interrupted"), "{summary}");
+    assert!(
+        summary.contains("- run 2: VM 1 stopped early (signal)"),
+        "{summary}"
+    );
     assert_no_process_left(dir.path(), Duration::from_secs(2));
 }
 

@@ -8,6 +8,7 @@
 //! parsed or the report cannot be written. A log whose last line is cut
 //! short (a VM killed mid-write) is analyzed without that line, with a note.
 
+pub mod model;
 pub mod plots;
 pub mod report;
 pub mod spacetime;
@@ -29,10 +30,31 @@ pub use stats::Analysis;
 /// per-VM tables and writes the report folder.
 pub fn main(args: &AnalyzeArgs) -> Result<ExitCode> {
     let window = crate::config::window(&args.window)?;
+    if crate::experiment::is_experiment(&args.dir) && !has_logs(&args.dir) {
+        let results = crate::experiment::summarize(&args.dir)?;
+        println!(
+            "experiment: {} runs analyzed; summary in {}",
+            results.len(),
+            args.dir.join("summary.md").display()
+        );
+        let failed = results.iter().any(|r| r.problem.is_some());
+        return Ok(if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
     let out = report_dir(args);
     match analyze_dir(&args.dir, &out, window) {
         Ok(a) => {
             print!("{}", report::summary_table(&a));
+            let model = model::rows(&a);
+            if !model.is_empty() {
+                println!(
+                    "\nthe model's prediction beside the logs (see NOTEBOOK.md, Predict, then measure):"
+                );
+                print!("{}", model::table(&model));
+            }
             for note in &a.notes {
                 println!("note: {note}");
             }
@@ -44,6 +66,15 @@ pub fn main(args: &AnalyzeArgs) -> Result<ExitCode> {
             Ok(ExitCode::from(exit_code(&e)))
         }
     }
+}
+
+/// True if `dir` holds `machine_*.log` files of its own.
+fn has_logs(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| crate::vm::log::log_id(&e.file_name().to_string_lossy()).is_some())
+    })
 }
 
 /// `--out`, else `DIR/report`.

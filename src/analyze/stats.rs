@@ -536,6 +536,8 @@ pub struct Analysis {
     /// The run id and seed of the first `start` line, if any.
     pub run: Option<String>,
     pub seed: Option<u64>,
+    /// The die's size (`event_range`) of the first `start` line, if any.
+    pub event_range: Option<u32>,
     /// The common start, microseconds since the epoch.
     pub start_us: i64,
     /// One row per log, in the order given.
@@ -568,10 +570,11 @@ pub fn analyze(logs: &[(u32, Vec<Line>)], window: (f64, f64)) -> Analysis {
             window.0, window.0, space_time.window.1
         ));
     }
-    let (run, seed) = run_and_seed(logs);
+    let (run, seed, event_range) = run_and_seed(logs);
     Analysis {
         run,
         seed,
+        event_range,
         start_us,
         vms,
         series,
@@ -641,14 +644,14 @@ pub fn common_start(logs: &[(u32, Vec<Line>)]) -> i64 {
         .unwrap_or(0)
 }
 
-fn run_and_seed(logs: &[(u32, Vec<Line>)]) -> (Option<String>, Option<u64>) {
+fn run_and_seed(logs: &[(u32, Vec<Line>)]) -> (Option<String>, Option<u64>, Option<u32>) {
     logs.iter()
         .flat_map(|(_, lines)| lines.first())
         .find_map(|l| match &l.event {
-            Event::Start(s) => Some((Some(s.run.clone()), Some(s.seed))),
+            Event::Start(s) => Some((Some(s.run.clone()), Some(s.seed), Some(s.event_range))),
             _ => None,
         })
-        .unwrap_or((None, None))
+        .unwrap_or((None, None, None))
 }
 
 fn notes(vms: &[VmStats]) -> Vec<String> {

@@ -1,0 +1,130 @@
+//! The model's predictions (`crate::theory`) set beside what one run's logs
+//! show, VM by VM: arrival rate, share of ticks that receive, queue growth and
+//! mean clock jump. Pure: an [`Analysis`] in, rows out.
+
+use super::stats::Analysis;
+use crate::theory;
+
+/// Predicted and measured figures of one VM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelRow {
+    pub vm: u32,
+    pub rate: u32,
+    /// Messages arriving per second: predicted, measured ((receives + pending) / seconds).
+    pub arrival: (f64, Option<f64>),
+    /// Share of ticks that receive: predicted, measured.
+    pub busy: (f64, Option<f64>),
+    /// Queue growth, messages per second: predicted, measured (pending at stop / seconds).
+    pub growth: (f64, Option<f64>),
+    /// Mean clock jump per tick: predicted, measured.
+    pub jump: (f64, Option<f64>),
+}
+
+/// One row per VM, or none when the logs do not say the die's size.
+pub fn rows(a: &Analysis) -> Vec<ModelRow> {
+    let Some(k) = a.event_range else {
+        return Vec::new();
+    };
+    let rates: Vec<(u32, u32)> = a.vms.iter().map(|v| (v.vm, v.rate)).collect();
+    let predicted = theory::predict(&rates, k);
+    a.vms
+        .iter()
+        .zip(predicted)
+        .map(|(v, p)| {
+            let secs = (v.duration_s > 0.0).then_some(v.duration_s);
+            let per_s = |n: u64| secs.map(|s| n as f64 / s);
+            ModelRow {
+                vm: v.vm,
+                rate: v.rate,
+                arrival: (p.arrival, per_s(v.receives + v.pending)),
+                busy: (
+                    p.busy,
+                    (v.ticks > 0).then(|| v.receives as f64 / v.ticks as f64),
+                ),
+                growth: (p.queue_growth, per_s(v.pending)),
+                jump: (p.mean_jump, v.jumps.as_ref().map(|d| d.mean)),
+            }
+        })
+        .collect()
+}
+
+/// The rows as a text table (`predicted / measured` in each cell).
+pub fn table(rows: &[ModelRow]) -> String {
+    let mut out = String::from(
+        "  vm  rate   arrivals/s pred/meas   busy % pred/meas   queue growth/s pred/meas   mean jump pred/meas\n",
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "{:>4} {:>5}   {:>21}   {:>17}   {:>25}   {:>19}\n",
+            r.vm,
+            r.rate,
+            pair(r.arrival, 2, 1.0),
+            pair(r.busy, 1, 100.0),
+            pair(r.growth, 2, 1.0),
+            pair(r.jump, 2, 1.0)
+        ));
+    }
+    out
+}
+
+/// `predicted / measured`, scaled and rounded; `-` for a missing measurement.
+pub fn pair((p, m): (f64, Option<f64>), digits: usize, scale: f64) -> String {
+    let m = m.map_or("-".to_string(), |m| format!("{:.digits$}", m * scale));
+    format!("{:.digits$} / {m}", p * scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::stats::{Dist, VmStats};
+
+    fn vm(id: u32, rate: u32, ticks: u64, receives: u64, pending: u64, jump: f64) -> VmStats {
+        VmStats {
+            vm: id,
+            rate,
+            ticks,
+            receives,
+            pending,
+            duration_s: 60.0,
+            jumps: Some(Dist {
+                mean: jump,
+                p95: jump,
+                max: jump,
+            }),
+            ..VmStats::default()
+        }
+    }
+
+    #[test]
+    fn predictions_sit_beside_measurements() {
+        let a = Analysis {
+            event_range: Some(3),
+            vms: vec![
+                vm(1, 1, 60, 59, 228, 1.3),
+                vm(2, 6, 360, 144, 0, 1.05),
+                vm(3, 6, 360, 148, 0, 1.05),
+            ],
+            ..Analysis::default()
+        };
+        let r = rows(&a);
+        assert_eq!(r.len(), 3);
+        assert!((r[0].arrival.0 - 4.8).abs() < 1e-6, "{r:?}");
+        assert_eq!(r[0].arrival.1, Some((59.0 + 228.0) / 60.0));
+        assert!((r[0].growth.0 - 3.8).abs() < 1e-6);
+        assert_eq!(r[0].growth.1, Some(3.8));
+        assert_eq!(r[1].busy.1, Some(0.4));
+        let t = table(&r);
+        assert!(t.lines().nth(1).unwrap().contains("4.80 / 4.78"), "{t}");
+    }
+
+    #[test]
+    fn no_die_size_no_rows() {
+        assert!(rows(&Analysis::default()).is_empty());
+    }
+
+    #[test]
+    fn pairs_show_missing_measurements() {
+        assert_eq!(pair((0.25, None), 1, 100.0), "25.0 / -");
+        assert_eq!(pair((1.0, Some(1.234)), 2, 1.0), "1.00 / 1.23");
+    }
+}
