@@ -356,7 +356,7 @@ fn model_table(results: &[RunResult]) -> String {
 /// Run-level figures and their means over the runs without problems.
 fn run_table(results: &[RunResult]) -> String {
     let mut out = String::from(
-        "\n## Per run\n\n| run | rates | drift mean | drift max | drift growth/min | largest jump | largest queue | verdict |\n|---|---|---|---|---|---|---|---|\n",
+        "\n## Per run\n\n| run | rates | drift mean | drift max | drift growth/min | predicted growth/min | largest jump | largest queue | verdict |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut good: Vec<[f64; 5]> = Vec::new();
     for r in results {
@@ -368,9 +368,10 @@ fn run_table(results: &[RunResult]) -> String {
         } else {
             "verified"
         };
+        let predicted = fmt(model::drift_growth_per_min(a), 1);
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} | {:.0} | {:+.1} | {:.0} | {:.0} | {verdict} |",
+            "| {} | {} | {:.1} | {:.0} | {:+.1} | {predicted} | {:.0} | {:.0} | {verdict} |",
             r.run,
             rates.join(", "),
             fig[0],
@@ -390,7 +391,7 @@ fn run_table(results: &[RunResult]) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "| **mean of {} runs** | | {:.1} | {:.1} | {:+.1} | {:.1} | {:.1} | |",
+            "| **mean of {} runs** | | {:.1} | {:.1} | {:+.1} | | {:.1} | {:.1} | |",
             good.len(),
             m[0],
             m[1],

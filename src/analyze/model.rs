@@ -48,6 +48,17 @@ pub fn rows(a: &Analysis) -> Vec<ModelRow> {
         .collect()
 }
 
+/// Predicted drift growth in clock units per minute: VMs that keep up run at
+/// the common logical rate, a drowning VM falls behind at the difference.
+pub fn drift_growth_per_min(a: &Analysis) -> Option<f64> {
+    let k = a.event_range?;
+    let rates: Vec<(u32, u32)> = a.vms.iter().map(|v| (v.vm, v.rate)).collect();
+    let p = theory::predict(&rates, k);
+    let fastest = p.iter().map(|v| v.clock_rate).fold(f64::NAN, f64::max);
+    let slowest = p.iter().map(|v| v.clock_rate).fold(f64::NAN, f64::min);
+    (!p.is_empty()).then(|| (fastest - slowest) * 60.0)
+}
+
 /// The rows as a text table (`predicted / measured` in each cell).
 pub fn table(rows: &[ModelRow]) -> String {
     let mut out = String::from(
@@ -115,6 +126,28 @@ mod tests {
         assert_eq!(r[1].busy.1, Some(0.4));
         let t = table(&r);
         assert!(t.lines().nth(1).unwrap().contains("4.80 / 4.78"), "{t}");
+    }
+
+    #[test]
+    fn a_drowning_vm_makes_drift_grow() {
+        let a = Analysis {
+            event_range: Some(10),
+            vms: vec![
+                vm(1, 1, 60, 59, 60, 3.0),
+                vm(2, 6, 360, 60, 0, 1.0),
+                vm(3, 6, 360, 60, 0, 1.0),
+            ],
+            ..Analysis::default()
+        };
+        // Rates 1, 6, 6 with K = 10: VM 1 gets 2 messages/s, runs at 6 x 1/2 = 3/s, 3/s behind.
+        let g = drift_growth_per_min(&a).unwrap();
+        assert!((g - 180.0).abs() < 1e-6, "{g}");
+        let keeping_up = Analysis {
+            event_range: Some(10),
+            vms: vec![vm(1, 5, 300, 60, 0, 1.2), vm(2, 6, 360, 60, 0, 1.0)],
+            ..Analysis::default()
+        };
+        assert!(drift_growth_per_min(&keeping_up).unwrap().abs() < 1e-9);
     }
 
     #[test]
