@@ -56,7 +56,7 @@ pub fn drift_growth_per_min(a: &Analysis) -> Option<f64> {
     let p = theory::predict(&rates, k);
     let fastest = p.iter().map(|v| v.clock_rate).fold(f64::NAN, f64::max);
     let slowest = p.iter().map(|v| v.clock_rate).fold(f64::NAN, f64::min);
-    (!p.is_empty()).then(|| (fastest - slowest) * 60.0)
+    (!p.is_empty()).then_some((fastest - slowest) * 60.0)
 }
 
 /// The rows as a text table (`predicted / measured` in each cell).
