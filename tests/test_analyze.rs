@@ -48,6 +48,7 @@ fn a_real_run_gets_a_full_report() {
         Duration::from_secs(30),
     );
     assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_verifies(dir.path());
 
     let out = analyze(&[dir.path()]);
     let stdout = text(&out.stdout);

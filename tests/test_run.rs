@@ -72,6 +72,7 @@ fn the_same_seed_draws_the_same_rates() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("seed {seed}")));
+        assert_verifies(dir.path());
         let logs = read_logs(dir.path());
         logs.iter()
             .map(|(_, l)| (start_of(l).rate, start_of(l).seed))
