@@ -1,0 +1,100 @@
+# An independent, deliberately simple checker of SPEC section 4, written apart
+# from src/verify.rs, used only to cross-check it (see fuzz.py and NOTEBOOK.md).
+# Independent SPEC section 4 checker (throwaway, for cross-checking verify).
+import sys, os, re, math
+def parse(line):
+    d={}
+    for tok in line.split(' '):
+        if '=' not in tok: raise ValueError(tok)
+        k,v=tok.split('=',1); d[k]=v
+    return d
+def check(folder):
+    errs=[]; logs={}
+    for f in os.listdir(folder):
+        m=re.fullmatch(r'machine_([1-9][0-9]*)\.log',f)
+        if not m: continue
+        vm=int(m.group(1)); L=[]
+        for i,l in enumerate(open(os.path.join(folder,f),encoding='utf-8').read().split('\n')):
+            if l=='' : continue
+            try: L.append((i+1,parse(l)))
+            except Exception: errs.append((f,i+1,'parse')); 
+        logs[vm]=L
+    if not logs: return ['nologs']
+    sends={}; recs={}; info={}
+    for vm,L in logs.items():
+        f=f'machine_{vm}.log'
+        if not L or L[0][1].get('event')!='start': errs.append((f,1,'nostart')); continue
+        st=L[0][1]; peers=set(int(x) for x in st['peers'].split(',') if x)
+        stopped=None; tick=0; clock=0; last_t=''; seen_stop=False; seen_pending=False
+        info[vm]=dict(peers=peers, lost=[], stopped=False)
+        for ln,d in L:
+            try:
+                if d.get('vm')!=str(vm): errs.append((f,ln,'vm'))
+                if seen_stop: errs.append((f,ln,'afterstop'))
+                t=d['time']
+                if t<last_t: errs.append((f,ln,'time'))
+                last_t=t; ev=d['event']
+                if ev in ('internal','send','receive'):
+                    if seen_pending: errs.append((f,ln,'tick after pending'))
+                    k=int(d['tick'])
+                    if k!=tick+1: errs.append((f,ln,'tick'))
+                    tick=k; c=int(d['clock'])
+                    if ev=='receive':
+                        exp=max(clock,int(d['msg_clock']))+1
+                        fr=int(d['from'])
+                        if fr not in peers: errs.append((f,ln,'from'))
+                        recs.setdefault((fr,vm),[]).append((int(d['sent_tick']),int(d['msg_clock']),ln,f))
+                    else:
+                        exp=clock+1
+                        if ev=='internal' and d['queue']!='0': errs.append((f,ln,'queue'))
+                    if ev=='send':
+                        to=[int(x) for x in d['to'].split(',')]
+                        if len(set(to))!=len(to) or any(x not in peers for x in to): errs.append((f,ln,'to'))
+                        for r in set(to): sends.setdefault((vm,r),[]).append((k,c,ln))
+                    if c!=exp: errs.append((f,ln,'clock'))
+                    clock=c
+                elif ev=='pending':
+                    seen_pending=True; fr=int(d['from'])
+                    if fr not in peers: errs.append((f,ln,'from'))
+                    recs.setdefault((fr,vm),[]).append((int(d['sent_tick']),int(d['msg_clock']),ln,f))
+                elif ev=='peer_lost': info[vm]['lost'].append((int(d['peer']),ln))
+                elif ev=='stop':
+                    seen_stop=True; info[vm]['stopped']=True
+                    if int(d['ticks'])!=tick or int(d['clock'])!=clock: errs.append((f,ln,'stopvals'))
+                    if d['reason']=='runtime' and 'runtime' in st:
+                        want=math.ceil(int(st['rate'])*float(st['runtime'])-1e-9)
+                        if abs(tick-want)>1: errs.append((f,ln,'tickcount'))
+                elif ev=='start':
+                    if ln!=L[0][0]: errs.append((f,ln,'secondstart'))
+                else: errs.append((f,ln,'event'))
+            except (KeyError,ValueError): errs.append((f,ln,'fields'))
+    # matching
+    for (fr,to),R in recs.items():
+        S={k:(c,ln) for k,c,ln in sends.get((fr,to),[])}
+        prev=-1; seen=set()
+        for st_,mc,ln,f in R:
+            if fr not in logs: errs.append((f,ln,'nosenderlog')); continue
+            if st_ not in S or S[st_][0]!=mc: errs.append((f,ln,'nomatch'))
+            if st_ in seen: errs.append((f,ln,'dup'))
+            if st_<=prev: errs.append((f,ln,'fifo'))
+            seen.add(st_); prev=max(prev,st_)
+    for (fr,to),S in sends.items():
+        if to not in info: continue
+        got=set(x[0] for x in recs.get((fr,to),[]))
+        missing=[(k,ln) for k,c,ln in S if k not in got]
+        if not missing: continue
+        recv_lost=any(p==fr for p,_ in info[to]['lost'])
+        if not info[to]['stopped'] or not info[fr]['stopped'] or recv_lost: 
+            # tail only: a recorded message after a missing one is still a gap
+            first=min(k for k,_ in missing)
+            if any(k>first for k in got): errs.append((f'machine_{fr}.log',0,'gap'))
+            continue
+        first_missing_ln=min(ln for k,ln in missing)
+        if any(p==to and ln<=first_missing_ln for p,ln in info[fr]['lost']):
+            first=min(k for k,_ in missing)
+            if any(k>first for k in got): errs.append((f'machine_{fr}.log',0,'gap'))
+            continue
+        errs.append((f'machine_{fr}.log',0,'missing'))
+    return errs
+if __name__=='__main__':
+    e=check(sys.argv[1]); print('OK' if not e else e[:5]); sys.exit(0 if not e else 1)
