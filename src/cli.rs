@@ -58,6 +58,10 @@ pub struct ModelArgs {
     /// everything above 3 is an internal event (so 10 means 70% internal).
     #[arg(long, value_name = "K", default_value_t = 10)]
     pub event_range: u32,
+    /// Most messages a VM holds on its network queue; while it is this full
+    /// the VM stops reading its connections, so TCP pushes back on senders.
+    #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+    pub max_queue: usize,
     /// Seed for every random choice (rates and rolls); drawn and printed if not given.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,

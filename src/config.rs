@@ -50,6 +50,7 @@ pub struct Model {
     pub min_rate: u32,
     pub max_rate: u32,
     pub event_range: u32,
+    pub max_queue: usize,
     pub seed: Option<u64>,
     pub logs: PathBuf,
 }
@@ -104,6 +105,9 @@ pub fn model(a: &ModelArgs) -> Result<Model, ConfigError> {
             "must be at least 3 (1, 2 and 3 are the sends)",
         );
     }
+    if a.max_queue == 0 {
+        return bad("--max-queue", a.max_queue, "must be at least 1");
+    }
     if a.logs.as_os_str().is_empty() {
         return bad("--logs", "''", "must name a folder");
     }
@@ -112,6 +116,7 @@ pub fn model(a: &ModelArgs) -> Result<Model, ConfigError> {
         min_rate: a.min_rate,
         max_rate: a.max_rate,
         event_range: a.event_range,
+        max_queue: a.max_queue,
         seed: a.seed,
         logs: a.logs.clone(),
     })
@@ -352,6 +357,7 @@ mod tests {
             (&["--runtime", "NaN"], "--runtime"),
             (&["--base-port", "65534", "--vms", "3"], "--base-port"),
             (&["--rates", "1,6"], "--rates"),
+            (&["--max-queue", "0"], "--max-queue"),
             (&["--rates", "1,0,6"], "--rates"),
         ] {
             let e = run_args(args).unwrap_err();

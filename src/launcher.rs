@@ -186,6 +186,7 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             .args(["--runtime", &cfg.model.runtime.as_secs_f64().to_string()])
             .args(rate_args(cfg, id))
             .args(["--event-range", &cfg.model.event_range.to_string()])
+            .args(["--max-queue", &cfg.model.max_queue.to_string()])
             .arg("--logs")
             .arg(&cfg.model.logs)
             .stdin(Stdio::piped())

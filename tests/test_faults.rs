@@ -218,3 +218,46 @@ fn a_live_vm_shrugs_off_thousands_of_hostile_connections() {
     assert!(!injected, "a hostile connection injected a message");
     assert_verifies(dir.path());
 }
+
+#[test]
+fn a_flooded_vm_pushes_back_and_loses_nothing() {
+    let dir = tempdir();
+    let mut c = bin();
+    c.args([
+        "--rates",
+        "1,300,300",
+        "--event-range",
+        "3",
+        "--runtime",
+        "2",
+        "--max-queue",
+        "20",
+    ])
+    .args(["--base-port", "0", "--logs"])
+    .arg(dir.path());
+    let out = run_with_limit(&mut c, Duration::from_secs(30));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let logs = read_logs(dir.path());
+    let slow = &logs[0].1;
+    let most = slow
+        .iter()
+        .filter_map(|l| l.event.queue())
+        .max()
+        .unwrap_or(0);
+    // Two readers may each add one as the queue reaches the cap.
+    assert!(most <= 21, "the queue is capped at --max-queue, saw {most}");
+    let pending = slow.iter().filter(|l| l.event.kind() == "pending").count();
+    assert!(
+        pending > 100,
+        "the backlog waits in TCP and lands as pending at stop, got {pending}"
+    );
+    assert!(
+        logs.iter()
+            .all(|(_, l)| l.iter().all(|l| l.event.kind() != "peer_lost"))
+    );
+    assert_verifies(dir.path());
+}

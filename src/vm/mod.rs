@@ -18,6 +18,7 @@ pub mod step;
 use std::io::{BufRead, Write};
 use std::net::{TcpListener, ToSocketAddrs};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -120,7 +121,7 @@ pub fn run(cfg: VmConfig) -> Result<()> {
     log::remove_stale(&cfg.model.logs, max_id)?;
     let (queue_tx, queue_rx) = crossbeam_channel::unbounded();
     let mut vm = Vm::new(&cfg, &peers, rate, seed, rng, log, queue_rx, ctl_rx);
-    let ctx = Inbound::new(
+    let mut ctx = Inbound::new(
         cfg.id,
         cfg.run.clone(),
         vm.peers.clone(),
@@ -128,6 +129,8 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         ctl_tx,
         Arc::clone(&vm.warner),
     );
+    ctx.max_queue = cfg.model.max_queue;
+    ctx.stopping = Arc::clone(&vm.stopping);
     net::spawn_acceptor(listener, Arc::new(ctx)).context("cannot start the listener thread")?;
     let started = match vm.connect(&cfg, &peers)? {
         Ok(()) => vm.wait_for_go(cfg.control)?,
@@ -238,6 +241,8 @@ struct Vm {
     lost: Vec<bool>,
     /// Per peer: it said bye while this VM ticks; lost at this instant unless we stop first.
     bye_deadline: Vec<Option<Instant>>,
+    /// Shared with the readers: set when the stop protocol begins.
+    stopping: Arc<AtomicBool>,
     warner: Arc<Warner>,
 }
 
@@ -281,6 +286,7 @@ impl Vm {
             inbound_seen: vec![false; n],
             lost: vec![false; n],
             bye_deadline: vec![None; n],
+            stopping: Arc::new(AtomicBool::new(false)),
             warner: Arc::new(Warner::new(cfg.id)),
         }
     }
@@ -592,6 +598,7 @@ impl Vm {
     /// grace period ends), log what is still queued as `pending`, log `stop`.
     fn stop(mut self, reason: StopReason) -> Result<()> {
         self.ticking = false;
+        self.stopping.store(true, Ordering::SeqCst);
         self.bye_deadline.fill(None);
         self.log.flush()?;
         self.close_outbound()?;

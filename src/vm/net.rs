@@ -27,8 +27,9 @@ pub const MAX_HANDSHAKING: usize = 32;
 /// Most bytes waiting for one slow peer before the link is declared lost
 /// (about 55,000 messages).
 pub const MAX_BACKLOG: usize = 1 << 20;
-/// Most messages on a VM's network queue; a reader waits (and so pushes back
-/// on its sender over TCP) while the queue is this full.
+/// Default for the most messages on a VM's network queue (`--max-queue`); a
+/// reader waits (and so pushes back on its sender over TCP) while the queue
+/// is this full, until the VM stops.
 pub const MAX_QUEUE: usize = 1 << 20;
 const READER_STACK: usize = 128 * 1024;
 
@@ -101,6 +102,11 @@ pub struct Inbound {
     queue: Sender<Queued>,
     events: Sender<Ctl>,
     pub warner: Arc<Warner>,
+    /// Readers stop reading while the queue holds this many messages.
+    pub max_queue: usize,
+    /// Set when the VM stops: from then on every message goes to `pending`,
+    /// so readers read on whatever the queue holds, to reach each `Bye`.
+    pub stopping: Arc<AtomicBool>,
 }
 
 impl Inbound {
@@ -122,6 +128,8 @@ impl Inbound {
             queue,
             events,
             warner,
+            max_queue: MAX_QUEUE,
+            stopping: Arc::new(AtomicBool::new(false)),
         }
     }
 }
@@ -238,7 +246,7 @@ fn read_messages(reader: &mut FrameReader<TcpStream>, peer: u32, ctx: &Inbound) 
     loop {
         match reader.next_frame() {
             Ok(Frame::Msg { sent_tick, clock }) => {
-                while ctx.queue.len() >= MAX_QUEUE {
+                while ctx.queue.len() >= ctx.max_queue && !ctx.stopping.load(Ordering::SeqCst) {
                     thread::sleep(Duration::from_millis(1));
                 }
                 let q = Queued {
