@@ -27,7 +27,6 @@ use crate::analyze::{report, stats::VmStats};
 use crate::config::{ConfigError, RunConfig};
 use crate::control::{FromVm, ToVm};
 use crate::logline;
-use crate::logs;
 
 /// Longest wait for every VM to bind and to connect.
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -466,13 +465,15 @@ fn describe(status: Option<ExitStatus>) -> String {
 }
 
 fn table_of(dir: &Path, n: u32) -> Result<String> {
-    let files = logs::read_run(dir)?;
-    let mut rows = Vec::new();
-    for f in files.iter().filter(|f| f.id <= n) {
-        let lines = f
-            .lines()
-            .map_err(|(no, e)| anyhow::anyhow!("{}:{no}: {e}", f.name))?;
-        rows.push(VmStats::from_lines(&lines));
-    }
+    // analyze's reader: a last line cut short (a full disk) is dropped, not fatal.
+    let (logs, _notes) = crate::analyze::read_logs(dir)?;
+    let rows: Vec<VmStats> = logs
+        .iter()
+        .filter(|(id, _)| *id <= n)
+        .map(|(id, lines)| VmStats {
+            vm: *id,
+            ..VmStats::from_lines(lines)
+        })
+        .collect();
     Ok(report::end_of_run_table(&rows))
 }

@@ -39,7 +39,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => lamport_sim::launcher::run(lamport_sim::config::run(&cli.run)?),
         Some(Command::Run(a)) => lamport_sim::launcher::run(lamport_sim::config::run(&a)?),
         Some(Command::Vm(a)) => {
-            lamport_sim::vm::run(lamport_sim::config::vm(&a)?)?;
+            let cfg = lamport_sim::config::vm(&a)?;
+            let id = cfg.id;
+            lamport_sim::vm::run(cfg).map_err(|e| match e.downcast::<ConfigError>() {
+                Ok(usage) => usage.into(),
+                Err(e) => e.context(format!("vm {id}")),
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Verify(a)) => lamport_sim::verify::main(&a.dir),

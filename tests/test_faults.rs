@@ -261,3 +261,56 @@ fn a_flooded_vm_pushes_back_and_loses_nothing() {
     );
     assert_verifies(dir.path());
 }
+
+/// A tmpfs of a few KB, unmounted on drop (even on panic).
+struct SmallDisk(std::path::PathBuf);
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_ends_the_run_with_an_error_naming_the_file() {
+    let dir = tempdir();
+    let mount = dir.path().join("small");
+    std::fs::create_dir(&mount).expect("mkdir");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&mount)
+        .output();
+    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "SKIPPED a_full_disk_ends_the_run_with_an_error_naming_the_file: cannot mount a tmpfs (needs root)"
+        );
+        return;
+    }
+    let _disk = SmallDisk(mount.clone());
+    let mut c = bin();
+    c.args([
+        "--vms",
+        "3",
+        "--min-rate",
+        "2000",
+        "--max-rate",
+        "2000",
+        "--runtime",
+        "5",
+    ])
+    .args(["--base-port", "0", "--logs"])
+    .arg(&mount);
+    let out = run_with_limit(&mut c, Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let full = stderr
+        .lines()
+        .find(|l| l.contains("No space left on device"))
+        .unwrap_or_default();
+    assert!(
+        full.contains("error: cannot write") && full.contains("machine_"),
+        "{stderr}"
+    );
+    assert_no_process_left(&mount, Duration::from_secs(2));
+}

@@ -477,18 +477,35 @@ impl Vm {
     }
 
     /// Runs every tick on its absolute deadline, then stops.
-    fn run_ticks(mut self, (t0, t0_us): (Instant, i64)) -> Result<()> {
+    fn run_ticks(mut self, t0: (Instant, i64)) -> Result<()> {
+        match self.tick_all(t0) {
+            Ok((reason, false)) => self.abort_setup(reason),
+            Ok((reason, true)) => self.stop(reason),
+            Err(e) => {
+                // The log cannot be written (disk full...): say bye so the
+                // peers drain and carry on, then report the error.
+                self.ticking = false;
+                for out in self.outbound.iter_mut().filter_map(Option::take) {
+                    let _ = out.finish(FINISH_TIMEOUT);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Every tick on its deadline; returns why ticking ended and whether it began.
+    fn tick_all(&mut self, (t0, t0_us): (Instant, i64)) -> Result<(StopReason, bool)> {
         self.start.start_at_us = Some(t0_us);
         let total = tick_count(self.rate, self.runtime);
         self.ticking = total > 0;
         if let Some(reason) = self.wait_until(t0)? {
-            return self.abort_setup(reason);
+            return Ok((reason, false));
         }
         self.log.write(&Event::Start(self.start.clone()))?;
         for k in 1..=total {
             let deadline = t0 + tick_offset(self.rate, k);
             if let Some(reason) = self.wait_until(deadline)? {
-                return self.stop(reason);
+                return Ok((reason, true));
             }
             self.ticking = k < total;
             self.tick(k)?;
@@ -500,7 +517,7 @@ impl Vm {
         let reason = self
             .wait_until(t0 + self.runtime)?
             .unwrap_or(StopReason::Runtime);
-        self.stop(reason)
+        Ok((reason, true))
     }
 
     /// One tick: take a message or roll, log it, and for a send write the log
