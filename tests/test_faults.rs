@@ -309,7 +309,7 @@ fn a_full_disk_ends_the_run_with_an_error_naming_the_file() {
         .find(|l| l.contains("No space left on device"))
         .unwrap_or_default();
     assert!(
-        full.contains("error: cannot write") && full.contains("machine_"),
+        full.contains("error: vm ") && full.contains("cannot write") && full.contains("machine_"),
         "{stderr}"
     );
     assert_no_process_left(&mount, Duration::from_secs(2));
