@@ -10,33 +10,25 @@ use common::*;
 #[test]
 fn runs_land_in_numbered_folders_with_a_summary() {
     let dir = tempdir();
-    let mut c = bin();
-    c.args([
-        "experiment",
-        "--name",
-        "quick",
-        "--runs",
-        "2",
-        "--runtime",
-        "0.5",
-        "--seed",
-        "9",
-    ])
-    .args([
-        "--base-port",
-        "0",
-        "--min-rate",
-        "20",
-        "--max-rate",
-        "40",
-        "--logs",
-    ])
-    .arg(dir.path());
-    let out = run_with_limit(&mut c, Duration::from_secs(30));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        &[
+            "experiment",
+            "--name",
+            "quick",
+            "--runs",
+            "2",
+            "--runtime",
+            "0.5",
+            "--seed",
+            "9",
+            "--base-port",
+            "0",
+            "--min-rate",
+            "20",
+            "--max-rate",
+            "40",
+        ],
+        dir.path(),
     );
     let exp = dir.path().join("quick");
     for k in 1..=2 {

@@ -222,24 +222,20 @@ fn a_live_vm_shrugs_off_thousands_of_hostile_connections() {
 #[test]
 fn a_flooded_vm_pushes_back_and_loses_nothing() {
     let dir = tempdir();
-    let mut c = bin();
-    c.args([
-        "--rates",
-        "1,300,300",
-        "--event-range",
-        "3",
-        "--runtime",
-        "2",
-        "--max-queue",
-        "20",
-    ])
-    .args(["--base-port", "0", "--logs"])
-    .arg(dir.path());
-    let out = run_with_limit(&mut c, Duration::from_secs(30));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        &[
+            "--rates",
+            "1,300,300",
+            "--event-range",
+            "3",
+            "--runtime",
+            "2",
+            "--max-queue",
+            "20",
+            "--base-port",
+            "0",
+        ],
+        dir.path(),
     );
     let logs = read_logs(dir.path());
     let slow = &logs[0].1;

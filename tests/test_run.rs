@@ -52,24 +52,22 @@ fn a_fast_three_vm_run_obeys_every_rule_with_exact_ticks() {
 fn the_same_seed_draws_the_same_rates() {
     let rates = |seed: &str| {
         let dir = tempdir();
-        let mut c = bin();
-        c.args([
-            "--base-port",
-            "0",
-            "--vms",
-            "4",
-            "--runtime",
-            "0.5",
-            "--seed",
-            seed,
-        ])
-        .args(["--min-rate", "1", "--max-rate", "1000", "--logs"])
-        .arg(dir.path());
-        let out = run_with_limit(&mut c, Duration::from_secs(30));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = run_ok(
+            &[
+                "--base-port",
+                "0",
+                "--vms",
+                "4",
+                "--runtime",
+                "0.5",
+                "--seed",
+                seed,
+                "--min-rate",
+                "1",
+                "--max-rate",
+                "1000",
+            ],
+            dir.path(),
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("seed {seed}")));
         assert_verifies(dir.path());
@@ -311,22 +309,9 @@ fn an_unwritable_log_folder_is_a_usage_error() {
 #[test]
 fn fixed_rates_give_each_vm_its_rate() {
     let dir = tempdir();
-    let mut c = bin();
-    c.args([
-        "--rates",
-        "10,60,60",
-        "--runtime",
-        "1",
-        "--base-port",
-        "0",
-        "--logs",
-    ])
-    .arg(dir.path());
-    let out = run_with_limit(&mut c, Duration::from_secs(30));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        &["--rates", "10,60,60", "--runtime", "1", "--base-port", "0"],
+        dir.path(),
     );
     let rates: Vec<u32> = read_logs(dir.path())
         .iter()

@@ -52,6 +52,21 @@ pub fn wait_with_limit(mut child: Child, limit: Duration) -> Output {
     );
 }
 
+/// Runs `lamport-sim ARGS --logs LOGS` to completion (30 s at most) and fails
+/// the test, showing stderr, unless it succeeds.
+pub fn run_ok(args: &[&str], logs: &Path) -> Output {
+    let out = run_with_limit(
+        bin().args(args).arg("--logs").arg(logs),
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "lamport-sim {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// `lamport-sim run` with fast rates on free ports into `dir`.
 pub fn fast_run(dir: &Path, extra: &[&str]) -> Command {
     let mut c = bin();
