@@ -361,7 +361,13 @@ impl Launch<'_> {
         let progress = std::io::stderr().is_terminal();
         let hard_end = start + runtime + STOP_TIMEOUT;
         while self.vms.iter().any(|v| !v.gone) && Instant::now() < hard_end {
-            match self.rx.recv_timeout(Duration::from_millis(250)) {
+            // Without a terminal there is no progress line to redraw: sleep until news.
+            let wake = if progress {
+                Instant::now() + Duration::from_millis(250)
+            } else {
+                hard_end
+            };
+            match self.rx.recv_deadline(wake) {
                 Ok(Ev::Gone(id)) => self.mark_gone(id),
                 Ok(Ev::Interrupt) => {
                     self.interrupted = true;

@@ -12,6 +12,7 @@
 
 pub mod clock;
 pub mod log;
+pub mod mailbox;
 pub mod net;
 pub mod step;
 
@@ -23,7 +24,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::Receiver;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -32,6 +33,7 @@ use crate::control::{FromVm, ToVm};
 use crate::logline::{self, Event, StartInfo, StopReason};
 use clock::Clock;
 use log::LogWriter;
+use mailbox::Mailbox;
 use net::{Inbound, NetEvent, Outbound, Queued, Warner};
 use step::Incoming;
 
@@ -45,6 +47,9 @@ pub const BYE_PATIENCE: Duration = Duration::from_millis(100);
 pub const FINISH_TIMEOUT: Duration = Duration::from_millis(300);
 const RETRY_EVERY: Duration = Duration::from_millis(50);
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
+/// The VM's control mailbox, shared by everyone who sends it news.
+pub type Ctls = Arc<Mailbox<Ctl>>;
 
 /// News for the VM's main thread.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,12 +87,10 @@ pub fn run(cfg: VmConfig) -> Result<()> {
     };
     // The handler first, so a signal never finds a half-made VM; then bind
     // before touching the log, so a port in use cannot wipe an old log.
-    let (ctl_tx, ctl_rx) = crossbeam_channel::unbounded();
-    let stop_tx = ctl_tx.clone();
-    ctrlc::set_handler(move || {
-        let _ = stop_tx.send(Ctl::Stop(StopReason::Signal));
-    })
-    .context("cannot install the Ctrl+C handler")?;
+    let ctl: Ctls = Mailbox::new();
+    let stop_tx = Arc::clone(&ctl);
+    ctrlc::set_handler(move || stop_tx.send(Ctl::Stop(StopReason::Signal)))
+        .context("cannot install the Ctrl+C handler")?;
     let listener = TcpListener::bind(cfg.listen).map_err(|e| ConfigError {
         flag: "--listen",
         value: cfg.listen.to_string(),
@@ -103,12 +106,12 @@ pub fn run(cfg: VmConfig) -> Result<()> {
             log.path().display()
         );
     }
-    let peers = match peers(&cfg, &listener, &ctl_tx, &ctl_rx)? {
+    let peers = match peers(&cfg, &listener, &ctl)? {
         Ok(peers) => peers,
         Err(reason) => {
             let (queue_tx, queue_rx) = crossbeam_channel::unbounded();
             drop(queue_tx);
-            let vm = Vm::new(&cfg, &[], rate, seed, rng, log, queue_rx, ctl_rx);
+            let vm = Vm::new(&cfg, &[], rate, seed, rng, log, queue_rx, Arc::clone(&ctl));
             return vm.abort_setup(reason);
         }
     };
@@ -120,13 +123,22 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         .unwrap_or(cfg.id);
     log::remove_stale(&cfg.model.logs, max_id)?;
     let (queue_tx, queue_rx) = crossbeam_channel::unbounded();
-    let mut vm = Vm::new(&cfg, &peers, rate, seed, rng, log, queue_rx, ctl_rx);
+    let mut vm = Vm::new(
+        &cfg,
+        &peers,
+        rate,
+        seed,
+        rng,
+        log,
+        queue_rx,
+        Arc::clone(&ctl),
+    );
     let mut ctx = Inbound::new(
         cfg.id,
         cfg.run.clone(),
         vm.peers.clone(),
         queue_tx,
-        ctl_tx,
+        ctl,
         Arc::clone(&vm.warner),
     );
     ctx.max_queue = cfg.model.max_queue;
@@ -169,22 +181,21 @@ type Started = std::result::Result<(Instant, i64), StopReason>;
 fn peers(
     cfg: &VmConfig,
     listener: &TcpListener,
-    ctl_tx: &Sender<Ctl>,
-    ctl_rx: &Receiver<Ctl>,
+    ctl: &Ctls,
 ) -> Result<std::result::Result<Vec<(u32, String)>, StopReason>> {
     if !cfg.control {
         return Ok(Ok(cfg.peers.clone()));
     }
-    spawn_stdin_reader(ctl_tx.clone());
+    spawn_stdin_reader(Arc::clone(ctl));
     say(FromVm::Listening(listener.local_addr()?))?;
     let mut peers = Vec::new();
     loop {
-        match ctl_rx.recv() {
-            Ok(Ctl::Launcher(ToVm::Peer(id, a))) => peers.push((id, a.to_string())),
-            Ok(Ctl::Launcher(ToVm::Connect)) => break,
-            Ok(Ctl::Stop(r)) => return Ok(Err(r)),
-            Ok(Ctl::Launcher(ToVm::Stop)) | Err(_) => return Ok(Err(StopReason::Signal)),
-            Ok(_) => {}
+        match ctl.recv() {
+            Ctl::Launcher(ToVm::Peer(id, a)) => peers.push((id, a.to_string())),
+            Ctl::Launcher(ToVm::Connect) => break,
+            Ctl::Stop(r) => return Ok(Err(r)),
+            Ctl::Launcher(ToVm::Stop) => return Ok(Err(StopReason::Signal)),
+            _ => {}
         }
     }
     peers.sort_by_key(|p| p.0);
@@ -200,17 +211,15 @@ fn say(msg: FromVm) -> Result<()> {
 }
 
 /// Forwards the launcher's lines; its end of stdin means it is gone.
-fn spawn_stdin_reader(tx: Sender<Ctl>) {
+fn spawn_stdin_reader(tx: Ctls) {
     let spawned = thread::Builder::new().name("stdin".into()).spawn(move || {
         for line in std::io::stdin().lock().lines() {
             let Ok(line) = line else { break };
             if let Some(msg) = ToVm::parse(&line) {
-                if tx.send(Ctl::Launcher(msg)).is_err() {
-                    return;
-                }
+                tx.send(Ctl::Launcher(msg));
             }
         }
-        let _ = tx.send(Ctl::Stop(StopReason::Signal));
+        tx.send(Ctl::Stop(StopReason::Signal));
     });
     if spawned.is_err() {
         eprintln!("warning: cannot watch stdin; the VM will not notice the launcher's death");
@@ -230,7 +239,7 @@ struct Vm {
     ticking: bool,
     log: LogWriter,
     queue_rx: Receiver<Queued>,
-    ctl_rx: Receiver<Ctl>,
+    ctl_rx: Ctls,
     /// Per peer (by position in `peers`): the outbound connection.
     outbound: Vec<Option<Outbound>>,
     /// Per peer: its inbound connection is open.
@@ -256,7 +265,7 @@ impl Vm {
         rng: StdRng,
         log: LogWriter,
         queue_rx: Receiver<Queued>,
-        ctl_rx: Receiver<Ctl>,
+        ctl_rx: Ctls,
     ) -> Vm {
         let ids: Vec<u32> = peers.iter().map(|p| p.0).collect();
         let n = ids.len();
@@ -355,9 +364,7 @@ impl Vm {
         }
         say(FromVm::Ready)?;
         loop {
-            let Ok(ctl) = self.ctl_rx.recv() else {
-                return Ok(Err(StopReason::Signal));
-            };
+            let ctl = self.ctl_rx.recv();
             if let Ctl::Launcher(ToVm::Go(at_us)) = ctl {
                 let ahead = u64::try_from(at_us - logline::now_us()).unwrap_or(0);
                 return Ok(Ok((Instant::now() + Duration::from_micros(ahead), at_us)));
@@ -412,12 +419,8 @@ impl Vm {
     /// Handles the next piece of control news, or returns at `deadline`.
     fn wait_one(&mut self, deadline: Instant) -> Result<Option<StopReason>> {
         match self.ctl_rx.recv_deadline(deadline) {
-            Ok(ctl) => self.handle(ctl),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => {
-                thread::sleep(deadline.saturating_duration_since(Instant::now()));
-                Ok(None)
-            }
+            Some(ctl) => self.handle(ctl),
+            None => Ok(None),
         }
     }
 
@@ -622,10 +625,10 @@ impl Vm {
         let grace = Instant::now() + STOP_GRACE;
         while self.inbound_open.contains(&true) {
             match self.ctl_rx.recv_deadline(grace) {
-                Ok(ctl) => {
+                Some(ctl) => {
                     self.handle(ctl)?;
                 }
-                Err(_) => break,
+                None => break,
             }
         }
         for pos in 0..self.peers.len() {

@@ -100,7 +100,7 @@ pub struct Inbound {
     claimed: Vec<AtomicBool>,
     handshaking: AtomicUsize,
     queue: Sender<Queued>,
-    events: Sender<Ctl>,
+    events: super::Ctls,
     pub warner: Arc<Warner>,
     /// Readers stop reading while the queue holds this many messages.
     pub max_queue: usize,
@@ -115,7 +115,7 @@ impl Inbound {
         run: String,
         peers: Vec<u32>,
         queue: Sender<Queued>,
-        events: Sender<Ctl>,
+        events: super::Ctls,
         warner: Arc<Warner>,
     ) -> Self {
         let claimed = peers.iter().map(|_| AtomicBool::new(false)).collect();
@@ -188,14 +188,13 @@ fn serve(stream: TcpStream, addr: SocketAddr, ctx: &Inbound) {
         }
     };
     let _ = reader.get_ref().set_read_timeout(None);
-    let _ = ctx.events.send(Ctl::Net(NetEvent::InboundUp(peer)));
+    ctx.events.send(Ctl::Net(NetEvent::InboundUp(peer)));
     let (clean, why) = read_messages(&mut reader, peer, ctx);
     if !clean {
         ctx.warner
             .warn(&format!("connection from VM {peer} ({addr}) ended: {why}"));
     }
-    let _ = ctx
-        .events
+    ctx.events
         .send(Ctl::Net(NetEvent::InboundClosed { peer, clean, why }));
 }
 
