@@ -310,3 +310,92 @@ fn a_full_disk_ends_the_run_with_an_error_naming_the_file() {
     );
     assert_no_process_left(&mount, Duration::from_secs(2));
 }
+
+#[test]
+fn a_valid_handshake_then_garbage_closes_only_that_connection() {
+    use lamport_sim::wire::FrameReader;
+    use std::net::TcpListener;
+    let dir = tempdir();
+    // This test plays VM 3: it listens where VM 1 expects it and answers its hello.
+    let fake = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let fake_addr = fake.local_addr().expect("addr");
+    let ports = free_ports(2);
+    let vm = |id: u32| {
+        let (me, other) = (ports[id as usize - 1], ports[2 - id as usize]);
+        let mut c = bin();
+        c.args([
+            "vm",
+            "--id",
+            &id.to_string(),
+            "--listen",
+            &format!("127.0.0.1:{me}"),
+        ])
+        .args(["--peer", &format!("{}=127.0.0.1:{other}", 3 - id)])
+        .args([
+            "--rate",
+            "50",
+            "--runtime",
+            "1",
+            "--run",
+            "g",
+            "--seed",
+            "3",
+            "--logs",
+        ])
+        .arg(dir.path());
+        if id == 1 {
+            c.args(["--peer", &format!("3={fake_addr}")]);
+        }
+        c.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (c1, c2) = (vm(1), vm(2));
+    let (mut from_vm1, _) = fake.accept().expect("VM 1 connects to its peer 3");
+    let mut reader = FrameReader::new(from_vm1.try_clone().expect("clone"));
+    assert!(matches!(
+        reader.next_frame(),
+        Ok(Frame::Hello { from: 1, to: 3, .. })
+    ));
+    from_vm1.write_all(&frame(Frame::Accept)).expect("accept");
+    let mut to_vm1 = TcpStream::connect(("127.0.0.1", ports[0])).expect("connect");
+    to_vm1
+        .write_all(&frame(Frame::Hello {
+            from: 3,
+            to: 1,
+            run: "g".into(),
+        }))
+        .expect("hello");
+    let mut answer = FrameReader::new(to_vm1.try_clone().expect("clone"));
+    assert!(
+        matches!(answer.next_frame(), Ok(Frame::Accept)),
+        "a valid hello is accepted"
+    );
+    to_vm1
+        .write_all(&[0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x99])
+        .expect("garbage");
+    for c in [c1, c2] {
+        let out = wait_with_limit(c, Duration::from_secs(20));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let logs = read_logs(dir.path());
+    assert_eq!(
+        stop_of(&logs[0].1),
+        Some((50, "runtime")),
+        "VM 1 ran its whole runtime"
+    );
+    assert!(
+        logs[0]
+            .1
+            .iter()
+            .any(|l| l.event == lamport_sim::logline::Event::PeerLost { peer: 3 })
+    );
+    assert_eq!(stop_of(&logs[1].1), Some((50, "runtime")));
+    assert_verifies(dir.path());
+}

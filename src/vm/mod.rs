@@ -252,6 +252,8 @@ struct Vm {
     bye_deadline: Vec<Option<Instant>>,
     /// Shared with the readers: set when the stop protocol begins.
     stopping: Arc<AtomicBool>,
+    /// The `start` line is in the log (lines about peers wait for it).
+    start_logged: bool,
     warner: Arc<Warner>,
 }
 
@@ -296,6 +298,7 @@ impl Vm {
             lost: vec![false; n],
             bye_deadline: vec![None; n],
             stopping: Arc::new(AtomicBool::new(false)),
+            start_logged: false,
             warner: Arc::new(Warner::new(cfg.id)),
         }
     }
@@ -472,9 +475,25 @@ impl Vm {
             self.lost[pos] = true;
             self.warner
                 .warn(&format!("lost VM {}: {why}", self.peers[pos]));
-            self.log.write(&Event::PeerLost {
-                peer: self.peers[pos],
-            })?;
+            // Lost during set-up: logged right after `start`, which comes first.
+            if self.start_logged {
+                self.log.write(&Event::PeerLost {
+                    peer: self.peers[pos],
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Logs `start`, then the peers lost before it.
+    fn log_start(&mut self) -> Result<()> {
+        self.log.write(&Event::Start(self.start.clone()))?;
+        self.start_logged = true;
+        for pos in 0..self.peers.len() {
+            if self.lost[pos] {
+                let peer = self.peers[pos];
+                self.log.write(&Event::PeerLost { peer })?;
+            }
         }
         Ok(())
     }
@@ -504,7 +523,7 @@ impl Vm {
         if let Some(reason) = self.wait_until(t0)? {
             return Ok((reason, false));
         }
-        self.log.write(&Event::Start(self.start.clone()))?;
+        self.log_start()?;
         for k in 1..=total {
             let deadline = t0 + tick_offset(self.rate, k);
             if let Some(reason) = self.wait_until(deadline)? {
@@ -587,13 +606,13 @@ impl Vm {
 
     /// Stopped before the first tick: still a complete log.
     fn abort_setup(mut self, reason: StopReason) -> Result<()> {
-        self.log.write(&Event::Start(self.start.clone()))?;
+        self.log_start()?;
         self.stop(reason)
     }
 
     /// Set-up failed: a log that starts and stops with `reason=error`.
     fn log_failure(&mut self) -> Result<()> {
-        self.log.write(&Event::Start(self.start.clone()))?;
+        self.log_start()?;
         self.close_outbound()?;
         self.log.write(&Event::Stop {
             ticks: 0,
