@@ -15,15 +15,17 @@
 //! - [`control`]: the launcher <-> VM line protocol on stdin/stdout.
 //! - [`vm`]: one VM: [`vm::net`] (listener, readers, senders), [`vm::clock`]
 //!   (Lamport rules), [`vm::step`] (one tick, pure), [`vm::log`] (the file),
-//!   `vm/mod.rs` (threads, deadlines, the stop protocol).
+//!   [`vm::mailbox`] (control news for the tick loop), `vm/mod.rs` (threads,
+//!   deadlines, the stop protocol).
 //! - [`wire`]: the TCP frame format.
 //! - [`logline`]: the one definition of the log format.
 //! - [`verify`]: checks a run's logs against SPEC §4.
 //! - [`analyze`]: `analyze`: [`analyze::stats`] (per-VM and cross-VM figures
 //!   and the plotted series, pure; also the launcher's table figures),
 //!   [`analyze::plots`] and [`analyze::spacetime`] (SVG as text),
-//!   [`analyze::report`] (tables, CSV, JSON, HTML as text), `analyze/mod.rs`
-//!   (reads the folder, writes the report folder).
+//!   [`analyze::report`] (tables, CSV, JSON, HTML as text),
+//!   [`analyze::model`] (the model's predictions beside the logs),
+//!   `analyze/mod.rs` (reads the folder, writes the report folder).
 //! - [`experiment`]: batches of runs with a summary.
 //! - [`theory`]: what the model predicts from the rates and the die alone.
 //! - [`logs`]: reading a run folder.
