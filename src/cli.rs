@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 ///
 /// Runs N virtual machines, each its own OS process ticking at its own random
 /// rate, connected over TCP. Every VM logs every event with its wall time,
-/// queue length and logical clock to LOGS/machine_<id>.log.
+/// queue length and logical clock to LOGS/machine_N.log.
 ///
 /// With no subcommand, `run` is assumed: `lamport-sim --vms 3 --runtime 60`.
 #[derive(Debug, Parser)]
@@ -65,7 +65,7 @@ pub struct ModelArgs {
     /// Seed for every random choice (rates and rolls); drawn and printed if not given.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// Folder for machine_<id>.log files (created if missing).
+    /// Folder for machine_N.log files (created if missing).
     #[arg(long, value_name = "DIR", default_value = "logs")]
     pub logs: PathBuf,
 }
