@@ -22,7 +22,9 @@
 //! - [`stats`]: per-VM figures from parsed logs.
 //! - [`experiment`]: batches of runs with a summary.
 //! - [`logs`]: reading a run folder.
+//! - [`bench`]: benchmark figures from parsed logs (`cargo bench` uses them).
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod control;
