@@ -4,7 +4,7 @@
 //! prints one markdown table and writes it to `bench/results.md`.
 //!
 //! ```text
-//! cargo bench                     # every case, full: about 16 minutes
+//! cargo bench                     # every case, full: about 15 minutes
 //! cargo bench -- --quick          # fewer runs, shorter runtimes: about 5 minutes
 //! cargo bench -- startup scale    # only the cases whose name holds a word
 //! ```
@@ -638,6 +638,14 @@ fn case_scale_vms(o: &Opts, out: &mut Report) {
         Unit::Count,
         found,
     );
+    let loose = out.best_within("scale-vms", 100);
+    out.row(
+        "scale",
+        "largest N tried with 99% of ticks in their slot (allows for this machine's stalls)".into(),
+        Target::Info,
+        Unit::Count,
+        loose,
+    );
 }
 
 /// Issue 6 item 4, second half: the highest rate at which 3 VMs keep every tick.
@@ -667,12 +675,21 @@ fn case_scale_rate(o: &Opts, out: &mut Report) {
         Unit::Count,
         found,
     );
+    let loose = out.best_within("scale-rate", 100);
+    out.row(
+        "scale",
+        "highest rate tried with 99% of ticks in their slot (allows for this machine's stalls)"
+            .into(),
+        Target::Info,
+        Unit::Count,
+        loose,
+    );
 }
 
 /// A scale step passes with at most 1 in this many ticks past its slot. The
-/// platform itself (a shared, virtualised 2-core machine) now and then wakes
-/// a sleeping thread milliseconds late, whatever sleeps (plain `sleep` loops
-/// show it too), so "not one" would measure that noise, not the simulator.
+/// machine itself wakes sleeping threads 1-4 ms late about every 0.5 s (its
+/// kernel's DAMON sampling; a plain `sleep` loop shows it too), so "not one"
+/// would measure that, not the simulator.
 const MISSED_TOLERANCE: u64 = 10_000;
 
 /// One step of a scale search: the run kept its ticks, or why not.
@@ -687,7 +704,9 @@ fn keeps_every_tick(sim: Sim, _out: &mut Report) -> Step {
         p99_us: f64::NAN,
         max_us: f64::NAN,
         missed: 0,
+        total: 0,
         count_error: 0,
+        clean: false,
         why: String::new(),
     };
     let f = match figures {
@@ -701,6 +720,8 @@ fn keeps_every_tick(sim: Sim, _out: &mut Report) -> Step {
     (step.p99_us, step.max_us) = (late[1], late[2]);
     (step.missed, step.count_error) = (f.missed(), f.worst_count_error());
     let total: u64 = f.ticks.iter().map(|t| t.made).sum();
+    step.total = total;
+    step.clean = run.exit_ok && f.verify_error.is_none() && step.count_error == 0;
     step.why = if !run.exit_ok {
         format!("exit: {}", run.why)
     } else if let Some(v) = f.verify_error {
@@ -863,11 +884,7 @@ fn case_logtools(o: &Opts, out: &mut Report) {
                 .status()
                 .expect("cannot spawn lamport-sim");
             let secs = started.elapsed().as_secs_f64();
-            eprintln!(
-                "  {} run {}/{runs}: {secs:.3} s, exit {status}",
-                args[0],
-                i + 1
-            );
+            eprintln!("  {} run {}/{runs}: {secs:.3} s, {status}", args[0], i + 1);
             values.push(if status.success() {
                 lines as f64 / secs
             } else {
@@ -1043,7 +1060,11 @@ struct Step {
     p99_us: f64,
     max_us: f64,
     missed: u64,
+    /// Ticks made, all VMs.
+    total: u64,
     count_error: i64,
+    /// Exit 0, verify clean, exact tick counts: all but the slots held.
+    clean: bool,
     why: String,
 }
 
@@ -1055,6 +1076,19 @@ struct Report {
 }
 
 impl Report {
+    /// The largest x a search `name` tried whose run was clean and kept all
+    /// but 1 in `per` ticks in their slots (a lower bound: the search aimed
+    /// at the strict test).
+    fn best_within(&self, name: &str, per: u64) -> Vec<f64> {
+        let best = self
+            .steps
+            .iter()
+            .filter(|(n, st)| *n == name && st.clean && st.missed <= st.total / per)
+            .map(|(_, st)| st.x)
+            .max();
+        best.map(|x| vec![f64::from(x)]).unwrap_or_default()
+    }
+
     fn row(
         &mut self,
         case: &'static str,
@@ -1156,9 +1190,10 @@ const DEFINITIONS: &str = "
 - **Missed slot** (a lost tick): a tick logged at or after the next tick's deadline. A VM
   never skips a tick (a late one still happens, late), so a scale step passes (\"no tick
   lost\") when the run exits 0, `verify` passes, every VM made exactly rate x runtime ticks,
-  and at most 1 tick in 10,000 missed its slot: this machine now and then wakes any sleeping
-  thread milliseconds late, so a stricter test would measure that noise. The steps table
-  shows the exact count.
+  and at most 1 tick in 10,000 missed its slot: this machine wakes any sleeping thread 1-4 ms
+  late about every 0.5 s (its kernel's DAMON sampling, every 500 ms), so a stricter test
+  would measure that. The steps table shows the exact count; the \"99%\" rows show the
+  best step that kept 99 ticks in 100 in their slots.
 - **Launch to first tick**: wall time just before spawning the launcher to the earliest
   `tick=1` line. The launcher schedules the start 5 ms + 0.2 ms per VM ahead, by design.
 - **Send to arrival**: for each `receive`, its time minus `wait_us` minus the time of the
