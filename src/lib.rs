@@ -29,8 +29,10 @@
 //! - [`experiment`]: batches of runs with a summary.
 //! - [`theory`]: what the model predicts from the rates and the die alone.
 //! - [`logs`]: reading a run folder.
+//! - [`bench`]: benchmark figures from parsed logs (`cargo bench` uses them).
 
 pub mod analyze;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -1,0 +1,455 @@
+//! Benchmark figures from parsed logs (issue 6): each tick's lateness against
+//! its absolute deadline, tick counts against `rate x runtime`, the first
+//! tick, send-to-arrival latency, percentiles and the spread of repeated runs;
+//! and a synthetic, verify-clean run for timing the log tools. Pure functions
+//! over `logline::Line`: the `cargo bench` target (`benches/bench.rs`) runs
+//! the binary, reads the logs and hands them here.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::time::Duration;
+
+use crate::logline::{self, Event, Line, StartInfo, StopReason};
+use crate::vm::clock::Clock;
+use crate::vm::step::{self, Incoming};
+use crate::vm::{self, log::log_path};
+
+/// Why figures cannot be taken from a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchError(pub String);
+
+impl fmt::Display for BenchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BenchError {}
+
+/// The nearest-rank percentile of `sorted` (ascending): the smallest value
+/// with at least `p` percent of the values at or below it.
+pub fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+/// p50, p99 and max of a set of values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Percentiles {
+    pub n: usize,
+    pub p50: i64,
+    pub p99: i64,
+    pub max: i64,
+}
+
+impl Percentiles {
+    /// Sorts `values` in place; `None` if there are none.
+    pub fn of(values: &mut [i64]) -> Option<Percentiles> {
+        values.sort_unstable();
+        Some(Percentiles {
+            n: values.len(),
+            p50: percentile(values, 50.0)?,
+            p99: percentile(values, 99.0)?,
+            max: *values.last()?,
+        })
+    }
+}
+
+/// Median, min and max of one figure over repeated runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub runs: usize,
+}
+
+impl Spread {
+    /// `None` if there is no value (NaNs are left out).
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = match n {
+            0 => return None,
+            _ if n % 2 == 1 => v[n / 2],
+            _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+        };
+        Some(Spread {
+            median,
+            min: v[0],
+            max: v[n - 1],
+            runs: n,
+        })
+    }
+}
+
+/// The deadline of tick `k` (from 1) in nanoseconds since the epoch, by the
+/// VM's own integer arithmetic: `start_at + (k-1) * 1e9 / rate` ns.
+pub fn tick_deadline_ns(start_at_us: i64, rate: u32, k: u64) -> i64 {
+    start_at_us * 1000 + vm::tick_offset(rate, k).as_nanos() as i64
+}
+
+/// One VM's ticks measured against its schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TickReport {
+    pub vm: u32,
+    pub rate: u32,
+    /// `rate x runtime` ticks, as the VM counts them.
+    pub expected: u64,
+    /// Tick events in the log.
+    pub made: u64,
+    /// Each tick's lateness in ns: its logged time minus its deadline. The log
+    /// keeps microseconds, so an on-time tick may show up to 1 us early.
+    pub lateness_ns: Vec<i64>,
+    /// Ticks logged at or after the next tick's deadline: they missed their
+    /// slot, so the VM was, for a while, not keeping its rate.
+    pub missed: u64,
+    /// The shared start instant, us since the epoch.
+    pub start_at_us: i64,
+    /// When tick 1 was logged, us since the epoch.
+    pub first_tick_us: Option<i64>,
+}
+
+impl TickReport {
+    /// `made - expected`: 0 when the VM made exactly `rate x runtime` ticks.
+    pub fn count_error(&self) -> i64 {
+        self.made as i64 - self.expected as i64
+    }
+}
+
+/// Measures one VM's log (its lines in order) against its schedule. The log
+/// must open with a `start` line carrying `runtime` and `start_at`.
+pub fn ticks(lines: &[Line]) -> Result<TickReport, BenchError> {
+    let Some(first) = lines.first() else {
+        return Err(BenchError("an empty log".into()));
+    };
+    let vm = first.vm;
+    let (rate, runtime_us, start_at_us) = match &first.event {
+        Event::Start(StartInfo {
+            rate,
+            runtime_us: Some(runtime),
+            start_at_us: Some(at),
+            ..
+        }) if *rate > 0 => (*rate, *runtime, *at),
+        _ => {
+            return Err(BenchError(format!(
+                "VM {vm}: the log does not open with a start line with a rate, runtime and start_at"
+            )));
+        }
+    };
+    let mut report = TickReport {
+        vm,
+        rate,
+        expected: vm::tick_count(rate, Duration::from_micros(runtime_us)),
+        made: 0,
+        lateness_ns: Vec::with_capacity(lines.len()),
+        missed: 0,
+        start_at_us,
+        first_tick_us: None,
+    };
+    for line in lines {
+        let Some((k, _)) = line.event.tick_clock() else {
+            continue;
+        };
+        if k == 0 {
+            return Err(BenchError(format!("VM {vm}: a tick numbered 0")));
+        }
+        let at_ns = line.time_us * 1000;
+        report
+            .lateness_ns
+            .push(at_ns - tick_deadline_ns(start_at_us, rate, k));
+        if at_ns >= tick_deadline_ns(start_at_us, rate, k + 1) {
+            report.missed += 1;
+        }
+        if k == 1 {
+            report.first_tick_us = Some(line.time_us);
+        }
+        report.made += 1;
+    }
+    Ok(report)
+}
+
+/// Send-to-arrival latency of every received message, found by matching each
+/// `receive` to its `send` in the sender's log by `(from, sent_tick)`:
+/// receive time minus `wait_us` minus send time. Feed it every log of a run
+/// with [`LatencyMatcher::add`], then [`LatencyMatcher::finish`].
+#[derive(Debug, Default)]
+pub struct LatencyMatcher {
+    /// (sender, tick) -> send time, us.
+    sends: HashMap<(u32, u64), i64>,
+    /// (sender, sent_tick, arrival time in us) of every receive.
+    arrivals: Vec<(u32, u64, i64)>,
+}
+
+/// What [`LatencyMatcher`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Latencies {
+    /// One latency per matched receive, in us.
+    pub us: Vec<i64>,
+    /// Receives whose send is in no log given.
+    pub unmatched: usize,
+}
+
+impl LatencyMatcher {
+    /// Takes the sends and receives of one VM's log.
+    pub fn add(&mut self, lines: &[Line]) {
+        for line in lines {
+            match line.event {
+                Event::Send { tick, .. } => {
+                    self.sends.insert((line.vm, tick), line.time_us);
+                }
+                Event::Receive {
+                    from,
+                    sent_tick,
+                    wait_us,
+                    ..
+                } => {
+                    let arrived = line.time_us - i64::try_from(wait_us).unwrap_or(i64::MAX);
+                    self.arrivals.push((from, sent_tick, arrived));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Matches every receive taken so far to its send.
+    pub fn finish(self) -> Latencies {
+        let mut out = Latencies {
+            us: Vec::with_capacity(self.arrivals.len()),
+            unmatched: 0,
+        };
+        for (from, tick, arrived) in self.arrivals {
+            match self.sends.get(&(from, tick)) {
+                Some(sent) => out.us.push(arrived - sent),
+                None => out.unmatched += 1,
+            }
+        }
+        out
+    }
+}
+
+/// A run made without processes, sockets or clocks, that `verify` passes:
+/// `vms` VMs at `rate` ticks/s for `runtime`, every tick logged `late_us`
+/// after its deadline and every message taking `delay_us` to arrive. The
+/// ticks are played by [`step::step`], the VM's own tick function. Returns
+/// `(file name, text)` per VM, e.g. to time `verify` on a million lines.
+pub fn synthetic_run(
+    vms: u32,
+    rate: u32,
+    runtime: Duration,
+    seed: u64,
+    (late_us, delay_us): (i64, i64),
+) -> Vec<(String, String)> {
+    const START_US: i64 = 1_795_000_000_000_000;
+    const EVENT_RANGE: u32 = 10;
+    let total = vm::tick_count(rate, runtime);
+    let mut machines: Vec<Synth> = (1..=vms)
+        .map(|id| Synth {
+            id,
+            peers: (1..=vms).filter(|&p| p != id).collect(),
+            clock: Clock::default(),
+            rng: vm::vm_rng(seed, id),
+            queue: VecDeque::new(),
+            text: String::new(),
+        })
+        .collect();
+    for m in &mut machines {
+        let start = Event::Start(StartInfo {
+            rate,
+            event_range: EVENT_RANGE,
+            seed,
+            peers: m.peers.clone(),
+            run: "synth".into(),
+            runtime_us: Some(runtime.as_micros() as u64),
+            start_at_us: Some(START_US),
+        });
+        logline::write_line(START_US, m.id, &start, &mut m.text);
+    }
+    let due = |k: u64| START_US + vm::tick_offset(rate, k).as_micros() as i64 + late_us;
+    // Every VM has the same rate: taking them in turn is taking them in time order.
+    for k in 1..=total {
+        let now = due(k);
+        for i in 0..machines.len() {
+            let m = &mut machines[i];
+            let ready = m.queue.partition_point(|msg| msg.0 <= now);
+            let msg = (ready > 0).then(|| m.queue.pop_front()).flatten();
+            let msg = msg.map(|(arrived, from, sent_tick, msg_clock)| Incoming {
+                from,
+                sent_tick,
+                msg_clock,
+                wait_us: (now - arrived) as u64,
+            });
+            let queue = if msg.is_some() { ready as u64 - 1 } else { 0 };
+            let event = step::step(
+                &mut m.clock,
+                k,
+                msg,
+                queue,
+                &m.peers,
+                EVENT_RANGE,
+                &mut m.rng,
+            );
+            logline::write_line(now, m.id, &event, &mut m.text);
+            if let Event::Send { to, clock, .. } = event {
+                let from = m.id;
+                for peer in to {
+                    let q = &mut machines[peer as usize - 1].queue;
+                    q.push_back((now + delay_us, from, k, clock));
+                }
+            }
+        }
+    }
+    let end = START_US + runtime.as_micros() as i64;
+    machines
+        .into_iter()
+        .map(|mut m| {
+            while let Some((_, from, sent_tick, msg_clock)) = m.queue.pop_front() {
+                let pending = Event::Pending {
+                    from,
+                    sent_tick,
+                    msg_clock,
+                };
+                logline::write_line(end, m.id, &pending, &mut m.text);
+            }
+            let stop = Event::Stop {
+                ticks: total,
+                clock: m.clock.value(),
+                reason: StopReason::Runtime,
+            };
+            logline::write_line(end, m.id, &stop, &mut m.text);
+            let name = log_path(std::path::Path::new(""), m.id);
+            (name.display().to_string(), m.text)
+        })
+        .collect()
+}
+
+/// One VM of [`synthetic_run`].
+struct Synth {
+    id: u32,
+    peers: Vec<u32>,
+    clock: Clock,
+    rng: rand::rngs::StdRng,
+    /// (arrival us, from, sent_tick, msg_clock), in arrival order.
+    queue: VecDeque<(i64, u32, u64, u64)>,
+    text: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Vec<Line> {
+        text.lines().map(|l| Line::parse(l).unwrap()).collect()
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut v: Vec<i64> = (1..=100).rev().collect();
+        let p = Percentiles::of(&mut v).unwrap();
+        assert_eq!((p.n, p.p50, p.p99, p.max), (100, 50, 99, 100));
+        assert_eq!(percentile(&[7], 99.0), Some(7));
+        assert_eq!(percentile(&[1, 2], 50.0), Some(1));
+        assert_eq!(percentile(&[1, 2], 51.0), Some(2));
+        assert_eq!(percentile(&[1, 2, 3], 0.0), Some(1));
+        assert_eq!(percentile(&[], 50.0), None);
+        assert!(Percentiles::of(&mut []).is_none());
+    }
+
+    #[test]
+    fn spread_is_median_min_max() {
+        let s = Spread::of(&[3.0, 1.0, 2.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max, s.runs), (2.0, 1.0, 3.0, 3));
+        assert_eq!(Spread::of(&[4.0, 1.0, f64::NAN]).unwrap().median, 2.5);
+        assert!(Spread::of(&[]).is_none());
+    }
+
+    #[test]
+    fn deadlines_follow_the_vm() {
+        let at = 1_795_000_000_000_000;
+        assert_eq!(tick_deadline_ns(at, 3, 1), at * 1000);
+        assert_eq!(tick_deadline_ns(at, 3, 3), at * 1000 + 666_666_666);
+        assert_eq!(
+            tick_deadline_ns(at, 10_000, 10_001),
+            at * 1000 + 1_000_000_000
+        );
+    }
+
+    const LOG: &str = "\
+time=2026-11-22T10:00:00.000000Z vm=2 event=start rate=4 event_range=10 seed=7 peers=1,3 run=r runtime=1 start_at=2026-11-22T10:00:00.000000Z
+time=2026-11-22T10:00:00.000100Z vm=2 event=internal tick=1 clock=1 queue=0
+time=2026-11-22T10:00:00.250000Z vm=2 event=send tick=2 clock=2 queue=0 to=1
+time=2026-11-22T10:00:00.749999Z vm=2 event=internal tick=3 clock=3 queue=0
+time=2026-11-22T10:00:01.000000Z vm=2 event=stop ticks=3 clock=3 reason=runtime";
+
+    #[test]
+    fn lateness_and_missed_slots() {
+        let r = ticks(&parse(LOG)).unwrap();
+        assert_eq!((r.vm, r.rate, r.expected, r.made), (2, 4, 4, 3));
+        assert_eq!(r.count_error(), -1);
+        // Tick 3 was due at 0.5 s and came just before tick 4's deadline.
+        assert_eq!(r.lateness_ns, vec![100_000, 0, 249_999_000]);
+        assert_eq!(r.missed, 0);
+        assert_eq!(
+            r.first_tick_us,
+            Some(logline::parse_time("2026-11-22T10:00:00.000100Z").unwrap())
+        );
+        let late = LOG.replace("00.749999Z", "00.750000Z");
+        assert_eq!(ticks(&parse(&late)).unwrap().missed, 1);
+    }
+
+    #[test]
+    fn logs_without_a_schedule_are_errors() {
+        assert!(ticks(&[]).is_err());
+        let old = "time=2026-11-22T10:00:00.000000Z vm=2 event=start rate=4 event_range=10 seed=7 peers=1,3 run=r";
+        assert!(ticks(&parse(old)).is_err());
+        let zero = LOG.replace("rate=4", "rate=0");
+        assert!(ticks(&parse(&zero)).is_err());
+        let tick0 = LOG.replace("tick=1 ", "tick=0 ");
+        assert!(ticks(&parse(&tick0)).is_err());
+    }
+
+    #[test]
+    fn latency_is_arrival_minus_send() {
+        let sender =
+            parse("time=2026-11-22T10:00:00.000100Z vm=1 event=send tick=5 clock=5 queue=0 to=2");
+        let receiver = parse(
+            "time=2026-11-22T10:00:00.200100Z vm=2 event=receive tick=2 clock=6 queue=0 from=1 sent_tick=5 msg_clock=5 wait_us=199950
+time=2026-11-22T10:00:00.300000Z vm=2 event=receive tick=3 clock=7 queue=0 from=3 sent_tick=1 msg_clock=1 wait_us=0",
+        );
+        let mut m = LatencyMatcher::default();
+        m.add(&receiver);
+        m.add(&sender);
+        assert_eq!(
+            m.finish(),
+            Latencies {
+                us: vec![50],
+                unmatched: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_synthetic_run_passes_verify_and_measures_as_made() {
+        for vms in [2, 3, 5] {
+            let files = synthetic_run(vms, 50, Duration::from_secs(2), 7, (30, 250));
+            let report = crate::verify::check(&files);
+            assert!(report.ok(), "{vms} VMs: {:?}", &report.violations[..1]);
+            let mut matcher = LatencyMatcher::default();
+            for (name, text) in &files {
+                assert!(name.starts_with("machine_"), "{name}");
+                let lines = parse(text);
+                matcher.add(&lines);
+                let r = ticks(&lines).unwrap();
+                assert_eq!((r.made, r.expected, r.missed), (100, 100, 0));
+                assert!(r.lateness_ns.iter().all(|&l| l == 30_000), "{r:?}");
+            }
+            let lat = matcher.finish();
+            assert_eq!(lat.unmatched, 0);
+            assert!(!lat.us.is_empty() && lat.us.iter().all(|&l| l == 250));
+        }
+    }
+}
