@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lamport_sim::bench::{self, LatencyMatcher, Percentiles, Spread, TickReport};
+use lamport_sim::bench::{self, Percentiles, Spread, TickReport};
 use lamport_sim::{logline, logs, verify};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lamport-sim");
@@ -313,7 +313,7 @@ impl Figures {
             lines: 0,
             verify_error: None,
         };
-        let mut matcher = LatencyMatcher::default();
+        let mut logs = Vec::new();
         for f in &files {
             let lines = f
                 .lines()
@@ -322,9 +322,9 @@ impl Figures {
             figures
                 .ticks
                 .push(bench::ticks(&lines).map_err(|e| e.to_string())?);
-            matcher.add(&lines);
+            logs.push((f.id, lines));
         }
-        figures.latency_us = matcher.finish().us;
+        figures.latency_us = bench::latencies_us(&logs).0;
         if verify_it {
             let pairs: Vec<(String, String)> =
                 files.into_iter().map(|f| (f.name, f.text)).collect();

@@ -5,10 +5,11 @@
 //! over `logline::Line`: the `cargo bench` target (`benches/bench.rs`) runs
 //! the binary, reads the logs and hands them here.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
+use crate::analyze::stats::{SendIndex, latencies_ms};
 use crate::logline::{self, Event, Line, StartInfo, StopReason};
 use crate::vm::clock::Clock;
 use crate::vm::step::{self, Incoming};
@@ -173,63 +174,19 @@ pub fn ticks(lines: &[Line]) -> Result<TickReport, BenchError> {
     Ok(report)
 }
 
-/// Send-to-arrival latency of every received message, found by matching each
-/// `receive` to its `send` in the sender's log by `(from, sent_tick)`:
-/// receive time minus `wait_us` minus send time. Feed it every log of a run
-/// with [`LatencyMatcher::add`], then [`LatencyMatcher::finish`].
-#[derive(Debug, Default)]
-pub struct LatencyMatcher {
-    /// (sender, tick) -> send time, us.
-    sends: HashMap<(u32, u64), i64>,
-    /// (sender, sent_tick, arrival time in us) of every receive.
-    arrivals: Vec<(u32, u64, i64)>,
-}
-
-/// What [`LatencyMatcher`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Latencies {
-    /// One latency per matched receive, in us.
-    pub us: Vec<i64>,
-    /// Receives whose send is in no log given.
-    pub unmatched: usize,
-}
-
-impl LatencyMatcher {
-    /// Takes the sends and receives of one VM's log.
-    pub fn add(&mut self, lines: &[Line]) {
-        for line in lines {
-            match line.event {
-                Event::Send { tick, .. } => {
-                    self.sends.insert((line.vm, tick), line.time_us);
-                }
-                Event::Receive {
-                    from,
-                    sent_tick,
-                    wait_us,
-                    ..
-                } => {
-                    let arrived = line.time_us - i64::try_from(wait_us).unwrap_or(i64::MAX);
-                    self.arrivals.push((from, sent_tick, arrived));
-                }
-                _ => {}
-            }
-        }
+/// Send-to-arrival latencies in us of every receive of a run, matched to
+/// their sends by analyze's one definition ([`SendIndex`], [`latencies_ms`]);
+/// and how many receives had no send in the logs given.
+pub fn latencies_us(logs: &[(u32, Vec<Line>)]) -> (Vec<i64>, u64) {
+    let sends = SendIndex::of(logs);
+    let mut all = Vec::new();
+    let mut unmatched = 0;
+    for (_, lines) in logs {
+        let (ms, missing) = latencies_ms(lines, &sends);
+        all.extend(ms.iter().map(|m| (m * 1000.0).round() as i64));
+        unmatched += missing;
     }
-
-    /// Matches every receive taken so far to its send.
-    pub fn finish(self) -> Latencies {
-        let mut out = Latencies {
-            us: Vec::with_capacity(self.arrivals.len()),
-            unmatched: 0,
-        };
-        for (from, tick, arrived) in self.arrivals {
-            match self.sends.get(&(from, tick)) {
-                Some(sent) => out.us.push(arrived - sent),
-                None => out.unmatched += 1,
-            }
-        }
-        out
-    }
+    (all, unmatched)
 }
 
 /// A run made without processes, sockets or clocks, that `verify` passes:
@@ -420,16 +377,7 @@ time=2026-11-22T10:00:01.000000Z vm=2 event=stop ticks=3 clock=3 reason=runtime"
             "time=2026-11-22T10:00:00.200100Z vm=2 event=receive tick=2 clock=6 queue=0 from=1 sent_tick=5 msg_clock=5 wait_us=199950
 time=2026-11-22T10:00:00.300000Z vm=2 event=receive tick=3 clock=7 queue=0 from=3 sent_tick=1 msg_clock=1 wait_us=0",
         );
-        let mut m = LatencyMatcher::default();
-        m.add(&receiver);
-        m.add(&sender);
-        assert_eq!(
-            m.finish(),
-            Latencies {
-                us: vec![50],
-                unmatched: 1
-            }
-        );
+        assert_eq!(latencies_us(&[(1, sender), (2, receiver)]), (vec![50], 1));
     }
 
     #[test]
@@ -438,18 +386,18 @@ time=2026-11-22T10:00:00.300000Z vm=2 event=receive tick=3 clock=7 queue=0 from=
             let files = synthetic_run(vms, 50, Duration::from_secs(2), 7, (30, 250));
             let report = crate::verify::check(&files);
             assert!(report.ok(), "{vms} VMs: {:?}", &report.violations[..1]);
-            let mut matcher = LatencyMatcher::default();
+            let mut logs = Vec::new();
             for (name, text) in &files {
                 assert!(name.starts_with("machine_"), "{name}");
                 let lines = parse(text);
-                matcher.add(&lines);
                 let r = ticks(&lines).unwrap();
                 assert_eq!((r.made, r.expected, r.missed), (100, 100, 0));
                 assert!(r.lateness_ns.iter().all(|&l| l == 30_000), "{r:?}");
+                logs.push((r.vm, lines));
             }
-            let lat = matcher.finish();
-            assert_eq!(lat.unmatched, 0);
-            assert!(!lat.us.is_empty() && lat.us.iter().all(|&l| l == 250));
+            let (us, unmatched) = latencies_us(&logs);
+            assert_eq!(unmatched, 0);
+            assert!(!us.is_empty() && us.iter().all(|&l| l == 250));
         }
     }
 }
