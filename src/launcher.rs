@@ -108,7 +108,8 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     check_logs_writable(&cfg.model.logs)?;
     check_ports(&cfg)?;
     if interrupted() {
-        bail!("interrupted");
+        eprintln!("lamport-sim: interrupted before any VM started");
+        return Ok(ExitCode::from(130));
     }
     let (tx, rx) = crossbeam_channel::unbounded();
     if let Ok(mut current) = CURRENT_RUN.lock() {
@@ -314,6 +315,13 @@ impl Launch<'_> {
         while !self.vms.iter().all(done) {
             match self.rx.recv_deadline(deadline) {
                 Ok(Ev::Said(id, msg)) => self.note(id, msg),
+                // After Ctrl+C a VM may leave during set-up (a group's SIGINT
+                // can reach a child before it takes its own group): that is
+                // the interrupt, not a failure.
+                Ok(Ev::Gone(id)) if interrupted() || self.died_of_sigint(id) => {
+                    self.mark_gone(id);
+                    return Some(Outcome::Interrupted);
+                }
                 Ok(Ev::Gone(id)) => {
                     self.mark_gone(id);
                     return Some(Outcome::SetupFailed(format!(
@@ -347,6 +355,23 @@ impl Launch<'_> {
             FromVm::Listening(addr) => vm.addr = Some(addr),
             FromVm::Ready => vm.ready = true,
         }
+    }
+
+    /// True if VM `id` was killed by SIGINT (waiting briefly for it to be
+    /// reapable: its stdout closes a moment before it is).
+    fn died_of_sigint(&mut self, id: u32) -> bool {
+        let Some(vm) = self.vms.iter_mut().find(|v| v.id == id) else {
+            return false;
+        };
+        let end = Instant::now() + Duration::from_millis(200);
+        while vm.status.is_none() && Instant::now() < end {
+            match vm.child.try_wait() {
+                Ok(Some(status)) => vm.status = Some(status),
+                Ok(None) => thread::sleep(Duration::from_millis(2)),
+                Err(_) => break,
+            }
+        }
+        killed_by_sigint(vm.status)
     }
 
     fn mark_gone(&mut self, id: u32) {
@@ -427,9 +452,12 @@ impl Launch<'_> {
 
 /// Prints the table and turns the children's statuses into an exit code.
 fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
+    let interrupted_setup = matches!(outcome, Outcome::Interrupted);
     let failed: Vec<String> = vms
         .iter()
         .filter(|v| !v.status.is_some_and(|s| s.success()))
+        // Ctrl+C during set-up may reach a child before its handler exists.
+        .filter(|v| !(interrupted_setup && killed_by_sigint(v.status)))
         .map(|v| format!("VM {} {}", v.id, describe(v.status)))
         .collect();
     if let Outcome::SetupFailed(why) = &outcome {
@@ -454,6 +482,11 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
         }
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+fn killed_by_sigint(status: Option<ExitStatus>) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    status.and_then(|s| s.signal()) == Some(2)
 }
 
 fn describe(status: Option<ExitStatus>) -> String {
