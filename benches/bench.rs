@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo bench                     # every case, full: about 15 minutes
-//! cargo bench -- --quick          # fewer runs, shorter runtimes: about 5 minutes
+//! cargo bench -- --quick          # fewer runs, shorter runtimes: about 4 minutes
 //! cargo bench -- startup scale    # only the cases whose name holds a word
 //! ```
 //!
