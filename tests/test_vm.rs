@@ -54,12 +54,7 @@ fn three_vms_started_by_hand_in_reverse_order_make_one_run() {
     std::thread::sleep(Duration::from_millis(300));
     let c1 = start_vm(dir.path(), 1, &ports, 80, "2");
     for c in [c1, c2, c3] {
-        let out = wait_with_limit(c, Duration::from_secs(20));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        wait_ok(c);
     }
     let logs = read_logs(dir.path());
     let starts: Vec<i64> = logs.iter().map(|(_, l)| l[0].time_us).collect();
@@ -155,12 +150,7 @@ fn garbage_and_impostors_on_a_vm_port_change_nothing() {
         }
     }
     for c in [c1, c2] {
-        let out = wait_with_limit(c, Duration::from_secs(20));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        wait_ok(c);
     }
     let logs = read_logs(dir.path());
     assert_eq!(stop_of(&logs[0].1), Some((200, "runtime")));

@@ -52,6 +52,17 @@ pub fn wait_with_limit(mut child: Child, limit: Duration) -> Output {
     );
 }
 
+/// Waits (20 s at most) for a child that must succeed; shows its stderr if not.
+pub fn wait_ok(child: Child) -> Output {
+    let out = wait_with_limit(child, Duration::from_secs(20));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Runs `lamport-sim ARGS --logs LOGS` to completion (30 s at most) and fails
 /// the test, showing stderr, unless it succeeds.
 pub fn run_ok(args: &[&str], logs: &Path) -> Output {
