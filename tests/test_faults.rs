@@ -136,37 +136,15 @@ fn hostile(rng: &mut Xorshift, i: usize) -> Vec<u8> {
 fn a_live_vm_shrugs_off_thousands_of_hostile_connections() {
     let dir = tempdir();
     let ports = free_ports(2);
-    let spawn = |id: u32, rate: &str| {
-        let me = ports[id as usize - 1];
-        let other = ports[2 - id as usize];
-        bin()
-            .args([
-                "vm",
-                "--id",
-                &id.to_string(),
-                "--listen",
-                &format!("127.0.0.1:{me}"),
-            ])
-            .args(["--peer", &format!("{}=127.0.0.1:{other}", 3 - id)])
-            .args([
-                "--rate",
-                rate,
-                "--runtime",
-                "3",
-                "--run",
-                "fz",
-                "--seed",
-                "5",
-                "--logs",
-            ])
-            .arg(dir.path())
+    let spawn = |id: u32, rate: u32| {
+        vm_cmd(dir.path(), id, &ports, rate, "3", "fz", 5)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn")
     };
-    let (c1, c2) = (spawn(1, "200"), spawn(2, "100"));
+    let (c1, c2) = (spawn(1, 200), spawn(2, 100));
     wait_for_line(
         &log_path(dir.path(), 1),
         "tick=10 ",
@@ -321,28 +299,7 @@ fn a_valid_handshake_then_garbage_closes_only_that_connection() {
     let fake_addr = fake.local_addr().expect("addr");
     let ports = free_ports(2);
     let vm = |id: u32| {
-        let (me, other) = (ports[id as usize - 1], ports[2 - id as usize]);
-        let mut c = bin();
-        c.args([
-            "vm",
-            "--id",
-            &id.to_string(),
-            "--listen",
-            &format!("127.0.0.1:{me}"),
-        ])
-        .args(["--peer", &format!("{}=127.0.0.1:{other}", 3 - id)])
-        .args([
-            "--rate",
-            "50",
-            "--runtime",
-            "1",
-            "--run",
-            "g",
-            "--seed",
-            "3",
-            "--logs",
-        ])
-        .arg(dir.path());
+        let mut c = vm_cmd(dir.path(), id, &ports, 50, "1", "g", 3);
         if id == 1 {
             c.args(["--peer", &format!("3={fake_addr}")]);
         }

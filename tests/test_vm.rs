@@ -11,33 +11,8 @@ use common::*;
 use lamport_sim::wire::Frame;
 
 fn start_vm(dir: &std::path::Path, id: u32, ports: &[u16], rate: u32, runtime: &str) -> Child {
-    let mut c = bin();
-    c.args([
-        "vm",
-        "--id",
-        &id.to_string(),
-        "--listen",
-        &format!("127.0.0.1:{}", ports[id as usize - 1]),
-    ])
-    .args([
-        "--rate",
-        &rate.to_string(),
-        "--runtime",
-        runtime,
-        "--seed",
-        "11",
-        "--run",
-        "t",
-    ])
-    .arg("--logs")
-    .arg(dir);
-    for (j, port) in ports.iter().enumerate() {
-        let j = j as u32 + 1;
-        if j != id {
-            c.args(["--peer", &format!("{j}=127.0.0.1:{port}")]);
-        }
-    }
-    c.stdin(Stdio::null())
+    vm_cmd(dir, id, ports, rate, runtime, "t", 11)
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -78,6 +78,33 @@ pub fn run_ok(args: &[&str], logs: &Path) -> Output {
     out
 }
 
+/// `lamport-sim vm` for VM `id` by hand: it listens on 127.0.0.1 at
+/// `ports[id - 1]` and takes every other port as a peer (`ports[j - 1]` is VM
+/// j); fixed rate, runtime, run id and seed; logs in `dir`. Stdio is the
+/// caller's to set before spawning.
+pub fn vm_cmd(
+    dir: &Path,
+    id: u32,
+    ports: &[u16],
+    rate: u32,
+    runtime: &str,
+    run: &str,
+    seed: u64,
+) -> Command {
+    let mut c = bin();
+    c.args(["vm", "--id", &id.to_string()])
+        .args(["--listen", &format!("127.0.0.1:{}", ports[id as usize - 1])])
+        .args(["--rate", &rate.to_string(), "--runtime", runtime])
+        .args(["--run", run, "--seed", &seed.to_string(), "--logs"])
+        .arg(dir);
+    for (j, port) in (1..).zip(ports) {
+        if j != id {
+            c.args(["--peer", &format!("{j}=127.0.0.1:{port}")]);
+        }
+    }
+    c
+}
+
 /// `lamport-sim run` with fast rates on free ports into `dir`.
 pub fn fast_run(dir: &Path, extra: &[&str]) -> Command {
     let mut c = bin();
