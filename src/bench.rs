@@ -134,6 +134,7 @@ pub fn ticks(lines: &[Line]) -> Result<TickReport, BenchError> {
             rate,
             runtime_us: Some(runtime),
             start_at_us: Some(at),
+            delay_us: None,
             ..
         }) if *rate > 0 => (*rate, *runtime, *at),
         _ => {
@@ -223,6 +224,7 @@ pub fn synthetic_run(
             run: "synth".into(),
             runtime_us: Some(runtime.as_micros() as u64),
             start_at_us: Some(START_US),
+            delay_us: None,
         });
         logline::write_line(START_US, m.id, &start, &mut m.text);
     }

@@ -62,7 +62,17 @@ pub struct ModelArgs {
     /// the VM stops reading its connections, so TCP pushes back on senders.
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
     pub max_queue: usize,
-    /// Seed for every random choice (rates and rolls); drawn and printed if not given.
+    /// Network delay in milliseconds: each message waits a random MIN..MAX ms
+    /// (drawn from the seed) before it reaches the receiver's queue; every
+    /// link stays first in, first out. One number is a fixed delay; 0 is none.
+    #[arg(
+        long,
+        value_name = "MIN..MAX",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
+    pub delay: String,
+    /// Seed for every random choice (rates, rolls, delays); drawn and printed if not given.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
     /// Folder for machine_N.log files (created if missing).

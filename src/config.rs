@@ -14,6 +14,8 @@ pub const MAX_RATE: u32 = 1_000_000;
 pub const MAX_VMS: u32 = 1024;
 /// Longest runtime accepted: one week.
 pub const MAX_RUNTIME_SECS: f64 = 7.0 * 24.0 * 3600.0;
+/// Longest `--delay` accepted: one minute.
+pub const MAX_DELAY_MS: f64 = 60_000.0;
 
 /// A bad argument: which flag, what value, what is wrong. Exit code 2.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,8 +53,17 @@ pub struct Model {
     pub max_rate: u32,
     pub event_range: u32,
     pub max_queue: usize,
+    /// `--delay`; `None` for no delay.
+    pub delay: Option<DelayRange>,
     pub seed: Option<u64>,
     pub logs: PathBuf,
+}
+
+/// `--delay MIN..MAX`: a network delay drawn uniformly, in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DelayRange {
+    pub min_us: u64,
+    pub max_us: u64,
 }
 
 /// A checked `run`.
@@ -117,6 +128,7 @@ pub fn model(a: &ModelArgs) -> Result<Model, ConfigError> {
         max_rate: a.max_rate,
         event_range: a.event_range,
         max_queue: a.max_queue,
+        delay: delay(&a.delay)?,
         seed: a.seed,
         logs: a.logs.clone(),
     })
@@ -279,6 +291,23 @@ fn parse_peer(p: &str) -> Result<(u32, String), ConfigError> {
     Ok((id, addr.to_string()))
 }
 
+/// Checks `--delay MIN..MAX` (or one number) in milliseconds, to the
+/// microsecond; 0 (or 0..0) is no delay.
+pub fn delay(text: &str) -> Result<Option<DelayRange>, ConfigError> {
+    let usage =
+        format!("must be MIN..MAX milliseconds (0 <= MIN <= MAX <= {MAX_DELAY_MS}), e.g. 5..50");
+    let ms = |v: &str| {
+        let x = v.trim().parse::<f64>().ok()?;
+        (x.is_finite() && (0.0..=MAX_DELAY_MS).contains(&x)).then(|| (x * 1000.0).round() as u64)
+    };
+    let (a, b) = text.split_once("..").unwrap_or((text, text));
+    match (ms(a), ms(b)) {
+        (Some(0), Some(0)) => Ok(None),
+        (Some(min_us), Some(max_us)) if min_us <= max_us => Ok(Some(DelayRange { min_us, max_us })),
+        _ => bad("--delay", text, usage),
+    }
+}
+
 /// Checks `analyze --window START..END`: seconds from the run's start,
 /// 0 <= START < END.
 pub fn window(text: &str) -> Result<(f64, f64), ConfigError> {
@@ -359,6 +388,11 @@ mod tests {
             (&["--rates", "1,6"], "--rates"),
             (&["--max-queue", "0"], "--max-queue"),
             (&["--rates", "1,0,6"], "--rates"),
+            (&["--delay", "5..2"], "--delay"),
+            (&["--delay", "-1..2"], "--delay"),
+            (&["--delay", "x"], "--delay"),
+            (&["--delay", "1..2..3"], "--delay"),
+            (&["--delay", "0..60001"], "--delay"),
         ] {
             let e = run_args(args).unwrap_err();
             assert_eq!(e.flag, flag, "{args:?}: {e}");
@@ -421,6 +455,17 @@ mod tests {
     fn message_names_flag_and_value() {
         let e = run_args(&["--min-rate", "5", "--max-rate", "3"]).unwrap_err();
         assert_eq!(e.to_string(), "--min-rate 5: is above --max-rate 3");
+    }
+
+    #[test]
+    fn delay_is_min_dot_dot_max_milliseconds() {
+        let d = |min_us, max_us| Ok(Some(DelayRange { min_us, max_us }));
+        assert_eq!(delay("0"), Ok(None));
+        assert_eq!(delay("0..0"), Ok(None));
+        assert_eq!(delay("5..50"), d(5_000, 50_000));
+        assert_eq!(delay("20"), d(20_000, 20_000));
+        assert_eq!(delay("0..0.25"), d(0, 250));
+        assert_eq!(run_args(&[]).unwrap().model.delay, None);
     }
 
     #[test]

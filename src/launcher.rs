@@ -187,6 +187,7 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             .args(rate_args(cfg, id))
             .args(["--event-range", &cfg.model.event_range.to_string()])
             .args(["--max-queue", &cfg.model.max_queue.to_string()])
+            .args(["--delay", &delay_arg(cfg)])
             .arg("--logs")
             .arg(&cfg.model.logs)
             .stdin(Stdio::piped())
@@ -219,6 +220,13 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
         });
     }
     Ok(vms)
+}
+
+/// `--delay` as the VMs take it.
+fn delay_arg(cfg: &RunConfig) -> String {
+    cfg.model
+        .delay
+        .map_or("0".into(), |d| logline::format_delay(d.min_us, d.max_us))
 }
 
 /// `--rate R` for a fixed rate, else the range to draw from.

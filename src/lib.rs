@@ -13,7 +13,8 @@
 //! - [`launcher`]: `run`: spawns one `vm` child per VM, hands out addresses
 //!   and the start instant, forwards Ctrl+C, reaps, prints the table.
 //! - [`control`]: the launcher <-> VM line protocol on stdin/stdout.
-//! - [`vm`]: one VM: [`vm::net`] (listener, readers, senders), [`vm::clock`]
+//! - [`vm`]: one VM: [`vm::net`] (the net thread, outbound senders), [`vm::queue`]
+//!   (the network queue and `--delay`), [`vm::clock`]
 //!   (Lamport rules), [`vm::step`] (one tick, pure), [`vm::log`] (the file),
 //!   [`vm::mailbox`] (control news for the tick loop), `vm/mod.rs` (threads,
 //!   deadlines, the stop protocol).

@@ -53,6 +53,9 @@ pub struct StartInfo {
     pub runtime_us: Option<u64>,
     /// The shared start instant, microseconds since the epoch (extra key `start_at`).
     pub start_at_us: Option<i64>,
+    /// `--delay`, as (min, max) microseconds (extra key `delay`, written in
+    /// milliseconds as `MIN..MAX`); absent when there is no delay.
+    pub delay_us: Option<(u64, u64)>,
 }
 
 /// One logged event, without its time and VM id.
@@ -174,6 +177,7 @@ impl Line {
                 run: fields.req("run")?.to_string(),
                 runtime_us: fields.opt("runtime").map(parse_secs).transpose()?,
                 start_at_us: fields.opt("start_at").map(parse_time).transpose()?,
+                delay_us: fields.opt("delay").map(parse_delay).transpose()?,
             }),
             "internal" => Event::Internal {
                 tick: fields.num("tick")?,
@@ -291,7 +295,21 @@ fn write_start(s: &StartInfo, out: &mut String) -> fmt::Result {
         out.push_str(" start_at=");
         write_time(at, out);
     }
+    if let Some((min, max)) = s.delay_us {
+        out.push_str(" delay=");
+        out.push_str(&format_delay(min, max));
+    }
     Ok(())
+}
+
+/// A delay range of microseconds as `MIN..MAX` milliseconds, the form of
+/// the `delay` key and of `--delay`.
+pub fn format_delay(min_us: u64, max_us: u64) -> String {
+    let mut out = String::new();
+    write_fixed(min_us, 3, &mut out);
+    out.push_str("..");
+    write_fixed(max_us, 3, &mut out);
+    out
 }
 
 fn write_ids(ids: &[u32], out: &mut String) {
@@ -318,31 +336,52 @@ fn parse_ids(s: &str) -> Result<Vec<u32>, ParseError> {
 
 /// Seconds with up to six decimals and no trailing zeros: `60`, `2.5`.
 fn write_secs(us: u64, out: &mut String) {
-    let _ = write!(out, "{}", us / 1_000_000);
-    let frac = us % 1_000_000;
+    write_fixed(us, 6, out);
+}
+
+/// Writes `value / 10^digits` as a decimal without trailing zeros.
+fn write_fixed(value: u64, digits: u32, out: &mut String) {
+    let unit = 10u64.pow(digits);
+    let _ = write!(out, "{}", value / unit);
+    let frac = value % unit;
     if frac != 0 {
-        let digits = format!("{frac:06}");
+        let frac = format!("{frac:0width$}", width = digits as usize);
         out.push('.');
-        out.push_str(digits.trim_end_matches('0'));
+        out.push_str(frac.trim_end_matches('0'));
     }
 }
 
 fn parse_secs(s: &str) -> Result<u64, ParseError> {
+    parse_fixed(s, 6).ok_or_else(|| ParseError(format!("`{s}` is not a number of seconds")))
+}
+
+/// `MIN..MAX` milliseconds (to the microsecond) as microseconds.
+fn parse_delay(s: &str) -> Result<(u64, u64), ParseError> {
+    let bad = || ParseError(format!("`{s}` is not MIN..MAX milliseconds"));
+    let (min, max) = s.split_once("..").ok_or_else(bad)?;
+    let (min, max) = (parse_fixed(min, 3), parse_fixed(max, 3));
+    min.zip(max).filter(|(a, b)| a <= b).ok_or_else(bad)
+}
+
+/// Parses a decimal with at most `digits` fractional digits as an integer
+/// count of `10^-digits` units.
+fn parse_fixed(s: &str, digits: u32) -> Option<u64> {
     let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-    let bad = || ParseError(format!("`{s}` is not a number of seconds"));
-    if frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
+    if frac.len() > digits as usize || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    let whole: u64 = whole.parse().map_err(|_| bad())?;
-    let frac_us: u64 = if frac.is_empty() {
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let whole: u64 = whole.parse().ok()?;
+    let frac: u64 = if frac.is_empty() {
         0
     } else {
-        format!("{frac:0<6}").parse().map_err(|_| bad())?
+        format!("{frac:0<width$}", width = digits as usize)
+            .parse()
+            .ok()?
     };
-    whole
-        .checked_mul(1_000_000)
-        .and_then(|w| w.checked_add(frac_us))
-        .ok_or_else(bad)
+    whole.checked_mul(10u64.pow(digits))?.checked_add(frac)
 }
 
 /// The key=value pairs of one line, in order.
@@ -501,6 +540,7 @@ mod tests {
                 run: "5f3a9c".into(),
                 runtime_us: Some(2_500_000),
                 start_at_us: Some(1_795_000_000_000_412),
+                delay_us: Some((500, 20_000)),
             }),
             Event::Start(StartInfo {
                 rate: 1,
@@ -510,6 +550,7 @@ mod tests {
                 run: "manual".into(),
                 runtime_us: None,
                 start_at_us: None,
+                delay_us: None,
             }),
             Event::Internal {
                 tick: 1,

@@ -909,6 +909,7 @@ mod tests {
                     run: "test".into(),
                     runtime_us,
                     start_at_us: None,
+                    delay_us: None,
                 };
                 sim.write(id, Event::Start(info));
             }

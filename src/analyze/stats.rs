@@ -704,6 +704,7 @@ mod tests {
             run: "r1".into(),
             runtime_us: Some(1_000_000),
             start_at_us: Some(T0),
+            delay_us: None,
         };
         at(ms, vm, Event::Start(info))
     }

@@ -1,19 +1,20 @@
-//! One virtual machine: wires the listener, the network queue, the control
-//! channel, the log and the tick loop together, and runs SPEC §1 from set-up
-//! to the clean stop.
+//! One virtual machine: wires the network thread, the network queue, the
+//! control mailbox, the log and the tick loop together, and runs SPEC §1 from
+//! set-up to the clean stop.
 //!
-//! Threads: the listener and one reader per inbound connection (`net`) push
-//! messages onto the network queue and connection news onto the control
-//! channel; a Ctrl+C handler and, under the launcher, a stdin reader push
-//! stop requests there too. The main thread is the only one that touches the
-//! clock, the log and the outbound sockets: it sleeps on the control channel
-//! until each tick's absolute deadline, so it wakes at once for a stop and
-//! never busy-waits.
+//! Threads: the net thread (`net`) owns the listener and every inbound
+//! connection, pushes messages onto the network queue (`queue`) and
+//! connection news into the control mailbox; a Ctrl+C handler and, under the
+//! launcher, a stdin reader post stop requests there too. The main thread is
+//! the only one that touches the clock, the log and the outbound sockets: it
+//! sleeps on the mailbox until each tick's absolute deadline, so it wakes at
+//! once for a stop and never busy-waits.
 
 pub mod clock;
 pub mod log;
 pub mod mailbox;
 pub mod net;
+pub mod queue;
 pub mod step;
 
 use std::io::{BufRead, Write};
@@ -24,7 +25,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use crossbeam_channel::Receiver;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -34,7 +34,8 @@ use crate::logline::{self, Event, StartInfo, StopReason};
 use clock::Clock;
 use log::LogWriter;
 use mailbox::Mailbox;
-use net::{Inbound, NetEvent, Outbound, Queued, Warner};
+use net::{Inbound, NetEvent, Outbound, Warner};
+use queue::NetQueue;
 use step::Incoming;
 
 /// How long a stopping VM waits for its peers to close their connections.
@@ -109,9 +110,8 @@ pub fn run(cfg: VmConfig) -> Result<()> {
     let peers = match peers(&cfg, &listener, &ctl)? {
         Ok(peers) => peers,
         Err(reason) => {
-            let (queue_tx, queue_rx) = crossbeam_channel::unbounded();
-            drop(queue_tx);
-            let vm = Vm::new(&cfg, &[], rate, seed, rng, log, queue_rx, Arc::clone(&ctl));
+            let (_, queue) = queue::channel();
+            let vm = Vm::new(&cfg, &[], rate, seed, rng, log, queue, Arc::clone(&ctl));
             return vm.abort_setup(reason);
         }
     };
@@ -122,28 +122,20 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         .max()
         .unwrap_or(cfg.id);
     log::remove_stale(&cfg.model.logs, max_id)?;
-    let (queue_tx, queue_rx) = crossbeam_channel::unbounded();
-    let mut vm = Vm::new(
-        &cfg,
-        &peers,
-        rate,
-        seed,
-        rng,
-        log,
-        queue_rx,
-        Arc::clone(&ctl),
-    );
-    let mut ctx = Inbound::new(
-        cfg.id,
-        cfg.run.clone(),
-        vm.peers.clone(),
-        queue_tx,
-        ctl,
-        Arc::clone(&vm.warner),
-    );
-    ctx.max_queue = cfg.model.max_queue;
-    ctx.stopping = Arc::clone(&vm.stopping);
-    net::spawn_acceptor(listener, Arc::new(ctx)).context("cannot start the listener thread")?;
+    let (queue_tx, queue) = queue::channel();
+    let mut vm = Vm::new(&cfg, &peers, rate, seed, rng, log, queue, Arc::clone(&ctl));
+    let ctx = Inbound {
+        me: cfg.id,
+        run: cfg.run.clone(),
+        peers: vm.peers.clone(),
+        queue: queue_tx,
+        events: ctl,
+        warner: Arc::clone(&vm.warner),
+        max_queue: cfg.model.max_queue,
+        stopping: Arc::clone(&vm.stopping),
+        delay: cfg.model.delay.map(|d| (d, seed)),
+    };
+    net::spawn(listener, ctx).context("cannot start the network thread")?;
     let started = match vm.connect(&cfg, &peers)? {
         Ok(()) => vm.wait_for_go(cfg.control)?,
         Err(reason) => Err(reason),
@@ -238,7 +230,7 @@ struct Vm {
     ticks: u64,
     ticking: bool,
     log: LogWriter,
-    queue_rx: Receiver<Queued>,
+    queue: NetQueue,
     ctl_rx: Ctls,
     /// Per peer (by position in `peers`): the outbound connection.
     outbound: Vec<Option<Outbound>>,
@@ -250,7 +242,7 @@ struct Vm {
     lost: Vec<bool>,
     /// Per peer: it said bye while this VM ticks; lost at this instant unless we stop first.
     bye_deadline: Vec<Option<Instant>>,
-    /// Shared with the readers: set when the stop protocol begins.
+    /// Shared with the net thread: set when the stop protocol begins.
     stopping: Arc<AtomicBool>,
     /// The `start` line is in the log (lines about peers wait for it).
     start_logged: bool,
@@ -266,7 +258,7 @@ impl Vm {
         seed: u64,
         rng: StdRng,
         log: LogWriter,
-        queue_rx: Receiver<Queued>,
+        queue: NetQueue,
         ctl_rx: Ctls,
     ) -> Vm {
         let ids: Vec<u32> = peers.iter().map(|p| p.0).collect();
@@ -281,6 +273,7 @@ impl Vm {
                 run: cfg.run.clone(),
                 runtime_us: Some(cfg.model.runtime.as_micros() as u64),
                 start_at_us: None,
+                delay_us: cfg.model.delay.map(|d| (d.min_us, d.max_us)),
             },
             peers: ids,
             rate,
@@ -290,7 +283,7 @@ impl Vm {
             ticks: 0,
             ticking: false,
             log,
-            queue_rx,
+            queue,
             ctl_rx,
             outbound: (0..n).map(|_| None).collect(),
             inbound_open: vec![false; n],
@@ -545,19 +538,17 @@ impl Vm {
     /// One tick: take a message or roll, log it, and for a send write the log
     /// out before the message goes on the wire.
     fn tick(&mut self, k: u64) -> Result<()> {
-        let msg = self.queue_rx.try_recv().ok().map(|q| Incoming {
+        let now = Instant::now();
+        let (msg, left) = self.queue.take(now);
+        let msg = msg.map(|q| Incoming {
             from: q.from,
             sent_tick: q.sent_tick,
             msg_clock: q.msg_clock,
-            wait_us: q.arrived.elapsed().as_micros() as u64,
+            wait_us: now.saturating_duration_since(q.arrived).as_micros() as u64,
         });
         // The queue length at the moment of the decision: 0 when there was
         // nothing to take, even if a message lands a microsecond later.
-        let queue = if msg.is_some() {
-            self.queue_rx.len() as u64
-        } else {
-            0
-        };
+        let queue = if msg.is_some() { left as u64 } else { 0 };
         let event = step::step(
             &mut self.clock,
             k,
@@ -655,7 +646,7 @@ impl Vm {
                 self.lose(pos, "did not close its connection in time")?;
             }
         }
-        while let Ok(q) = self.queue_rx.try_recv() {
+        for q in self.queue.drain_all() {
             self.log.write(&Event::Pending {
                 from: q.from,
                 sent_tick: q.sent_tick,

@@ -1,6 +1,10 @@
-//! A VM's network: the listener thread, one reader thread per inbound
-//! connection (handshake, then frames onto the network queue), and the
-//! outbound connections the tick loop writes to. No clock logic here.
+//! A VM's network: one thread that owns the `std::net` listener and every
+//! inbound connection, multiplexed with `mio` (epoll on Linux, kqueue on the
+//! BSDs and macOS), and feeds the network queue; plus the outbound
+//! connections the tick loop writes to. No clock logic here.
+//!
+//! One thread per VM, whatever the number of peers: a 64-VM run holds 64 of
+//! them instead of 4,032 reader threads (NOTEBOOK.md, "One net thread").
 //!
 //! Hostile or broken input closes only its own connection, with one
 //! rate-limited warning on stderr: bad frames, wrong run, unknown or duplicate
@@ -8,39 +12,40 @@
 //! Outbound writes never block the tick loop: sockets are non-blocking and
 //! whatever the kernel does not take waits in a bounded backlog.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
 
 use super::Ctl;
-use crate::wire::{Frame, FrameReader, ReadError};
+use super::queue::{DelayLine, QueueTx, Queued};
+use crate::config::DelayRange;
+use crate::wire::{Frame, FrameReader, WireError};
 
 /// How long a new connection has to complete its handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Connections allowed in handshake at once; more are dropped on accept.
-pub const MAX_HANDSHAKING: usize = 32;
+/// Connections allowed in handshake at once; past that the oldest is dropped,
+/// so connections that never speak cannot keep a real peer out.
+pub const MAX_HANDSHAKING: usize = 64;
 /// Most bytes waiting for one slow peer before the link is declared lost
 /// (about 55,000 messages).
 pub const MAX_BACKLOG: usize = 1 << 20;
-/// Default for the most messages on a VM's network queue (`--max-queue`); a
-/// reader waits (and so pushes back on its sender over TCP) while the queue
-/// is this full, until the VM stops.
+/// Default for the most messages a VM holds (`--max-queue`); while it holds
+/// this many the net thread stops reading (so TCP pushes back on senders),
+/// until the VM stops.
 pub const MAX_QUEUE: usize = 1 << 20;
-const READER_STACK: usize = 128 * 1024;
-
-/// A message on the network queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Queued {
-    pub from: u32,
-    pub sent_tick: u64,
-    pub msg_clock: u64,
-    pub arrived: Instant,
-}
+/// How often a paused net thread looks whether the queue has room again.
+const PAUSE_POLL: Duration = Duration::from_millis(1);
+/// Bytes read from one connection at a time.
+const READ_CHUNK: usize = 4096;
+const NET_STACK: usize = 256 * 1024;
+const LISTENER: Token = Token(usize::MAX);
 
 /// What the network tells the VM's control loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,180 +94,452 @@ impl Warner {
     }
 }
 
-/// What the listener and its readers share.
+/// Everything the net thread needs to know and share.
 pub struct Inbound {
     pub me: u32,
     pub run: String,
     /// Sorted peer ids.
     pub peers: Vec<u32>,
-    /// One flag per peer: an inbound connection was accepted (never cleared,
-    /// so nobody can take a peer's place later).
-    claimed: Vec<AtomicBool>,
-    handshaking: AtomicUsize,
-    queue: Sender<Queued>,
-    events: super::Ctls,
+    pub queue: QueueTx,
+    pub events: super::Ctls,
     pub warner: Arc<Warner>,
-    /// Readers stop reading while the queue holds this many messages.
+    /// The net thread stops reading while the VM holds this many messages.
     pub max_queue: usize,
     /// Set when the VM stops: from then on every message goes to `pending`,
-    /// so readers read on whatever the queue holds, to reach each `Bye`.
+    /// so the net thread reads on whatever the VM holds, to reach each `Bye`.
     pub stopping: Arc<AtomicBool>,
+    /// `--delay`, and the run's seed it draws from.
+    pub delay: Option<(DelayRange, u64)>,
 }
 
-impl Inbound {
-    pub fn new(
-        me: u32,
-        run: String,
-        peers: Vec<u32>,
-        queue: Sender<Queued>,
-        events: super::Ctls,
-        warner: Arc<Warner>,
-    ) -> Self {
-        let claimed = peers.iter().map(|_| AtomicBool::new(false)).collect();
-        Inbound {
-            me,
-            run,
-            peers,
-            claimed,
-            handshaking: AtomicUsize::new(0),
-            queue,
-            events,
-            warner,
-            max_queue: MAX_QUEUE,
-            stopping: Arc::new(AtomicBool::new(false)),
-        }
-    }
-}
-
-/// Starts the listener thread.
-pub fn spawn_acceptor(listener: TcpListener, ctx: Arc<Inbound>) -> io::Result<()> {
+/// Starts the net thread on a bound listener.
+pub fn spawn(listener: TcpListener, ctx: Inbound) -> io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let poll = Poll::new()?;
+    poll.registry().register(
+        &mut SourceFd(&listener.as_raw_fd()),
+        LISTENER,
+        Interest::READABLE,
+    )?;
+    let claimed = vec![false; ctx.peers.len()];
+    let mut net = Net {
+        ctx,
+        listener,
+        poll,
+        conns: Vec::new(),
+        free: Vec::new(),
+        claimed,
+        paused: false,
+        buf: vec![0; READ_CHUNK],
+    };
     thread::Builder::new()
-        .name("accept".into())
-        .stack_size(READER_STACK)
-        .spawn(move || accept_loop(&listener, &ctx))
+        .name("net".into())
+        .stack_size(NET_STACK)
+        .spawn(move || net.run())
         .map(|_| ())
 }
 
-fn accept_loop(listener: &TcpListener, ctx: &Arc<Inbound>) {
-    loop {
-        let (stream, addr) = match listener.accept() {
-            Ok(conn) => conn,
-            Err(e) => {
-                ctx.warner.warn(&format!("accept failed: {e}"));
-                thread::sleep(Duration::from_millis(10));
+/// The net thread's state.
+struct Net {
+    ctx: Inbound,
+    listener: TcpListener,
+    poll: Poll,
+    /// Connections by slot; a token is (generation << 32) | slot.
+    conns: Vec<Slot>,
+    free: Vec<usize>,
+    /// One flag per peer: an inbound connection was accepted (never cleared,
+    /// so nobody can take a peer's place later).
+    claimed: Vec<bool>,
+    /// The VM holds `max_queue` messages: no connection is read.
+    paused: bool,
+    buf: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Slot {
+    generation: u32,
+    conn: Option<Conn>,
+}
+
+struct Conn {
+    stream: TcpStream,
+    addr: SocketAddr,
+    /// Bytes read but not yet decoded (less than one frame, except while paused).
+    pending: Vec<u8>,
+    state: State,
+}
+
+enum State {
+    /// Waiting for a `Hello` until this instant.
+    Handshake(Instant),
+    /// A peer, after its `Hello` was accepted.
+    Peer {
+        id: u32,
+        delay: Option<Box<DelayLine>>,
+    },
+}
+
+/// What reading a connection came to.
+enum Verdict {
+    /// Nothing more for now; keep it.
+    Open,
+    /// Drop it; for a peer, tell the VM (`clean` if it said bye).
+    Close { clean: bool, why: String },
+}
+
+impl Net {
+    fn run(&mut self) {
+        let mut events = Events::with_capacity(256);
+        loop {
+            let timeout = self.next_timeout();
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    self.ctx.warner.warn(&format!("network poll failed: {e}"));
+                    thread::sleep(PAUSE_POLL);
+                }
                 continue;
             }
-        };
-        if ctx.handshaking.fetch_add(1, Ordering::SeqCst) >= MAX_HANDSHAKING {
-            ctx.handshaking.fetch_sub(1, Ordering::SeqCst);
-            ctx.warner.warn(&format!(
-                "dropped connection from {addr}: too many handshakes at once"
-            ));
-            continue;
-        }
-        let c = Arc::clone(ctx);
-        let spawned = thread::Builder::new()
-            .name("reader".into())
-            .stack_size(READER_STACK)
-            .spawn(move || serve(stream, addr, &c));
-        if let Err(e) = spawned {
-            ctx.handshaking.fetch_sub(1, Ordering::SeqCst);
-            ctx.warner
-                .warn(&format!("dropped connection from {addr}: no thread: {e}"));
-        }
-    }
-}
-
-/// One inbound connection: handshake, then frames until `Bye` or an error.
-fn serve(stream: TcpStream, addr: SocketAddr, ctx: &Inbound) {
-    let _ = stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
-    let mut reader = FrameReader::new(stream);
-    let accepted = handshake(&mut reader, ctx);
-    ctx.handshaking.fetch_sub(1, Ordering::SeqCst);
-    let peer = match accepted {
-        Ok(peer) => peer,
-        Err(why) => {
-            ctx.warner
-                .warn(&format!("rejected connection from {addr}: {why}"));
-            return;
-        }
-    };
-    let _ = reader.get_ref().set_read_timeout(None);
-    ctx.events.send(Ctl::Net(NetEvent::InboundUp(peer)));
-    let (clean, why) = read_messages(&mut reader, peer, ctx);
-    if !clean {
-        ctx.warner
-            .warn(&format!("connection from VM {peer} ({addr}) ended: {why}"));
-    }
-    ctx.events
-        .send(Ctl::Net(NetEvent::InboundClosed { peer, clean, why }));
-}
-
-/// Reads and checks the `Hello`, answers `Accept` or `Reject`, returns the peer id.
-fn handshake(reader: &mut FrameReader<TcpStream>, ctx: &Inbound) -> Result<u32, String> {
-    let (from, to, run) = match reader.next_frame() {
-        Ok(Frame::Hello { from, to, run }) => (from, to, run),
-        Ok(other) => return Err(format!("expected a hello, got {other:?}")),
-        Err(e) => return Err(e.to_string()),
-    };
-    let verdict = check_hello(ctx, from, to, &run);
-    let reply = match &verdict {
-        Ok(_) => Frame::Accept,
-        Err(why) => Frame::Reject {
-            reason: why.clone(),
-        },
-    };
-    let mut bytes = Vec::new();
-    reply.encode(&mut bytes);
-    let mut s = reader.get_ref();
-    s.write_all(&bytes)
-        .map_err(|e| format!("could not answer the hello: {e}"))?;
-    verdict
-}
-
-fn check_hello(ctx: &Inbound, from: u32, to: u32, run: &str) -> Result<u32, String> {
-    if run != ctx.run {
-        return Err(format!(
-            "VM {from} is in run `{run}`, this VM is in run `{}`",
-            ctx.run
-        ));
-    }
-    if to != ctx.me {
-        return Err(format!("VM {from} wanted VM {to}, this is VM {}", ctx.me));
-    }
-    let Ok(pos) = ctx.peers.binary_search(&from) else {
-        return Err(format!("VM {from} is not a peer of VM {}", ctx.me));
-    };
-    if ctx.claimed[pos].swap(true, Ordering::SeqCst) {
-        return Err(format!("VM {from} is already connected"));
-    }
-    Ok(from)
-}
-
-/// Pushes messages onto the queue until the peer says `Bye` (clean) or the
-/// connection fails.
-fn read_messages(reader: &mut FrameReader<TcpStream>, peer: u32, ctx: &Inbound) -> (bool, String) {
-    loop {
-        match reader.next_frame() {
-            Ok(Frame::Msg { sent_tick, clock }) => {
-                while ctx.queue.len() >= ctx.max_queue && !ctx.stopping.load(Ordering::SeqCst) {
-                    thread::sleep(Duration::from_millis(1));
-                }
-                let q = Queued {
-                    from: peer,
-                    sent_tick,
-                    msg_clock: clock,
-                    arrived: Instant::now(),
-                };
-                if ctx.queue.send(q).is_err() {
-                    return (false, "the VM is gone".into());
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept_all(),
+                    token => self.serve(token),
                 }
             }
-            Ok(Frame::Bye) => return (true, "stopped before this VM".into()),
-            Ok(other) => return (false, format!("unexpected {other:?} after the handshake")),
-            Err(ReadError::Eof) => return (false, "connection closed without a bye".into()),
-            Err(e) => return (false, e.to_string()),
+            self.expire_handshakes();
+            self.resume_if_room();
         }
+    }
+
+    /// The earliest handshake deadline, or a short poll while paused.
+    fn next_timeout(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let handshake = self
+            .conns
+            .iter()
+            .filter_map(|s| match s.conn.as_ref()?.state {
+                State::Handshake(deadline) => Some(deadline.saturating_duration_since(now)),
+                State::Peer { .. } => None,
+            })
+            .min();
+        match (self.paused, handshake) {
+            (true, h) => Some(h.map_or(PAUSE_POLL, |h| h.min(PAUSE_POLL))),
+            (false, h) => h,
+        }
+    }
+
+    fn accept_all(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, addr)) => self.admit(stream, addr),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // Out of file descriptors, say: the listener stays readable.
+                    self.ctx.warner.warn(&format!("accept failed: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Registers a new connection for its handshake.
+    fn admit(&mut self, stream: TcpStream, addr: SocketAddr) {
+        if self.handshaking() >= MAX_HANDSHAKING {
+            self.drop_oldest_handshake();
+        }
+        if let Err(e) = stream.set_nonblocking(true) {
+            self.ctx
+                .warner
+                .warn(&format!("dropped connection from {addr}: {e}"));
+            return;
+        }
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.conns.push(Slot::default());
+            self.conns.len() - 1
+        });
+        let token = token_of(slot, self.conns[slot].generation);
+        let registered = self.poll.registry().register(
+            &mut SourceFd(&stream.as_raw_fd()),
+            token,
+            Interest::READABLE,
+        );
+        if let Err(e) = registered {
+            self.free.push(slot);
+            self.ctx
+                .warner
+                .warn(&format!("dropped connection from {addr}: {e}"));
+            return;
+        }
+        self.conns[slot].conn = Some(Conn {
+            stream,
+            addr,
+            pending: Vec::new(),
+            state: State::Handshake(Instant::now() + HANDSHAKE_TIMEOUT),
+        });
+        // Edge-triggered: bytes that came with the connection are read now.
+        self.serve(token);
+    }
+
+    fn handshaking(&self) -> usize {
+        self.conns
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s.conn,
+                    Some(Conn {
+                        state: State::Handshake(_),
+                        ..
+                    })
+                )
+            })
+            .count()
+    }
+
+    fn drop_oldest_handshake(&mut self) {
+        let oldest = (0..self.conns.len())
+            .filter_map(|i| match self.conns[i].conn.as_ref()?.state {
+                State::Handshake(deadline) => Some((deadline, i)),
+                State::Peer { .. } => None,
+            })
+            .min();
+        if let Some((_, slot)) = oldest {
+            let why = "too many handshakes at once".to_string();
+            self.close(slot, Verdict::Close { clean: false, why });
+        }
+    }
+
+    /// Reads what a connection has, unless its token is stale.
+    fn serve(&mut self, token: Token) {
+        let (slot, generation) = slot_of(token);
+        let Some(s) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if s.generation != generation {
+            return;
+        }
+        let Some(mut conn) = s.conn.take() else {
+            return;
+        };
+        let verdict = self.pump(&mut conn);
+        self.conns[slot].conn = Some(conn);
+        if let Verdict::Close { .. } = verdict {
+            self.close(slot, verdict);
+        }
+    }
+
+    /// Decodes what is buffered, then reads until the socket has nothing more.
+    fn pump(&mut self, conn: &mut Conn) -> Verdict {
+        loop {
+            if let Verdict::Close { clean, why } = self.decode(conn) {
+                return Verdict::Close { clean, why };
+            }
+            if self.paused {
+                return Verdict::Open;
+            }
+            match conn.stream.read(&mut self.buf) {
+                Ok(0) => return eof(conn),
+                Ok(n) => conn.pending.extend_from_slice(&self.buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Verdict::Open,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return closed(e.to_string()),
+            }
+        }
+    }
+
+    /// Handles every complete frame in `conn.pending`.
+    fn decode(&mut self, conn: &mut Conn) -> Verdict {
+        let mut used = 0;
+        let verdict = loop {
+            if self.paused {
+                break Verdict::Open;
+            }
+            match Frame::decode(&conn.pending[used..]) {
+                Ok((frame, n)) => {
+                    used += n;
+                    if let Verdict::Close { clean, why } = self.frame(conn, frame) {
+                        break Verdict::Close { clean, why };
+                    }
+                }
+                Err(WireError::Incomplete) => break Verdict::Open,
+                Err(e) => break closed(e.to_string()),
+            }
+        };
+        conn.pending.drain(..used);
+        verdict
+    }
+
+    fn frame(&mut self, conn: &mut Conn, frame: Frame) -> Verdict {
+        match (&mut conn.state, frame) {
+            (State::Handshake(_), Frame::Hello { from, to, run }) => {
+                self.hello(conn, from, to, &run)
+            }
+            (State::Handshake(_), other) => closed(format!("expected a hello, got {other:?}")),
+            (State::Peer { id, delay }, Frame::Msg { sent_tick, clock }) => {
+                let read = Instant::now();
+                let q = Queued {
+                    from: *id,
+                    sent_tick,
+                    msg_clock: clock,
+                    arrived: delay.as_mut().map_or(read, |d| d.land(read)),
+                };
+                if !self.ctx.queue.push(q) {
+                    return closed("the VM is gone".into());
+                }
+                self.paused = self.full();
+                Verdict::Open
+            }
+            (State::Peer { .. }, Frame::Bye) => Verdict::Close {
+                clean: true,
+                why: "stopped before this VM".into(),
+            },
+            (State::Peer { .. }, other) => {
+                closed(format!("unexpected {other:?} after the handshake"))
+            }
+        }
+    }
+
+    /// Checks a `Hello`, answers it, and makes the connection a peer's.
+    fn hello(&mut self, conn: &mut Conn, from: u32, to: u32, run: &str) -> Verdict {
+        let verdict = self.check_hello(from, to, run);
+        let reply = match &verdict {
+            Ok(_) => Frame::Accept,
+            Err(why) => Frame::Reject {
+                reason: why.clone(),
+            },
+        };
+        let mut bytes = Vec::new();
+        reply.encode(&mut bytes);
+        // A fresh socket's send buffer is empty: the short answer fits at once.
+        if let Err(e) = conn.stream.write_all(&bytes) {
+            return closed(format!("could not answer the hello: {e}"));
+        }
+        match verdict {
+            Ok(pos) => {
+                self.claimed[pos] = true;
+                let delay = self
+                    .ctx
+                    .delay
+                    .map(|(range, seed)| Box::new(DelayLine::new(range, seed, from, self.ctx.me)));
+                conn.state = State::Peer { id: from, delay };
+                self.ctx.events.send(Ctl::Net(NetEvent::InboundUp(from)));
+                Verdict::Open
+            }
+            Err(why) => closed(why),
+        }
+    }
+
+    /// The peer's position in `peers`, or why its hello is refused.
+    fn check_hello(&self, from: u32, to: u32, run: &str) -> Result<usize, String> {
+        let ctx = &self.ctx;
+        if run != ctx.run {
+            return Err(format!(
+                "VM {from} is in run `{run}`, this VM is in run `{}`",
+                ctx.run
+            ));
+        }
+        if to != ctx.me {
+            return Err(format!("VM {from} wanted VM {to}, this is VM {}", ctx.me));
+        }
+        let Ok(pos) = ctx.peers.binary_search(&from) else {
+            return Err(format!("VM {from} is not a peer of VM {}", ctx.me));
+        };
+        if self.claimed[pos] {
+            return Err(format!("VM {from} is already connected"));
+        }
+        Ok(pos)
+    }
+
+    /// Drops a connection, saying why where someone needs to know.
+    fn close(&mut self, slot: usize, verdict: Verdict) {
+        let Some(conn) = self.conns[slot].conn.take() else {
+            return;
+        };
+        self.conns[slot].generation = self.conns[slot].generation.wrapping_add(1);
+        self.free.push(slot);
+        let _ = self
+            .poll
+            .registry()
+            .deregister(&mut SourceFd(&conn.stream.as_raw_fd()));
+        let Verdict::Close { clean, why } = verdict else {
+            return;
+        };
+        match conn.state {
+            State::Handshake(_) => self
+                .ctx
+                .warner
+                .warn(&format!("rejected connection from {}: {why}", conn.addr)),
+            State::Peer { id, .. } => {
+                if !clean {
+                    self.ctx.warner.warn(&format!(
+                        "connection from VM {id} ({}) ended: {why}",
+                        conn.addr
+                    ));
+                }
+                let closed = NetEvent::InboundClosed {
+                    peer: id,
+                    clean,
+                    why,
+                };
+                self.ctx.events.send(Ctl::Net(closed));
+            }
+        }
+    }
+
+    fn expire_handshakes(&mut self) {
+        let now = Instant::now();
+        for slot in 0..self.conns.len() {
+            let late = matches!(
+                self.conns[slot].conn,
+                Some(Conn { state: State::Handshake(deadline), .. }) if deadline <= now
+            );
+            if late {
+                let why = format!("no hello within {} s", HANDSHAKE_TIMEOUT.as_secs());
+                self.close(slot, Verdict::Close { clean: false, why });
+            }
+        }
+    }
+
+    /// True while the VM holds `max_queue` messages and is not stopping.
+    fn full(&self) -> bool {
+        self.ctx.queue.held() >= self.ctx.max_queue && !self.ctx.stopping.load(Ordering::SeqCst)
+    }
+
+    /// After a pause, reads every peer again: edge-triggered readiness was
+    /// used up while nobody read.
+    fn resume_if_room(&mut self) {
+        if !self.paused || self.full() {
+            return;
+        }
+        self.paused = false;
+        for slot in 0..self.conns.len() {
+            if self.paused {
+                return;
+            }
+            let generation = self.conns[slot].generation;
+            if self.conns[slot].conn.is_some() {
+                self.serve(token_of(slot, generation));
+            }
+        }
+    }
+}
+
+fn token_of(slot: usize, generation: u32) -> Token {
+    Token(((generation as usize) << 32) | slot)
+}
+
+fn slot_of(token: Token) -> (usize, u32) {
+    (token.0 & 0xFFFF_FFFF, (token.0 >> 32) as u32)
+}
+
+fn closed(why: String) -> Verdict {
+    Verdict::Close { clean: false, why }
+}
+
+fn eof(conn: &Conn) -> Verdict {
+    if conn.pending.is_empty() {
+        closed("connection closed without a bye".into())
+    } else {
+        closed("connection closed inside a frame".into())
     }
 }
 
