@@ -119,6 +119,9 @@ pub struct VmArgs {
     /// Internal: talk to the launcher over stdin/stdout (peers arrive on stdin).
     #[arg(long, hide = true)]
     pub control: bool,
+    /// Internal, with --control: report live figures a few times a second.
+    #[arg(long, hide = true, requires = "control")]
+    pub live: bool,
     #[command(flatten)]
     pub model: ModelArgs,
 }

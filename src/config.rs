@@ -94,6 +94,8 @@ pub struct VmConfig {
     pub run: String,
     pub connect_timeout: Duration,
     pub control: bool,
+    /// Report [`crate::control::Status`] lines for the launcher's live view.
+    pub live: bool,
     pub model: Model,
 }
 
@@ -235,6 +237,7 @@ pub fn vm(a: &VmArgs) -> Result<VmConfig, ConfigError> {
         run: a.run.clone(),
         connect_timeout: secs("--connect-timeout", a.connect_timeout)?,
         control: a.control,
+        live: a.live,
         model: model(&a.model)?,
     })
 }

@@ -5,6 +5,8 @@
 //! ```text
 //! VM -> launcher:  listening 127.0.0.1:40123     (bound; the real address)
 //!                  ready                         (connected to every peer, both ways)
+//!                  status 4 120 131 2 30 41 49   (with --live: rate tick clock queue
+//!                                                 sends receives internals)
 //! launcher -> VM:  peer 2 127.0.0.1:40124        (one per peer)
 //!                  connect                       (peers complete: connect now)
 //!                  go 1795000000000412           (start ticking at this wall time, us)
@@ -28,6 +30,22 @@ pub enum ToVm {
 pub enum FromVm {
     Listening(SocketAddr),
     Ready,
+    /// Where the VM is now (only with `vm --live`, a few times a second).
+    Status(Status),
+}
+
+/// A VM's live figures, for the launcher's live view.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Status {
+    pub rate: u32,
+    /// Ticks made so far (the last tick's number).
+    pub tick: u64,
+    pub clock: u64,
+    /// Messages on the network queue now.
+    pub queue: u64,
+    pub sends: u64,
+    pub receives: u64,
+    pub internals: u64,
 }
 
 impl ToVm {
@@ -61,6 +79,10 @@ impl FromVm {
         match self {
             FromVm::Listening(addr) => format!("listening {addr}\n"),
             FromVm::Ready => "ready\n".into(),
+            FromVm::Status(s) => format!(
+                "status {} {} {} {} {} {} {}\n",
+                s.rate, s.tick, s.clock, s.queue, s.sends, s.receives, s.internals
+            ),
         }
     }
 
@@ -70,6 +92,18 @@ impl FromVm {
         let msg = match (w.next()?, w.next()) {
             ("listening", Some(addr)) => FromVm::Listening(addr.parse().ok()?),
             ("ready", None) => FromVm::Ready,
+            ("status", Some(rate)) => {
+                let mut n = || w.next()?.parse::<u64>().ok();
+                FromVm::Status(Status {
+                    rate: rate.parse().ok()?,
+                    tick: n()?,
+                    clock: n()?,
+                    queue: n()?,
+                    sends: n()?,
+                    receives: n()?,
+                    internals: n()?,
+                })
+            }
             _ => return None,
         };
         w.next().is_none().then_some(msg)
@@ -91,7 +125,20 @@ mod tests {
         ] {
             assert_eq!(ToVm::parse(&m.line()), Some(m));
         }
-        for m in [FromVm::Listening(addr), FromVm::Ready] {
+        let status = Status {
+            rate: 4,
+            tick: 120,
+            clock: 131,
+            queue: 2,
+            sends: 30,
+            receives: 41,
+            internals: 49,
+        };
+        for m in [
+            FromVm::Listening(addr),
+            FromVm::Ready,
+            FromVm::Status(status),
+        ] {
             assert_eq!(FromVm::parse(&m.line()), Some(m));
         }
     }
@@ -109,7 +156,15 @@ mod tests {
         ] {
             assert_eq!(ToVm::parse(l), None, "{l}");
         }
-        for l in ["", "listening", "listening nowhere", "ready set"] {
+        for l in [
+            "",
+            "listening",
+            "listening nowhere",
+            "ready set",
+            "status 1 2 3",
+            "status 1 2 3 4 5 6 7 8",
+            "status 1 2 3 4 5 6 x",
+        ] {
             assert_eq!(FromVm::parse(l), None, "{l}");
         }
     }

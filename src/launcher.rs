@@ -25,13 +25,16 @@ use rand::RngExt;
 
 use crate::analyze::{report, stats::VmStats};
 use crate::config::{ConfigError, RunConfig};
-use crate::control::{FromVm, ToVm};
+use crate::control::{FromVm, Status, ToVm};
+use crate::live;
 use crate::logline;
 
 /// Longest wait for every VM to bind and to connect.
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long after the runtime a VM may take to stop before it is killed.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often the live view is redrawn.
+const LIVE_EVERY: Duration = Duration::from_millis(250);
 
 /// News from the children and the signal handler.
 enum Ev {
@@ -49,6 +52,8 @@ struct Vm {
     ready: bool,
     gone: bool,
     status: Option<ExitStatus>,
+    /// Its last live figures (live view only).
+    live: Option<Status>,
 }
 
 impl Vm {
@@ -188,6 +193,7 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             .args(["--event-range", &cfg.model.event_range.to_string()])
             .args(["--max-queue", &cfg.model.max_queue.to_string()])
             .args(["--delay", &delay_arg(cfg)])
+            .args(live_view().then_some("--live"))
             .arg("--logs")
             .arg(&cfg.model.logs)
             .stdin(Stdio::piped())
@@ -217,9 +223,15 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             ready: false,
             gone: false,
             status: None,
+            live: None,
         });
     }
     Ok(vms)
+}
+
+/// The live view is drawn only on a terminal (never in CI or a pipe).
+fn live_view() -> bool {
+    std::io::stderr().is_terminal()
 }
 
 /// `--delay` as the VMs take it.
@@ -362,6 +374,7 @@ impl Launch<'_> {
         match msg {
             FromVm::Listening(addr) => vm.addr = Some(addr),
             FromVm::Ready => vm.ready = true,
+            FromVm::Status(s) => vm.live = Some(s),
         }
     }
 
@@ -389,39 +402,51 @@ impl Launch<'_> {
         }
     }
 
-    /// Waits for the VMs to finish, forwarding Ctrl+C, showing progress on a terminal.
+    /// Waits for the VMs to finish, forwarding Ctrl+C; on a terminal, draws
+    /// the live view a few times a second.
     fn watch_run(&mut self, start: Instant, runtime: Duration) {
-        let progress = std::io::stderr().is_terminal();
+        let live = live_view();
         let hard_end = start + runtime + STOP_TIMEOUT;
+        let mut drawn = 0;
+        let mut next_draw = Instant::now();
         while self.vms.iter().any(|v| !v.gone) && Instant::now() < hard_end {
-            // Without a terminal there is no progress line to redraw: sleep until news.
-            let wake = if progress {
-                Instant::now() + Duration::from_millis(250)
-            } else {
-                hard_end
-            };
+            // Without a terminal there is nothing to redraw: sleep until news.
+            let wake = if live { next_draw } else { hard_end };
             match self.rx.recv_deadline(wake) {
                 Ok(Ev::Gone(id)) => self.mark_gone(id),
                 Ok(Ev::Interrupt) => {
                     self.interrupted = true;
                     self.stop_all();
                 }
-                Ok(Ev::Said(..)) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Ev::Said(id, msg)) => self.note(id, msg),
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
-            if progress {
-                let done = start.elapsed().as_secs_f64().min(runtime.as_secs_f64());
-                let running = self.vms.iter().filter(|v| !v.gone).count();
-                eprint!(
-                    "\r{}{done:6.1} s of {} s, {running} VMs running ",
-                    self.label,
-                    runtime.as_secs_f64()
-                );
+            if live && Instant::now() >= next_draw {
+                drawn = self.draw(drawn, start, runtime);
+                next_draw = Instant::now() + LIVE_EVERY;
             }
         }
-        if progress {
-            eprint!("\r{:80}\r", "");
+        if live {
+            eprint!("{}", live::erase(drawn));
         }
+    }
+
+    /// Redraws the live view over the one drawn last; returns its height.
+    fn draw(&self, drawn: usize, start: Instant, runtime: Duration) -> usize {
+        let rows: Vec<live::Row> = self
+            .vms
+            .iter()
+            .map(|v| live::Row {
+                vm: v.id,
+                status: v.live,
+                running: !v.gone,
+            })
+            .collect();
+        let elapsed = start.elapsed().as_secs_f64();
+        let lines = live::lines(self.label, elapsed, runtime.as_secs_f64(), &rows);
+        eprint!("{}", live::redraw(drawn, &lines));
+        lines.len()
     }
 
     /// Asks every VM still running to stop cleanly (once).

@@ -13,6 +13,7 @@
 //! - [`launcher`]: `run`: spawns one `vm` child per VM, hands out addresses
 //!   and the start instant, forwards Ctrl+C, reaps, prints the table.
 //! - [`control`]: the launcher <-> VM line protocol on stdin/stdout.
+//! - [`live`]: the launcher's live view on a terminal, as text.
 //! - [`vm`]: one VM: [`vm::net`] (the net thread, outbound senders), [`vm::queue`]
 //!   (the network queue and `--delay`), [`vm::clock`]
 //!   (Lamport rules), [`vm::step`] (one tick, pure), [`vm::log`] (the file),
@@ -39,6 +40,7 @@ pub mod config;
 pub mod control;
 pub mod experiment;
 pub mod launcher;
+pub mod live;
 pub mod logline;
 pub mod logs;
 pub mod theory;

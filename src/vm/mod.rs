@@ -29,7 +29,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::config::{ConfigError, RateSpec, VmConfig};
-use crate::control::{FromVm, ToVm};
+use crate::control::{FromVm, Status, ToVm};
 use crate::logline::{self, Event, StartInfo, StopReason};
 use clock::Clock;
 use log::LogWriter;
@@ -48,6 +48,8 @@ pub const BYE_PATIENCE: Duration = Duration::from_millis(100);
 pub const FINISH_TIMEOUT: Duration = Duration::from_millis(300);
 const RETRY_EVERY: Duration = Duration::from_millis(50);
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+/// How often a VM under a live view reports its figures.
+pub const STATUS_EVERY: Duration = Duration::from_millis(250);
 
 /// The VM's control mailbox, shared by everyone who sends it news.
 pub type Ctls = Arc<Mailbox<Ctl>>;
@@ -257,6 +259,10 @@ struct Vm {
     /// The `start` line is in the log (lines about peers wait for it).
     start_logged: bool,
     warner: Arc<Warner>,
+    /// Under a live view: when the next [`Status`] line is due.
+    next_status: Option<Instant>,
+    /// Events so far, by kind: sends, receives, internals.
+    counts: [u64; 3],
 }
 
 impl Vm {
@@ -303,6 +309,8 @@ impl Vm {
             stopping: Arc::new(AtomicBool::new(false)),
             start_logged: false,
             warner: Arc::new(Warner::new(cfg.id)),
+            next_status: cfg.live.then(Instant::now),
+            counts: [0; 3],
         }
     }
 
@@ -408,9 +416,11 @@ impl Vm {
         // handled, so an overloaded VM still hears a stop request.
         loop {
             self.expire_byes()?;
+            self.report_status();
             let wake = self
                 .bye_deadline
                 .iter()
+                .chain(std::iter::once(&self.next_status))
                 .flatten()
                 .fold(deadline, |a, &b| a.min(b));
             if let Some(reason) = self.wait_one(wake)? {
@@ -428,6 +438,28 @@ impl Vm {
             Some(ctl) => self.handle(ctl),
             None => Ok(None),
         }
+    }
+
+    /// Under a live view, tells the launcher where this VM is, when due.
+    fn report_status(&mut self) {
+        let Some(due) = self.next_status else { return };
+        let now = Instant::now();
+        if now < due {
+            return;
+        }
+        self.next_status = Some(now + STATUS_EVERY);
+        let [sends, receives, internals] = self.counts;
+        let status = Status {
+            rate: self.rate,
+            tick: self.ticks,
+            clock: self.clock.value(),
+            queue: self.queue.len_at(now) as u64,
+            sends,
+            receives,
+            internals,
+        };
+        // A launcher that is gone closes stdin too: that stops the VM.
+        let _ = say(FromVm::Status(status));
     }
 
     /// Peers that said bye [`BYE_PATIENCE`] ago while this VM still ticks are lost.
@@ -569,6 +601,12 @@ impl Vm {
             &mut self.rng,
         );
         self.ticks = k;
+        let kind = match event {
+            Event::Send { .. } => 0,
+            Event::Receive { .. } => 1,
+            _ => 2,
+        };
+        self.counts[kind] += 1;
         self.log.write(&event)?;
         if let Event::Send { to, clock, .. } = &event {
             self.log.flush()?;

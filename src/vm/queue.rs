@@ -98,6 +98,12 @@ impl NetQueue {
         (msg, self.ready.len())
     }
 
+    /// How many messages are on the queue at `now`.
+    pub fn len_at(&mut self, now: Instant) -> usize {
+        self.land(now);
+        self.ready.len()
+    }
+
     /// Everything the VM holds, on the queue or still delayed, in the order
     /// it reaches (or would reach) the queue: what a stopping VM logs as
     /// `pending`.

@@ -1,0 +1,167 @@
+//! The launcher's live view on a terminal: one line per VM (rate, tick,
+//! clock, queue, events so far) and the clock spread across VMs, redrawn in
+//! place a few times a second from the VMs' `status` lines. Text only: the
+//! launcher writes it to stderr, and only when stderr is a terminal.
+
+use std::fmt::Write as _;
+
+use crate::control::Status;
+
+/// Most VM rows drawn; the rest are summed up in one line.
+pub const MAX_ROWS: usize = 20;
+
+/// One VM as the launcher knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Row {
+    pub vm: u32,
+    /// Its last status, once it sent one.
+    pub status: Option<Status>,
+    /// Its process is still there.
+    pub running: bool,
+}
+
+/// The view's lines (no newlines): a header, a row per VM (at most
+/// [`MAX_ROWS`]), then the clock spread and the time line.
+pub fn lines(label: &str, elapsed_s: f64, runtime_s: f64, rows: &[Row]) -> Vec<String> {
+    let mut out =
+        vec!["  vm  rate     tick    clock  queue     sent     recv  internal".to_string()];
+    for r in rows.iter().take(MAX_ROWS) {
+        out.push(row(r));
+    }
+    if rows.len() > MAX_ROWS {
+        let longest = rows[MAX_ROWS..]
+            .iter()
+            .filter_map(|r| Some((r.status?.queue, r.vm)))
+            .max();
+        let mut more = format!("  ... {} more VMs", rows.len() - MAX_ROWS);
+        if let Some((q, vm)) = longest {
+            let _ = write!(more, " (longest queue among them: VM {vm}, {q})");
+        }
+        out.push(more);
+    }
+    let running = rows.iter().filter(|r| r.running).count();
+    out.push(format!(
+        "{label}{:.1} s of {runtime_s} s, {running} VMs running; {}",
+        elapsed_s.min(runtime_s),
+        spread(rows)
+    ));
+    out
+}
+
+fn row(r: &Row) -> String {
+    let gone = if r.running { "" } else { "  (exited)" };
+    match r.status {
+        None => format!(
+            "{:>4}  {:>4}  waiting for its first figures{gone}",
+            r.vm, "-"
+        ),
+        Some(s) => format!(
+            "{:>4} {:>5} {:>8} {:>8} {:>6} {:>8} {:>8} {:>9}{gone}",
+            r.vm, s.rate, s.tick, s.clock, s.queue, s.sends, s.receives, s.internals
+        ),
+    }
+}
+
+/// The spread of the logical clocks right now: max minus min, and where.
+pub fn spread(rows: &[Row]) -> String {
+    let clocks = rows.iter().filter_map(|r| Some((r.status?.clock, r.vm)));
+    match (clocks.clone().min(), clocks.max()) {
+        (Some((lo, _)), Some((hi, _))) if lo == hi => format!("clock spread 0 (all at {hi})"),
+        (Some((lo, lo_vm)), Some((hi, hi_vm))) => format!(
+            "clock spread {} (VM {hi_vm} at {hi}, VM {lo_vm} at {lo})",
+            hi - lo
+        ),
+        _ => "no clocks yet".into(),
+    }
+}
+
+/// Redraws `lines` over the `drawn` lines drawn last time: cursor up, then
+/// each line cleared and rewritten. Returns the escape-coded text.
+pub fn redraw(drawn: usize, lines: &[String]) -> String {
+    let mut out = String::new();
+    if drawn > 0 {
+        let _ = write!(out, "\x1b[{drawn}A");
+    }
+    for l in lines {
+        let _ = writeln!(out, "\r\x1b[2K{l}");
+    }
+    // A shorter view than last time: clear what is left below it.
+    out.push_str("\x1b[J");
+    out
+}
+
+/// Erases a view of `drawn` lines, leaving the cursor where it began.
+pub fn erase(drawn: usize) -> String {
+    if drawn == 0 {
+        return String::new();
+    }
+    format!("\x1b[{drawn}A\r\x1b[J")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(clock: u64, queue: u64) -> Status {
+        Status {
+            rate: 4,
+            tick: 120,
+            clock,
+            queue,
+            sends: 30,
+            receives: 41,
+            internals: 49,
+        }
+    }
+
+    fn row(vm: u32, s: Option<Status>) -> Row {
+        Row {
+            vm,
+            status: s,
+            running: true,
+        }
+    }
+
+    #[test]
+    fn one_line_per_vm_then_the_spread_and_the_time() {
+        let rows = [
+            row(1, Some(status(131, 2))),
+            row(2, Some(status(114, 0))),
+            row(3, None),
+        ];
+        let l = lines("", 12.34, 60.0, &rows);
+        assert_eq!(l.len(), 5);
+        assert_eq!(
+            l[1],
+            "   1     4      120      131      2       30       41        49"
+        );
+        assert!(l[3].contains("waiting"), "{}", l[3]);
+        assert_eq!(
+            l[4],
+            "12.3 s of 60 s, 3 VMs running; clock spread 17 (VM 1 at 131, VM 2 at 114)"
+        );
+    }
+
+    #[test]
+    fn many_vms_fold_into_one_line() {
+        let rows: Vec<Row> = (1..=64)
+            .map(|vm| row(vm, Some(status(100, u64::from(vm)))))
+            .collect();
+        let l = lines("run 1 of 2: ", 1.0, 5.0, &rows);
+        assert_eq!(l.len(), 1 + MAX_ROWS + 2);
+        assert_eq!(
+            l[MAX_ROWS + 1],
+            "  ... 44 more VMs (longest queue among them: VM 64, 64)"
+        );
+        assert!(l[MAX_ROWS + 2].starts_with("run 1 of 2: 1.0 s of 5 s, 64 VMs running"));
+    }
+
+    #[test]
+    fn redraws_go_back_over_the_last_view() {
+        let l = vec!["a".to_string(), "b".to_string()];
+        assert_eq!(redraw(0, &l), "\r\x1b[2Ka\n\r\x1b[2Kb\n\x1b[J");
+        assert!(redraw(2, &l).starts_with("\x1b[2A"));
+        assert_eq!(erase(2), "\x1b[2A\r\x1b[J");
+        assert_eq!(erase(0), "");
+    }
+}
