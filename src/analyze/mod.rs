@@ -8,6 +8,7 @@
 //! parsed or the report cannot be written. A log whose last line is cut
 //! short (a VM killed mid-write) is analyzed without that line, with a note.
 
+pub mod causal;
 pub mod model;
 pub mod plots;
 pub mod report;
