@@ -126,7 +126,7 @@ pub fn is_experiment(dir: &Path) -> bool {
 }
 
 /// The `run_<k>` folders of `dir`, by k.
-fn run_dirs(dir: &Path) -> Vec<(u32, PathBuf)> {
+pub fn run_dirs(dir: &Path) -> Vec<(u32, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };

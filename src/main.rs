@@ -60,5 +60,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Verify(a)) => lamport_sim::verify::main(&a.dir),
         Some(Command::Experiment(a)) => lamport_sim::experiment::main(&a),
         Some(Command::Analyze(a)) => lamport_sim::analyze::main(&a),
+        Some(Command::Export(a)) => lamport_sim::export::main(&a),
     }
 }
