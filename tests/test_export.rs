@@ -277,3 +277,48 @@ fn a_run_without_tick_events_says_so() {
         "{err}"
     );
 }
+
+#[test]
+fn a_message_that_brings_no_news_gets_no_arrow_and_a_note() {
+    // VM 1 sends to 2 and 3 at once; 3 passes word on to 2, which takes
+    // 3's message first: VM 1's message then tells 2 nothing new.
+    let dir = tempdir();
+    let t = "time=2026-11-22T10:00:00";
+    let start = |vm: u32, peers: &str| {
+        format!(
+            "{t}.000000Z vm={vm} event=start rate=1 event_range=10 seed=1 peers={peers} run=nn\n"
+        )
+    };
+    let logs = [
+        start(1, "2,3") + &format!("{t}.100000Z vm=1 event=send tick=1 clock=1 queue=0 to=2,3\n"),
+        start(2, "1,3")
+            + &format!("{t}.100000Z vm=2 event=internal tick=1 clock=1 queue=0\n")
+            + &format!(
+                "{t}.400000Z vm=2 event=receive tick=2 clock=4 queue=1 from=3 sent_tick=2 msg_clock=3 wait_us=100\n"
+            )
+            + &format!(
+                "{t}.500000Z vm=2 event=receive tick=3 clock=5 queue=0 from=1 sent_tick=1 msg_clock=1 wait_us=390000\n"
+            ),
+        start(3, "1,2")
+            + &format!(
+                "{t}.200000Z vm=3 event=receive tick=1 clock=2 queue=0 from=1 sent_tick=1 msg_clock=1 wait_us=100\n"
+            )
+            + &format!("{t}.300000Z vm=3 event=send tick=2 clock=3 queue=0 to=2\n"),
+    ];
+    for (id, text) in (1..).zip(&logs) {
+        std::fs::write(log_path(dir.path(), id), text).unwrap();
+    }
+    assert_verifies(dir.path());
+    let out = export(&[], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("shiviz: 6 events, 2 arrows"), "{stdout}");
+    assert!(
+        stdout.contains("note: 1 receive brought no news"),
+        "{stdout}"
+    );
+    let file = std::fs::read_to_string(dir.path().join("shiviz.log")).unwrap();
+    let sections = read_export(&file);
+    let hosts = by_host(&sections[0].1);
+    let want: HashSet<_> = [(1, 1, 3, 1), (3, 2, 2, 2)].into();
+    assert_eq!(arrows(&hosts), want);
+}

@@ -146,16 +146,54 @@ fn add(a: Receives, b: Receives) -> Receives {
 fn notes(r: &Receives, events: usize) -> Vec<String> {
     let mut notes = Vec::new();
     if r.no_news > 0 {
-        notes.push(format!("{} receives brought no news (their send was already known through another VM): ShiViz derives arrows from vector clocks alone and draws none for them", r.no_news));
+        notes.push(format!("{} brought no news (the receiver already knew of its send through another VM): ShiViz derives arrows from vector clocks alone and draws none for it", receives(r.no_news)));
     }
-    if r.unmatched + r.in_cycle > 0 {
+    let lone = r.unmatched + r.in_cycle;
+    if lone > 0 {
         notes.push(format!(
-            "{} receives have no send to draw an arrow from (missing from its log, or in a cycle)",
-            r.unmatched + r.in_cycle
+            "{} no send to draw an arrow from (missing from its log, or in a cycle)",
+            receives_have(lone)
         ));
     }
     if events > SHIVIZ_COMFORT {
         notes.push(format!("{events} events: ShiViz gets slow beyond a few thousand; a shorter or slower run is easier to explore"));
     }
     notes
+}
+
+/// `1 receive`, `2 receives`.
+fn receives(n: u64) -> String {
+    if n == 1 {
+        "1 receive".to_string()
+    } else {
+        format!("{n} receives")
+    }
+}
+
+/// `1 receive has`, `2 receives have`.
+fn receives_have(n: u64) -> String {
+    format!("{} {}", receives(n), if n == 1 { "has" } else { "have" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_say_why_an_arrow_is_missing() {
+        let r = Receives {
+            matched: 10,
+            unmatched: 1,
+            in_cycle: 0,
+            no_news: 2,
+        };
+        let n = notes(&r, 10);
+        assert_eq!(n.len(), 2);
+        assert!(
+            n[0].starts_with("2 receives brought no news") && n[0].ends_with("draws none for it")
+        );
+        assert!(n[1].starts_with("1 receive has no send"));
+        assert_eq!(notes(&Receives::default(), SHIVIZ_COMFORT + 1).len(), 1);
+        assert!(notes(&Receives::default(), 5).is_empty());
+    }
 }
