@@ -6,13 +6,13 @@
 //! happens before b (a -> b) when a comes before b on one VM, or a is the send
 //! a receive b took (matched by `from` and `sent_tick`, as
 //! [`super::stats::SendIndex`] matches them), or by a chain of those.
-//! [`VectorClocks::of`] derives a vector clock V for every event: V(e)[j] is
+//! [`VectorClocks::of`] derives a vector clock V for every event: `V(e)[j]` is
 //! how many of VM j's events happen before e or are e. So VM i's own entry at
 //! its k-th event is k, and a -> b exactly when V(a) < V(b).
 //!
 //! [`analyze`] then counts, without enumerating pairs (a run can hold a
 //! million events): for event a on VM i and another VM j, the events of j
-//! that happen before a are j's first V(a)[j]; those a happens before are the
+//! that happen before a are j's first `V(a)[j]`; those a happens before are the
 //! suffix of j whose entry for i reaches a's index; the rest are concurrent
 //! with a. Lamport clocks rise strictly along a VM, so within any stretch of
 //! j the events with L(b) < L(a), = L(a), > L(a) are three runs, found by
@@ -437,7 +437,7 @@ impl VectorClocks {
 
 /// How stale VM i's knowledge of VM j is at a time t: j's own event count at
 /// t minus i's vector entry for j at t (from i's last event at or before t),
-/// in events; and its age, t minus the time of j's event number V_i[j] (the
+/// in events; and its age, t minus the time of j's event number `V_i[j]` (the
 /// run's start when i knows none of j's events). Both are taken at 0 when
 /// host clock skew would make them negative.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -13,7 +13,7 @@
 //! - Each host's own entries must run 1, 2, 3, ... in its events: so every
 //!   tick event of every VM is written, and VM i's own entry is its index.
 //! - The delimiter's named group `trace` labels each run; labels are unique.
-//! - An arrow is drawn from host g's event number V(e)[g] to event e on
+//! - An arrow is drawn from host g's event number `V(e)[g]` to event e on
 //!   host h when e's clock knows more of g than h's previous event did (and
 //!   no other such event already implies it). A receive therefore gets the
 //!   arrow from its send exactly when the message brought news; a receive
