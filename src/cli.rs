@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// Scale models of an asynchronous distributed system with Lamport clocks.
 ///
@@ -35,6 +35,9 @@ pub enum Command {
     /// Print per-VM statistics of a run and write plots, summary.csv,
     /// summary.json and report.html into a report folder.
     Analyze(AnalyzeArgs),
+    /// Write a run's events with their vector clocks for another tool:
+    /// `--shiviz` for ShiViz, the space-time log visualiser.
+    Export(ExportArgs),
 }
 
 /// The model's knobs, shared by `run` and `vm`.
@@ -156,4 +159,20 @@ pub struct AnalyzeArgs {
     /// The space-time diagram's time window, in seconds from the run's start.
     #[arg(long, value_name = "START..END", default_value = "0..10")]
     pub window: String,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("format").required(true).args(["shiviz"])))]
+pub struct ExportArgs {
+    /// ShiViz's log format (the only format for now): line 1 the parser
+    /// regex, line 2 the multi-run delimiter, then per event a description
+    /// line and a `vmI {vector clock}` line.
+    #[arg(long)]
+    pub shiviz: bool,
+    /// The run's log folder, or an experiment folder (one section per run).
+    #[arg(value_name = "DIR", default_value = "logs")]
+    pub dir: PathBuf,
+    /// The file to write, `-` for standard output [default: DIR/shiviz.log].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

@@ -126,7 +126,7 @@ pub fn is_experiment(dir: &Path) -> bool {
 }
 
 /// The `run_<k>` folders of `dir`, by k.
-fn run_dirs(dir: &Path) -> Vec<(u32, PathBuf)> {
+pub fn run_dirs(dir: &Path) -> Vec<(u32, PathBuf)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -356,9 +356,9 @@ fn model_table(results: &[RunResult]) -> String {
 /// Run-level figures and their means over the runs without problems.
 fn run_table(results: &[RunResult]) -> String {
     let mut out = String::from(
-        "\n## Per run\n\n| run | rates | drift mean | drift max | drift growth/min | predicted growth/min | largest jump | largest queue | verdict |\n|---|---|---|---|---|---|---|---|---|\n",
+        "\n## Per run\n\n| run | rates | drift mean | drift max | drift growth/min | predicted growth/min | largest jump | largest queue | concurrent pairs | Lamport orders concurrent pairs | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
-    let mut good: Vec<[f64; 5]> = Vec::new();
+    let mut good: Vec<[f64; FIGURES]> = Vec::new();
     for r in results {
         let Some(a) = &r.analysis else { continue };
         let Some(fig) = run_figures(a) else { continue };
@@ -371,14 +371,16 @@ fn run_table(results: &[RunResult]) -> String {
         let predicted = fmt(model::drift_growth_per_min(a), 1);
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} | {:.0} | {:+.1} | {predicted} | {:.0} | {:.0} | {verdict} |",
+            "| {} | {} | {:.1} | {:.0} | {:+.1} | {predicted} | {:.0} | {:.0} | {:.1} % | {:.1} % | {verdict} |",
             r.run,
             rates.join(", "),
             fig[0],
             fig[1],
             fig[2],
             fig[3],
-            fig[4]
+            fig[4],
+            fig[5],
+            fig[6]
         );
         if r.problem.is_none() {
             good.push(fig);
@@ -386,34 +388,44 @@ fn run_table(results: &[RunResult]) -> String {
     }
     if !good.is_empty() {
         let n = good.len() as f64;
-        let m: Vec<f64> = (0..5)
+        let m: Vec<f64> = (0..FIGURES)
             .map(|i| good.iter().map(|f| f[i]).sum::<f64>() / n)
             .collect();
         let _ = writeln!(
             out,
-            "| **mean of {} runs** | | {:.1} | {:.1} | {:+.1} | | {:.1} | {:.1} | |",
+            "| **mean of {} runs** | | {:.1} | {:.1} | {:+.1} | | {:.1} | {:.1} | {:.1} % | {:.1} % | |",
             good.len(),
             m[0],
             m[1],
             m[2],
             m[3],
-            m[4]
+            m[4],
+            m[5],
+            m[6]
         );
     }
     out
 }
 
-/// [drift mean, drift max, drift growth per minute, largest jump, largest queue].
-fn run_figures(a: &Analysis) -> Option<[f64; 5]> {
+/// How many figures [`run_figures`] gives.
+const FIGURES: usize = 7;
+
+/// [drift mean, drift max, drift growth per minute, largest jump, largest
+/// queue, % of cross-VM pairs concurrent, % of those Lamport orders anyway].
+fn run_figures(a: &Analysis) -> Option<[f64; FIGURES]> {
     let d = a.drift.as_ref()?;
     let jump = a.vms.iter().map(|v| v.max_jump).max()?;
     let queue = a.vms.iter().map(|v| v.max_queue).max()?;
+    let c = a.causal.as_ref()?;
     Some([
         d.mean,
         d.max as f64,
         d.growth_per_min,
         jump as f64,
         queue as f64,
+        // No pairs (one VM) or no concurrent pairs: nothing to report, 0.
+        100.0 * c.concurrent_share().unwrap_or(0.0),
+        100.0 * c.lamport_ordered_concurrent_share().unwrap_or(0.0),
     ])
 }
 

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cli -> config -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
-//!     -> logs/machine_N.log -> logline -> verify | analyze { stats -> plots, spacetime, report } ; experiment
+//!     -> logs/machine_N.log -> logline -> verify | analyze { stats, causal -> plots, spacetime, report } | export ; experiment
 //! ```
 //!
 //! - [`cli`]: clap types; their doc comments are `--help`.
@@ -27,8 +27,12 @@
 //!   [`analyze::plots`] and [`analyze::spacetime`] (SVG as text),
 //!   [`analyze::report`] (tables, CSV, JSON, HTML as text),
 //!   [`analyze::model`] (the model's predictions beside the logs),
+//!   [`analyze::causal`] (happens-before and vector clocks rebuilt from the
+//!   logs, concurrency, staleness; pure),
 //!   `analyze/mod.rs` (reads the folder, writes the report folder).
 //! - [`experiment`]: batches of runs with a summary.
+//! - [`export`]: `export`: a run's events with vector clocks in another
+//!   tool's format, [`export::shiviz`] (text, pure); `export/mod.rs` (IO).
 //! - [`theory`]: what the model predicts from the rates and the die alone.
 //! - [`logs`]: reading a run folder.
 //! - [`bench`]: benchmark figures from parsed logs (`cargo bench` uses them).
@@ -39,6 +43,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod experiment;
+pub mod export;
 pub mod launcher;
 pub mod live;
 pub mod logline;

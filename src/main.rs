@@ -16,8 +16,7 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             // clap's first line names the flag and the value; the rest is a hint.
-            let text = e.render().to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            eprintln!("{}", first_line(&e.render().to_string()));
             return ExitCode::from(2);
         }
     };
@@ -31,6 +30,17 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// clap's first line, with the next one when it ends in a colon (a list
+/// of missing arguments follows it).
+fn first_line(text: &str) -> String {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("error: bad arguments");
+    match lines.next() {
+        Some(next) if first.ends_with(':') => format!("{first} {next}"),
+        _ => first.to_string(),
     }
 }
 
@@ -50,5 +60,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Verify(a)) => lamport_sim::verify::main(&a.dir),
         Some(Command::Experiment(a)) => lamport_sim::experiment::main(&a),
         Some(Command::Analyze(a)) => lamport_sim::analyze::main(&a),
+        Some(Command::Export(a)) => lamport_sim::export::main(&a),
     }
 }

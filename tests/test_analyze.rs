@@ -67,12 +67,22 @@ fn a_real_run_gets_a_full_report() {
     ] {
         assert!(report.join(f).is_file(), "{f} missing");
     }
-    for f in ["queue.svg", "jumps.svg", "events.svg", "spacetime.svg"] {
+    for f in [
+        "queue.svg",
+        "jumps.svg",
+        "events.svg",
+        "spacetime.svg",
+        "staleness.svg",
+    ] {
         let svg = std::fs::read_to_string(report.join(f)).unwrap();
         assert!(svg.starts_with("<svg"), "{f}");
     }
     let html = std::fs::read_to_string(report.join("report.html")).unwrap();
-    assert_eq!(html.matches("<svg").count(), 6);
+    assert_eq!(html.matches("<svg").count(), 7);
+    assert!(html.contains("<h2>Happens-before"));
+    assert!(stdout.contains("happens-before (vector clocks rebuilt from the logs)"));
+    let json = std::fs::read_to_string(report.join("summary.json")).unwrap();
+    assert_eq!(json.matches("\"causal\": {\"events\": ").count(), 3);
 
     let rows = csv_rows(&report.join("summary.csv"));
     assert_eq!(rows.len(), 3);
@@ -88,6 +98,8 @@ fn a_real_run_gets_a_full_report() {
         assert!(n("latency_mean_ms") >= 0.0 && n("latency_mean_ms") < 1000.0);
         assert_eq!(row["stop"], "runtime");
         assert!(n("drift_max") >= n("drift_mean"));
+        assert!((0.0..=1.0).contains(&n("concurrent_share")), "{row:?}");
+        assert!(n("staleness_max_events") >= n("staleness_mean_events"));
     }
 
     // --out elsewhere, and a window with nothing in it.

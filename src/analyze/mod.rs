@@ -8,6 +8,7 @@
 //! parsed or the report cannot be written. A log whose last line is cut
 //! short (a VM killed mid-write) is analyzed without that line, with a note.
 
+pub mod causal;
 pub mod model;
 pub mod plots;
 pub mod report;
@@ -69,7 +70,7 @@ pub fn main(args: &AnalyzeArgs) -> Result<ExitCode> {
 }
 
 /// True if `dir` holds `machine_*.log` files of its own.
-fn has_logs(dir: &Path) -> bool {
+pub(crate) fn has_logs(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|entries| {
         entries
             .flatten()
@@ -83,7 +84,7 @@ fn report_dir(args: &AnalyzeArgs) -> PathBuf {
 }
 
 /// 2 when the folder is not a readable run folder, 1 for anything else.
-fn exit_code(e: &anyhow::Error) -> u8 {
+pub(crate) fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<ReadError>() {
         Some(ReadError::Io { .. } | ReadError::NoLogs { .. }) => 2,
         _ => 1,

@@ -395,6 +395,34 @@ pub fn event_counts(title: &str, vms: &[VmStats]) -> String {
     bar_chart(&axes, &names, &groups)
 }
 
+/// Per VM, its mean staleness over the other VMs on the grid, named as in
+/// the other charts.
+fn staleness_series(a: &Analysis) -> Option<Vec<Series>> {
+    let c = a.causal.as_ref()?;
+    let s = c.staleness.as_ref()?;
+    let name = |vm: u32| {
+        let row = a.vms.iter().find(|s| s.vm == vm);
+        row.map_or(format!("VM {vm}"), vm_label)
+    };
+    Some(
+        c.vms
+            .iter()
+            .zip(&s.series)
+            .map(|(&vm, points)| (name(vm), points.clone()))
+            .collect(),
+    )
+}
+
+/// Staleness (events behind, mean over the other VMs) against wall time.
+pub fn staleness_vs_time(title: &str, series: &[Series]) -> String {
+    let axes = Axes {
+        title,
+        x: "wall time since start (s)",
+        y: "events behind, mean over the other VMs",
+    };
+    line_chart(&axes, series, false)
+}
+
 /// A VM's name in legends: `VM 2 (4/s)`, `VM 3 (1/s, died)`.
 fn vm_label(s: &VmStats) -> String {
     let died = if s.stop.is_none() { ", died" } else { "" };
@@ -453,6 +481,11 @@ pub fn all(a: &Analysis) -> Vec<Plot> {
         ABOUT_EVENTS,
         event_counts(&t, &a.vms),
     );
+    if let Some(series) = staleness_series(a) {
+        let t = format!("Staleness of each VM's knowledge of the others{run}");
+        let svg = staleness_vs_time(&t, &series);
+        add("staleness.svg", t, ABOUT_STALENESS, svg);
+    }
     let t = format!("Space-time diagram{run}");
     let svg = super::spacetime::diagram(&a.space_time, &a.vms);
     add("spacetime.svg", t, ABOUT_SPACETIME, svg);
@@ -464,6 +497,7 @@ const ABOUT_DRIFT: &str = "The largest minus the smallest logical clock across V
 const ABOUT_QUEUE: &str = "Messages waiting in each VM's network queue, as logged at its tick events. A queue that keeps growing means the VM receives faster than it ticks.";
 const ABOUT_JUMPS: &str = "How far the clock moved from one tick event to the next, as a share of each VM's tick events. Jumps above 1 come from receives carrying a larger clock.";
 const ABOUT_EVENTS: &str = "Tick events of each kind per VM.";
+const ABOUT_STALENESS: &str = "For each VM i, every 100 ms: how many events the other VMs have made that i has not yet heard of (through any chain of messages), averaged over the other VMs.";
 const ABOUT_SPACETIME: &str = "One lane per VM; each tick event is a mark labelled with its logical clock, each message an arrow from its send to its receive. Choose the window with --window START..END.";
 
 #[cfg(test)]
@@ -583,6 +617,19 @@ mod tests {
         }];
         let svg = event_counts("Events", &vms);
         assert!(has_text(&svg, "VM 1") && has_text(&svg, "receive"));
+    }
+
+    #[test]
+    fn staleness_has_a_line_per_vm() {
+        let mut h = crate::analyze::causal::history::History::new(3);
+        h.send(1, &[2], 0).receive(2, 1, 150).internal(3, 250);
+        let a = crate::analyze::stats::analyze(&h.logs(400), (0.0, 10.0));
+        let plot = all(&a)
+            .into_iter()
+            .find(|p| p.file == "staleness.svg")
+            .unwrap();
+        assert_eq!(data_lines(&plot.svg), 3);
+        assert!(has_text(&plot.svg, "VM 3 (10/s)") && plot.svg.contains("events behind"));
     }
 
     #[test]

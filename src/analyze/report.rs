@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use super::causal::{Causal, Stale};
 use super::plots::Plot;
 use super::stats::{Analysis, Dist, VmStats};
 use crate::logline::format_time;
@@ -40,7 +41,7 @@ pub fn stop_word(s: &VmStats) -> &'static str {
 }
 
 /// `analyze`'s terminal output: two tables (counts and clocks; queues and
-/// timing) and the drift line.
+/// timing), the drift line and the happens-before section.
 pub fn summary_table(a: &Analysis) -> String {
     let mut out = String::from(
         "  vm  rate  stop     ticks  internal    send  receive  msgs out  msgs in  pending    clock  clock/s    lag\n",
@@ -72,6 +73,119 @@ pub fn summary_table(a: &Analysis) -> String {
     }
     out.push('\n');
     out.push_str(&drift_line(a));
+    if let Some(c) = &a.causal {
+        out.push('\n');
+        out.push_str(&causal_text(c));
+    }
+    out
+}
+
+/// The happens-before section: a few lines, then staleness per VM.
+pub fn causal_text(c: &Causal) -> String {
+    let mut out = format!(
+        "happens-before (vector clocks rebuilt from the logs): {} events, {} matched receives\n",
+        thousands(c.events),
+        thousands(c.receives.matched)
+    );
+    for (what, value) in causal_facts(c).into_iter().skip(1) {
+        let _ = writeln!(out, "  {what}: {value}");
+    }
+    let Some(s) = &c.staleness else { return out };
+    let _ = writeln!(
+        out,
+        "staleness of each VM's knowledge of the others, every {} ms (mean over the others):",
+        (s.step_s * 1000.0).round()
+    );
+    out.push_str("  vm  events behind mean   max  age s mean     max\n");
+    for (vm, st) in c.vms.iter().zip(&s.per_vm) {
+        let _ = writeln!(
+            out,
+            "{vm:>4} {:>18.2} {:>5} {:>11.3} {:>7.3}",
+            st.mean_events, st.max_events, st.mean_age_s, st.max_age_s
+        );
+    }
+    out
+}
+
+/// The happens-before figures as (what, value) lines, for the terminal and the page.
+fn causal_facts(c: &Causal) -> Vec<(&'static str, String)> {
+    let p = &c.pairs;
+    let r = &c.receives;
+    let or_dash = |v: Option<f64>| v.map_or("-".to_string(), percent);
+    vec![
+        (
+            "events (tick events) and matched receives",
+            format!(
+                "{} events, {} matched receives",
+                thousands(c.events),
+                thousands(r.matched)
+            ),
+        ),
+        (
+            "concurrent pairs",
+            format!(
+                "{} of {} cross-VM pairs",
+                or_dash(c.concurrent_share()),
+                thousands(p.cross)
+            ),
+        ),
+        (
+            "Lamport's order claims an order happens-before lacks",
+            format!(
+                "in {} of concurrent pairs (L(a) != L(b)); {} of the pairs it orders are concurrent",
+                or_dash(c.lamport_ordered_concurrent_share()),
+                or_dash(c.lamport_order_unfounded_share())
+            ),
+        ),
+        (
+            "(clock, vm) order against wall time",
+            format!(
+                "{} of cross-VM pairs disagree ({}), by up to {}",
+                or_dash(c.wall_disagreement_share()),
+                thousands(c.wall.disagreements),
+                duration(c.wall.max_gap_us)
+            ),
+        ),
+        (
+            "receives",
+            format!(
+                "{} without their send, {} brought no news (their send was already known)",
+                r.unmatched, r.no_news
+            ),
+        ),
+    ]
+}
+
+/// A share as a percentage: one decimal, more below 1% so small shares show.
+pub fn percent(x: f64) -> String {
+    let p = 100.0 * x;
+    let decimals = if p == 0.0 || p >= 1.0 {
+        1
+    } else {
+        (1.0 - p.log10().floor()).clamp(1.0, 8.0) as usize
+    };
+    format!("{p:.decimals$}%")
+}
+
+/// Microseconds as `12.345 ms` below a second, else `1.234 s`.
+pub fn duration(us: i64) -> String {
+    if us.abs() < 1_000_000 {
+        format!("{:.3} ms", us as f64 / 1e3)
+    } else {
+        format!("{:.3} s", us as f64 / 1e6)
+    }
+}
+
+/// An integer with thousands separators: `1,015,748`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() * 4 / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
     out
 }
 
@@ -135,7 +249,7 @@ pub fn columns(a: &Analysis, s: &VmStats) -> Vec<(&'static str, Cell)> {
     use Cell::*;
     let dist = |d: Option<Dist>, f: fn(&Dist) -> f64| Num(d.as_ref().map(f));
     let drift = a.drift.as_ref();
-    vec![
+    let mut cols = vec![
         ("run", Text(a.run.clone().unwrap_or_default())),
         (
             "seed",
@@ -173,7 +287,45 @@ pub fn columns(a: &Analysis, s: &VmStats) -> Vec<(&'static str, Cell)> {
         ("drift_mean", Num(drift.map(|d| d.mean))),
         ("drift_max", Num(drift.map(|d| d.max as f64))),
         ("drift_growth_per_min", Num(drift.map(|d| d.growth_per_min))),
+    ];
+    cols.extend(causal_columns(a, s.vm));
+    cols
+}
+
+/// This VM's staleness (mean over the others) and the run's happens-before
+/// shares, repeated on every row like drift.
+fn causal_columns(a: &Analysis, vm: u32) -> Vec<(&'static str, Cell)> {
+    use Cell::Num;
+    let c = a.causal.as_ref();
+    let st = vm_staleness(a, vm);
+    let f = |get: fn(&Stale) -> f64| Num(st.as_ref().map(get));
+    let share = |get: fn(&Causal) -> Option<f64>| Num(c.and_then(get));
+    vec![
+        ("staleness_mean_events", f(|s| s.mean_events)),
+        ("staleness_max_events", f(|s| s.max_events as f64)),
+        ("staleness_age_mean_s", f(|s| s.mean_age_s)),
+        ("staleness_age_max_s", f(|s| s.max_age_s)),
+        ("concurrent_share", share(Causal::concurrent_share)),
+        (
+            "lamport_ordered_concurrent_share",
+            share(Causal::lamport_ordered_concurrent_share),
+        ),
+        (
+            "lamport_order_unfounded_share",
+            share(Causal::lamport_order_unfounded_share),
+        ),
+        (
+            "wall_order_disagreement_share",
+            share(Causal::wall_disagreement_share),
+        ),
     ]
+}
+
+/// VM `vm`'s staleness, mean over the other VMs.
+fn vm_staleness(a: &Analysis, vm: u32) -> Option<Stale> {
+    let c = a.causal.as_ref()?;
+    let i = c.vms.iter().position(|&v| v == vm)?;
+    c.staleness.as_ref()?.per_vm.get(i).copied()
 }
 
 /// A number as written in CSV and JSON: at most six decimals, no exponent.
@@ -216,16 +368,80 @@ fn csv_cell(c: Cell) -> String {
 pub fn json(a: &Analysis) -> String {
     let mut out = String::from("[\n");
     for (i, s) in a.vms.iter().enumerate() {
-        let fields: Vec<String> = columns(a, s)
+        let mut fields: Vec<String> = columns(a, s)
             .into_iter()
             .map(|(k, c)| format!("\"{k}\": {}", json_cell(c)))
             .collect();
+        if let Some(c) = &a.causal {
+            fields.push(format!("\"causal\": {}", causal_json(c, s.vm)));
+        }
         out.push_str("  {");
         out.push_str(&fields.join(", "));
         out.push_str(if i + 1 < a.vms.len() { "},\n" } else { "}\n" });
     }
     out.push_str("]\n");
     out
+}
+
+/// Most VMs for which the staleness of every pair is shown (page and JSON);
+/// above it, only per-VM rows.
+pub const MATRIX_MAX_VMS: usize = 10;
+
+/// The run's happens-before counts, and (up to [`MATRIX_MAX_VMS`] VMs)
+/// VM `vm`'s staleness toward each other VM, keyed by its id.
+fn causal_json(c: &Causal, vm: u32) -> String {
+    let (p, r) = (&c.pairs, &c.receives);
+    let counts = [
+        ("events", c.events),
+        ("cross_pairs", p.cross),
+        ("concurrent_pairs", p.concurrent),
+        (
+            "concurrent_lamport_ordered_pairs",
+            p.concurrent_lamport_ordered,
+        ),
+        ("lamport_ordered_pairs", p.lamport_ordered),
+        ("clock_condition_broken_pairs", p.clock_condition_broken),
+        ("wall_order_disagreements", c.wall.disagreements),
+        ("receives_matched", r.matched),
+        ("receives_unmatched", r.unmatched),
+        ("receives_no_news", r.no_news),
+        ("receives_in_cycle", r.in_cycle),
+    ];
+    let mut fields: Vec<String> = counts
+        .iter()
+        .map(|(k, v)| format!("\"{k}\": {v}"))
+        .collect();
+    let gap = number(c.wall.max_gap_us as f64 / 1000.0);
+    fields.push(format!("\"wall_order_max_gap_ms\": {gap}"));
+    if let Some(row) = staleness_row(c, vm) {
+        fields.push(format!("\"staleness_of\": {{{row}}}"));
+    }
+    format!("{{{}}}", fields.join(", "))
+}
+
+/// `"2": {...}, "3": {...}`: VM `vm`'s staleness toward each other VM.
+fn staleness_row(c: &Causal, vm: u32) -> Option<String> {
+    let s = c
+        .staleness
+        .as_ref()
+        .filter(|_| c.vms.len() <= MATRIX_MAX_VMS)?;
+    let i = c.vms.iter().position(|&v| v == vm)?;
+    let cells: Vec<String> = c
+        .vms
+        .iter()
+        .zip(&s.matrix[i])
+        .filter_map(|(j, st)| {
+            let st = st.as_ref()?;
+            Some(format!(
+                "\"{j}\": {{\"mean_events\": {}, \"max_events\": {}, \"mean_age_s\": {}, \"max_age_s\": {}}}",
+                number(st.mean_events),
+                st.max_events,
+                number(st.mean_age_s),
+                number(st.max_age_s)
+            ))
+        })
+        .collect();
+    Some(cells.join(", "))
 }
 
 fn json_cell(c: Cell) -> String {
@@ -316,6 +532,7 @@ pub fn html(a: &Analysis, plots: &[Plot], files: &[&str]) -> String {
     out.push_str(&notes_html(a));
     out.push_str(&tables_html(a));
     out.push_str(&drift_html(a));
+    out.push_str(&causal_html(a));
     out.push_str("<h2>Plots</h2>\n");
     for p in plots {
         out.push_str(&figure(p));
@@ -474,6 +691,86 @@ fn drift_html(a: &Analysis) -> String {
     )
 }
 
+fn causal_html(a: &Analysis) -> String {
+    let Some(c) = &a.causal else {
+        return String::new();
+    };
+    let rows: Vec<Vec<String>> = causal_facts(c)
+        .into_iter()
+        .map(|(what, value)| vec![escape_xml(what), escape_xml(&value)])
+        .collect();
+    let mut out = String::from("<h2>Happens-before: what Lamport clocks hide</h2>\n");
+    out.push_str(&table(&["<figure", "<value"], &rows));
+    out.push_str("<p class=\"meta\">Rebuilt from the logs alone: each VM's event order plus every matched send and receive; every tick event gets a vector clock. Two events are concurrent when neither happens before the other. Lamport's clocks order every pair with different clocks, concurrent or not; the total order breaks ties by VM id.</p>\n");
+    out.push_str(&staleness_html(c));
+    out
+}
+
+fn staleness_html(c: &Causal) -> String {
+    let Some(s) = &c.staleness else {
+        return String::new();
+    };
+    let mut out = format!(
+        "<h2>Staleness: how far behind each VM's knowledge of the others is</h2>\n<p class=\"meta\">Every {} ms: VM j's own event count minus VM i's vector entry for j (events behind), and the age of what i knows of j (now minus the time of j's event it last heard of), mean and max over the run.</p>\n",
+        (s.step_s * 1000.0).round()
+    );
+    if c.vms.len() <= MATRIX_MAX_VMS {
+        out.push_str(&staleness_matrix(c, s));
+    }
+    let rows: Vec<Vec<String>> = c
+        .vms
+        .iter()
+        .zip(&s.per_vm)
+        .map(|(vm, st)| stale_cells(vm.to_string(), st))
+        .collect();
+    let head = [
+        "VM i",
+        "events behind<br>mean",
+        "max",
+        "age s<br>mean",
+        "max",
+    ];
+    out.push_str("<p>Per VM, over the other VMs:</p>\n");
+    out.push_str(&table(&head, &rows));
+    out
+}
+
+fn stale_cells(first: String, st: &Stale) -> Vec<String> {
+    vec![
+        first,
+        format!("{:.2}", st.mean_events),
+        st.max_events.to_string(),
+        format!("{:.3}", st.mean_age_s),
+        format!("{:.3}", st.max_age_s),
+    ]
+}
+
+/// Row i, column j: i's knowledge of j as `mean / max events, mean age s`.
+fn staleness_matrix(c: &Causal, s: &super::causal::Staleness) -> String {
+    let head: Vec<String> = std::iter::once("VM i knows of VM j".to_string())
+        .chain(c.vms.iter().map(|j| format!("VM {j}")))
+        .collect();
+    let rows: Vec<Vec<String>> = c
+        .vms
+        .iter()
+        .zip(&s.matrix)
+        .map(|(i, row)| {
+            let cells = row.iter().map(|st| match st {
+                Some(st) => format!(
+                    "{:.2} / {}, {:.3} s",
+                    st.mean_events, st.max_events, st.mean_age_s
+                ),
+                None => "-".to_string(),
+            });
+            std::iter::once(format!("VM {i}")).chain(cells).collect()
+        })
+        .collect();
+    let head: Vec<&str> = head.iter().map(String::as_str).collect();
+    let mut out = String::from("<p>Each pair: mean / max events behind, mean age.</p>\n");
+    out.push_str(&table(&head, &rows));
+    out
+}
+
 /// A plot inlined (CSS scales it to the page), with a caption and its file.
 fn figure(p: &Plot) -> String {
     let wide = if p.file == "spacetime.svg" {
@@ -608,6 +905,61 @@ mod tests {
         assert!(html.contains("<a href=\"summary.csv\">"));
         assert!(!html.contains("http"), "works offline");
         assert!(html.contains("class=\"died\""));
+    }
+
+    /// A real analysis of a small history: VM 1 sends to 2, which takes it.
+    fn causal_analysis(n: u32) -> Analysis {
+        let mut h = crate::analyze::causal::history::History::new(n);
+        h.internal(1, 0).send(1, &[2], 100).internal(2, 150);
+        h.receive(2, 1, 300).internal(n, 400);
+        crate::analyze::stats::analyze(&h.logs(500), (0.0, 10.0))
+    }
+
+    #[test]
+    fn the_happens_before_section_in_every_output() {
+        let a = causal_analysis(3);
+        let c = a.causal.as_ref().unwrap();
+        let text = causal_text(c);
+        assert!(text.starts_with("happens-before (vector clocks rebuilt from the logs): 5 events, 1 matched receives\n"), "{text}");
+        assert!(text.contains("concurrent pairs: ") && text.contains("events behind mean"));
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("   ")).count(),
+            3,
+            "{text}"
+        );
+        assert!(summary_table(&a).contains(&text));
+        let json = json(&a);
+        assert_eq!(json.matches("\"causal\": {\"events\": 5,").count(), 3);
+        assert!(json.contains("\"staleness_of\": {\"2\": {\"mean_events\": "));
+        let html = html(&a, &[], &[]);
+        assert!(html.contains("<h2>Happens-before") && html.contains("VM i knows of VM j"));
+        let header = csv(&a).lines().next().unwrap().to_string();
+        assert!(header.ends_with(",concurrent_share,lamport_ordered_concurrent_share,lamport_order_unfounded_share,wall_order_disagreement_share"));
+    }
+
+    #[test]
+    fn many_vms_get_per_vm_rows_only() {
+        let a = causal_analysis(MATRIX_MAX_VMS as u32 + 1);
+        assert!(!html(&a, &[], &[]).contains("VM i knows of VM j"));
+        assert!(!json(&a).contains("staleness_of"));
+        assert!(causal_text(a.causal.as_ref().unwrap()).lines().count() > MATRIX_MAX_VMS + 6);
+    }
+
+    #[test]
+    fn figures_read_well() {
+        assert_eq!(thousands(1_015_748), "1,015,748");
+        assert_eq!(
+            (thousands(0), thousands(999), thousands(1000)),
+            ("0".into(), "999".into(), "1,000".into())
+        );
+        assert_eq!(percent(0.227397), "22.7%");
+        assert_eq!(percent(0.0000123), "0.0012%");
+        assert_eq!(
+            (percent(0.0), percent(1.0)),
+            ("0.0%".into(), "100.0%".into())
+        );
+        assert_eq!(duration(5000), "5.000 ms");
+        assert_eq!(duration(23_999_721), "24.000 s");
     }
 
     #[test]

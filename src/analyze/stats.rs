@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::causal::Causal;
 use crate::logline::{Event, Line, StopReason};
 
 /// Spacing of the drift grid, seconds.
@@ -546,6 +547,8 @@ pub struct Analysis {
     pub series: Vec<VmSeries>,
     /// `None` when no VM has a tick event.
     pub drift: Option<Drift>,
+    /// Happens-before and vector clocks; `None` when no VM has a tick event.
+    pub causal: Option<Causal>,
     pub space_time: SpaceTime,
     /// Things a reader should know (a VM without ticks or without `stop`...).
     pub notes: Vec<String>,
@@ -561,8 +564,11 @@ pub fn analyze(logs: &[(u32, Vec<Line>)], window: (f64, f64)) -> Analysis {
         .iter()
         .map(|(id, lines)| VmSeries::from_lines(*id, lines, start_us))
         .collect();
-    let drift = drift_of(logs, &series, start_us, &mut vms);
+    let end_us = grid_end_us(logs, &series);
+    let drift = drift_of(&series, start_us, end_us, &mut vms);
+    let causal = super::causal::analyze(logs, start_us, end_us);
     let mut notes = notes(&vms);
+    notes.extend(causal.as_ref().map(causal_notes).unwrap_or_default());
     let mut space_time = SpaceTime::of(logs, start_us, window, &sends);
     if let Some(asked) = space_time.cap(MAX_LANE_EVENTS) {
         notes.push(format!(
@@ -579,6 +585,7 @@ pub fn analyze(logs: &[(u32, Vec<Line>)], window: (f64, f64)) -> Analysis {
         vms,
         series,
         drift,
+        causal,
         space_time,
         notes,
     }
@@ -598,18 +605,26 @@ fn vm_rows(logs: &[(u32, Vec<Line>)], sends: &SendIndex) -> Vec<VmStats> {
         .collect()
 }
 
-/// Drift over the VMs that ticked, up to the earliest end among them; fills
-/// each such VM's `lag_mean`.
+/// The end of the drift grid: the earliest end among the VMs that ticked.
+fn grid_end_us(logs: &[(u32, Vec<Line>)], series: &[VmSeries]) -> Option<i64> {
+    (0..series.len())
+        .filter(|&i| !series[i].clock.is_empty())
+        .filter_map(|i| end_of(&logs[i].1))
+        .min()
+}
+
+/// Drift over the VMs that ticked, on the grid up to `end_us`; fills each
+/// such VM's `lag_mean`.
 fn drift_of(
-    logs: &[(u32, Vec<Line>)],
     series: &[VmSeries],
     start_us: i64,
+    end_us: Option<i64>,
     vms: &mut [VmStats],
 ) -> Option<Drift> {
     let ticked: Vec<usize> = (0..series.len())
         .filter(|&i| !series[i].clock.is_empty())
         .collect();
-    let end_us = ticked.iter().filter_map(|&i| end_of(&logs[i].1)).min()?;
+    let end_us = end_us?;
     let clocks: Vec<&[(f64, u64)]> = ticked.iter().map(|&i| series[i].clock.as_slice()).collect();
     let drift = Drift::on_grid(&clocks, secs_since(start_us, end_us), GRID_STEP_S)?;
     for (&i, &lag) in ticked.iter().zip(&drift.lag_mean) {
@@ -652,6 +667,24 @@ fn run_and_seed(logs: &[(u32, Vec<Line>)]) -> (Option<String>, Option<u64>, Opti
             _ => None,
         })
         .unwrap_or((None, None, None))
+}
+
+/// What a reader of the happens-before figures should know.
+fn causal_notes(c: &Causal) -> Vec<String> {
+    let mut notes = Vec::new();
+    if c.receives.in_cycle > 0 {
+        notes.push(format!(
+            "happens-before: the logs make a cycle; {} receives were left without their send",
+            c.receives.in_cycle
+        ));
+    }
+    if c.pairs.clock_condition_broken > 0 {
+        notes.push(format!(
+            "happens-before: {} pairs a -> b have a Lamport clock L(a) >= L(b) (run verify)",
+            c.pairs.clock_condition_broken
+        ));
+    }
+    notes
 }
 
 fn notes(vms: &[VmStats]) -> Vec<String> {
