@@ -236,6 +236,46 @@ fn a_flooded_vm_pushes_back_and_loses_nothing() {
     assert_verifies(dir.path());
 }
 
+#[test]
+fn a_flooded_vm_takes_from_every_peer_in_turn() {
+    let dir = tempdir();
+    run_ok(
+        &[
+            "--rates",
+            "20,300,300",
+            "--event-range",
+            "3",
+            "--runtime",
+            "3",
+            "--max-queue",
+            "5",
+            "--base-port",
+            "0",
+        ],
+        dir.path(),
+    );
+    let logs = read_logs(dir.path());
+    let froms: Vec<u32> = logs[0]
+        .1
+        .iter()
+        .filter_map(|l| match l.event {
+            lamport_sim::logline::Event::Receive { from, .. } => Some(from),
+            _ => None,
+        })
+        .collect();
+    // The second half: long after the queue first filled up.
+    let late = &froms[froms.len() / 2..];
+    for peer in [2, 3] {
+        let n = late.iter().filter(|&&f| f == peer).count();
+        assert!(
+            n * 4 >= late.len(),
+            "VM {peer} got {n} of the last {} places on the queue: {froms:?}",
+            late.len()
+        );
+    }
+    assert_verifies(dir.path());
+}
+
 /// A tmpfs of a few KB, unmounted on drop (even on panic).
 struct SmallDisk(std::path::PathBuf);
 

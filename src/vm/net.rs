@@ -42,6 +42,8 @@ pub const MAX_BACKLOG: usize = 1 << 20;
 pub const MAX_QUEUE: usize = 1 << 20;
 /// How often a paused net thread looks whether the queue has room again.
 const PAUSE_POLL: Duration = Duration::from_millis(1);
+/// How long after a failed accept the listener is tried again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(10);
 /// Bytes read from one connection at a time.
 const READ_CHUNK: usize = 4096;
 const NET_STACK: usize = 256 * 1024;
@@ -130,6 +132,8 @@ pub fn spawn(listener: TcpListener, ctx: Inbound) -> io::Result<()> {
         free: Vec::new(),
         claimed,
         paused: false,
+        resume_from: 0,
+        retry_accept: None,
         buf: vec![0; READ_CHUNK],
     };
     thread::Builder::new()
@@ -150,8 +154,13 @@ struct Net {
     /// One flag per peer: an inbound connection was accepted (never cleared,
     /// so nobody can take a peer's place later).
     claimed: Vec<bool>,
-    /// The VM holds `max_queue` messages: no connection is read.
+    /// The VM holds `max_queue` messages: no peer's connection is read.
     paused: bool,
+    /// The slot the last resume from a pause served last.
+    resume_from: usize,
+    /// After an accept error (out of file descriptors, say), when to try again:
+    /// edge-triggered readiness will not come back for connections already waiting.
+    retry_accept: Option<Instant>,
     buf: Vec<u8>,
 }
 
@@ -205,37 +214,40 @@ impl Net {
                     token => self.serve(token),
                 }
             }
+            if self.retry_accept.is_some_and(|at| at <= Instant::now()) {
+                self.accept_all();
+            }
             self.expire_handshakes();
             self.resume_if_room();
         }
     }
 
-    /// The earliest handshake deadline, or a short poll while paused.
+    /// The earliest handshake deadline or accept retry, or a short poll while paused.
     fn next_timeout(&self) -> Option<Duration> {
         let now = Instant::now();
-        let handshake = self
+        let handshakes = self
             .conns
             .iter()
             .filter_map(|s| match s.conn.as_ref()?.state {
-                State::Handshake(deadline) => Some(deadline.saturating_duration_since(now)),
+                State::Handshake(deadline) => Some(deadline),
                 State::Peer { .. } => None,
-            })
-            .min();
-        match (self.paused, handshake) {
-            (true, h) => Some(h.map_or(PAUSE_POLL, |h| h.min(PAUSE_POLL))),
-            (false, h) => h,
-        }
+            });
+        let pause = self.paused.then(|| now + PAUSE_POLL);
+        let wake = handshakes.chain(self.retry_accept).chain(pause).min()?;
+        Some(wake.saturating_duration_since(now))
     }
 
     fn accept_all(&mut self) {
+        self.retry_accept = None;
         loop {
             match self.listener.accept() {
                 Ok((stream, addr)) => self.admit(stream, addr),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    // Out of file descriptors, say: the listener stays readable.
+                    // Out of file descriptors, say: try again shortly.
                     self.ctx.warner.warn(&format!("accept failed: {e}"));
+                    self.retry_accept = Some(Instant::now() + ACCEPT_RETRY);
                     return;
                 }
             }
@@ -333,7 +345,7 @@ impl Net {
             if let Verdict::Close { clean, why } = self.decode(conn) {
                 return Verdict::Close { clean, why };
             }
-            if self.paused {
+            if self.holds_back(conn) {
                 return Verdict::Open;
             }
             match conn.stream.read(&mut self.buf) {
@@ -350,7 +362,7 @@ impl Net {
     fn decode(&mut self, conn: &mut Conn) -> Verdict {
         let mut used = 0;
         let verdict = loop {
-            if self.paused {
+            if self.holds_back(conn) {
                 break Verdict::Open;
             }
             match Frame::decode(&conn.pending[used..]) {
@@ -366,6 +378,12 @@ impl Net {
         };
         conn.pending.drain(..used);
         verdict
+    }
+
+    /// While paused, a peer's connection is left unread (TCP pushes back on
+    /// the peer); a handshake still goes on.
+    fn holds_back(&self, conn: &Conn) -> bool {
+        self.paused && matches!(conn.state, State::Peer { .. })
     }
 
     fn frame(&mut self, conn: &mut Conn, frame: Frame) -> Verdict {
@@ -511,10 +529,15 @@ impl Net {
             return;
         }
         self.paused = false;
-        for slot in 0..self.conns.len() {
+        // Round robin from where the last resume stopped: each place freed on
+        // the queue goes to the next connection, so no peer is starved.
+        let (n, start) = (self.conns.len(), self.resume_from);
+        for step in 1..=n {
             if self.paused {
                 return;
             }
+            let slot = (start + step) % n;
+            self.resume_from = slot;
             let generation = self.conns[slot].generation;
             if self.conns[slot].conn.is_some() {
                 self.serve(token_of(slot, generation));
