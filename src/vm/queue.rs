@@ -21,7 +21,7 @@ use rand::{RngExt, SeedableRng};
 use crate::config::DelayRange;
 
 /// A message on (or on its way to) the network queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Queued {
     pub from: u32,
     pub sent_tick: u64,
@@ -73,17 +73,10 @@ pub struct NetQueue {
     held: Arc<AtomicUsize>,
     /// Ties of `arrived` keep the order the net thread pushed them in.
     seq: u64,
-    in_flight: BinaryHeap<Reverse<(Instant, u64, Entry)>>,
+    /// Delayed messages that have not landed yet, by landing instant.
+    in_flight: BinaryHeap<Reverse<(Instant, u64, Queued)>>,
     /// On the queue at the last look, oldest first.
     ready: VecDeque<Queued>,
-}
-
-/// A [`Queued`] without its instant, ordered only for the heap's ties.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Entry {
-    from: u32,
-    sent_tick: u64,
-    msg_clock: u64,
 }
 
 impl NetQueue {
@@ -108,8 +101,11 @@ impl NetQueue {
     /// it reaches (or would reach) the queue: what a stopping VM logs as
     /// `pending`.
     pub fn drain_all(&mut self) -> Vec<Queued> {
-        self.land(far_future());
-        let all: Vec<Queued> = self.ready.drain(..).collect();
+        self.land(Instant::now());
+        let mut all: Vec<Queued> = self.ready.drain(..).collect();
+        while let Some(Reverse((_, _, q))) = self.in_flight.pop() {
+            all.push(q);
+        }
         self.held.fetch_sub(all.len(), Ordering::SeqCst);
         all
     }
@@ -117,32 +113,30 @@ impl NetQueue {
     /// Moves what the net thread sent, and what has landed by `now`, to `ready`.
     fn land(&mut self, now: Instant) {
         while let Ok(q) = self.rx.try_recv() {
-            self.seq += 1;
-            let e = Entry {
-                from: q.from,
-                sent_tick: q.sent_tick,
-                msg_clock: q.msg_clock,
-            };
-            self.in_flight.push(Reverse((q.arrived, self.seq, e)));
+            if q.arrived <= now {
+                self.enqueue(q);
+            } else {
+                self.seq += 1;
+                self.in_flight.push(Reverse((q.arrived, self.seq, q)));
+            }
         }
         while let Some(Reverse((at, _, _))) = self.in_flight.peek() {
             if *at > now {
                 break;
             }
-            if let Some(Reverse((arrived, _, e))) = self.in_flight.pop() {
-                self.ready.push_back(Queued {
-                    from: e.from,
-                    sent_tick: e.sent_tick,
-                    msg_clock: e.msg_clock,
-                    arrived,
-                });
+            if let Some(Reverse((_, _, q))) = self.in_flight.pop() {
+                self.enqueue(q);
             }
         }
     }
-}
 
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(86_400 * 365)
+    /// Puts a landed message on the queue in landing order. Without
+    /// `--delay` that is always the back; with it, messages of different
+    /// links can land in another order than they were read.
+    fn enqueue(&mut self, q: Queued) {
+        let at = self.ready.partition_point(|r| r.arrived <= q.arrived);
+        self.ready.insert(at, q);
+    }
 }
 
 /// One link's delays (sender -> this VM): drawn from the run's seed in the
@@ -219,6 +213,22 @@ mod tests {
         assert_eq!(q.take(t + ms(20)), (None, 0));
         let (m, left) = q.take(t + ms(40));
         assert_eq!((m.map(|m| m.arrived), left), (Some(t + ms(30)), 0));
+    }
+
+    #[test]
+    fn messages_of_different_links_come_out_in_landing_order() {
+        let (tx, mut q) = channel();
+        let t = Instant::now();
+        let ms = Duration::from_millis;
+        // Read in this order, but delayed so they land 5, 20 and 3 ms in.
+        tx.push(msg(2, 1, t + ms(5)));
+        tx.push(msg(3, 1, t + ms(20)));
+        tx.push(msg(4, 1, t + ms(3)));
+        let order: Vec<u32> = (0..3)
+            .filter_map(|_| q.take(t + ms(30)).0)
+            .map(|m| m.from)
+            .collect();
+        assert_eq!(order, [4, 2, 3]);
     }
 
     #[test]
