@@ -9,6 +9,8 @@ use crate::control::Status;
 
 /// Most VM rows drawn; the rest are summed up in one line.
 pub const MAX_ROWS: usize = 20;
+/// Longest line drawn (a classic terminal's width), so none wraps.
+pub const MAX_WIDTH: usize = 80;
 
 /// One VM as the launcher knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +43,14 @@ pub fn lines(label: &str, elapsed_s: f64, runtime_s: f64, rows: &[Row]) -> Vec<S
     }
     let running = rows.iter().filter(|r| r.running).count();
     out.push(format!(
-        "{label}{:.1} s of {runtime_s} s, {running} VMs running; {}",
+        "{label}{:.1} of {runtime_s} s, {running} running; {}",
         elapsed_s.min(runtime_s),
         spread(rows)
     ));
+    // A line that wraps would throw the redraw's line count off.
+    for l in &mut out {
+        l.truncate(MAX_WIDTH);
+    }
     out
 }
 
@@ -68,7 +74,7 @@ pub fn spread(rows: &[Row]) -> String {
     match (clocks.clone().min(), clocks.max()) {
         (Some((lo, _)), Some((hi, _))) if lo == hi => format!("clock spread 0 (all at {hi})"),
         (Some((lo, lo_vm)), Some((hi, hi_vm))) => format!(
-            "clock spread {} (VM {hi_vm} at {hi}, VM {lo_vm} at {lo})",
+            "clock spread {} (VM {hi_vm}: {hi}, VM {lo_vm}: {lo})",
             hi - lo
         ),
         _ => "no clocks yet".into(),
@@ -138,7 +144,7 @@ mod tests {
         assert!(l[3].contains("waiting"), "{}", l[3]);
         assert_eq!(
             l[4],
-            "12.3 s of 60 s, 3 VMs running; clock spread 17 (VM 1 at 131, VM 2 at 114)"
+            "12.3 of 60 s, 3 running; clock spread 17 (VM 1: 131, VM 2: 114)"
         );
     }
 
@@ -153,7 +159,9 @@ mod tests {
             l[MAX_ROWS + 1],
             "  ... 44 more VMs (longest queue among them: VM 64, 64)"
         );
-        assert!(l[MAX_ROWS + 2].starts_with("run 1 of 2: 1.0 s of 5 s, 64 VMs running"));
+        assert!(l[MAX_ROWS + 2].starts_with("run 1 of 2: 1.0 of 5 s, 64 running"));
+        let long = lines(&"run 10 of 10: ".repeat(6), 1.0, 5.0, &rows);
+        assert!(long.iter().all(|l| l.len() <= MAX_WIDTH), "{long:?}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod log;
 pub mod mailbox;
 pub mod net;
 pub mod queue;
+pub mod status;
 pub mod step;
 
 use std::io::{BufRead, Write};
@@ -208,10 +209,12 @@ fn peers(
 
 /// Writes one control line to the launcher.
 fn say(msg: FromVm) -> Result<()> {
+    say_line(&msg.line()).context("cannot talk to the launcher")
+}
+
+fn say_line(line: &str) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(msg.line().as_bytes())
-        .and_then(|()| out.flush())
-        .context("cannot talk to the launcher")
+    out.write_all(line.as_bytes()).and_then(|()| out.flush())
 }
 
 /// Forwards the launcher's lines; its end of stdin means it is gone.
@@ -259,8 +262,11 @@ struct Vm {
     /// The `start` line is in the log (lines about peers wait for it).
     start_logged: bool,
     warner: Arc<Warner>,
-    /// Under a live view: when the next [`Status`] line is due.
+    /// Under a live view: when the next [`Status`] line is due, and where it goes.
     next_status: Option<Instant>,
+    status: Option<Arc<status::StatusSlot>>,
+    /// Started with `--live`.
+    live: bool,
     /// Events so far, by kind: sends, receives, internals.
     counts: [u64; 3],
 }
@@ -309,7 +315,9 @@ impl Vm {
             stopping: Arc::new(AtomicBool::new(false)),
             start_logged: false,
             warner: Arc::new(Warner::new(cfg.id)),
-            next_status: cfg.live.then(Instant::now),
+            next_status: None,
+            status: None,
+            live: cfg.live,
             counts: [0; 3],
         }
     }
@@ -458,8 +466,9 @@ impl Vm {
             receives,
             internals,
         };
-        // A launcher that is gone closes stdin too: that stops the VM.
-        let _ = say(FromVm::Status(status));
+        if let Some(slot) = &self.status {
+            slot.post(status);
+        }
     }
 
     /// Peers that said bye [`BYE_PATIENCE`] ago while this VM still ticks are lost.
@@ -552,6 +561,10 @@ impl Vm {
 
     /// Every tick on its deadline; returns why ticking ended and whether it began.
     fn tick_all(&mut self, (t0, t0_us): (Instant, i64)) -> Result<(StopReason, bool)> {
+        if self.live {
+            self.status = status::StatusSlot::spawn();
+            self.next_status = self.status.as_ref().map(|_| Instant::now());
+        }
         self.start.start_at_us = Some(t0_us);
         let total = tick_count(self.rate, self.runtime);
         self.ticking = total > 0;
@@ -590,7 +603,7 @@ impl Vm {
         });
         // The queue length at the moment of the decision: 0 when there was
         // nothing to take, even if a message lands a microsecond later.
-        let queue = if msg.is_some() { left as u64 } else { 0 };
+        let queue = left as u64;
         let event = step::step(
             &mut self.clock,
             k,
