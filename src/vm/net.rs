@@ -166,6 +166,7 @@ struct Net {
 
 #[derive(Default)]
 struct Slot {
+    /// Counts the connections this slot has held (within [`SLOT_MASK`]).
     generation: u32,
     conn: Option<Conn>,
 }
@@ -472,7 +473,8 @@ impl Net {
         let Some(conn) = self.conns[slot].conn.take() else {
             return;
         };
-        self.conns[slot].generation = self.conns[slot].generation.wrapping_add(1);
+        let next = (self.conns[slot].generation as usize + 1) & SLOT_MASK;
+        self.conns[slot].generation = next as u32;
         self.free.push(slot);
         let _ = self
             .poll
@@ -546,12 +548,18 @@ impl Net {
     }
 }
 
+/// A token is a slot in the low half of a `usize` and the slot's generation
+/// in the high half, so an event for a closed connection never reaches the
+/// one that took its slot.
+const SLOT_BITS: u32 = usize::BITS / 2;
+const SLOT_MASK: usize = (1 << SLOT_BITS) - 1;
+
 fn token_of(slot: usize, generation: u32) -> Token {
-    Token(((generation as usize) << 32) | slot)
+    Token(((generation as usize & SLOT_MASK) << SLOT_BITS) | slot)
 }
 
 fn slot_of(token: Token) -> (usize, u32) {
-    (token.0 & 0xFFFF_FFFF, (token.0 >> 32) as u32)
+    (token.0 & SLOT_MASK, (token.0 >> SLOT_BITS) as u32)
 }
 
 fn closed(why: String) -> Verdict {
@@ -694,4 +702,18 @@ fn write_some(mut stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
         }
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_slot_and_generation_and_never_the_listeners() {
+        for (slot, generation) in [(0, 0), (7, 1), (63, 12_345), (1, SLOT_MASK as u32)] {
+            let token = token_of(slot, generation);
+            assert_eq!(slot_of(token), (slot, generation));
+            assert_ne!(token, LISTENER);
+        }
+    }
 }
