@@ -1,5 +1,5 @@
-//! The one definition of the log format (SPEC §3): writing and parsing of
-//! `machine_N.log` lines in logfmt. Every other module reads and writes log
+//! The one definition of the log format (docs/log-format.md): writing and
+//! parsing of `machine_N.log` lines in logfmt. Every other module reads and writes log
 //! lines only through [`Line`].
 //!
 //! Times are held as microseconds since the Unix epoch and written as RFC 3339

@@ -1,5 +1,5 @@
-//! What the model predicts from the rates and the die alone (SPEC §1), to set
-//! beside what the logs show: each VM's message arrival rate, the share of its
+//! What the model (docs/log-format.md) predicts from the rates and the die
+//! alone, to set beside what the logs show: each VM's message arrival rate, the share of its
 //! ticks spent receiving, how fast its queue grows, its logical clock rate and
 //! its mean clock jump per tick. Pure arithmetic.
 //!

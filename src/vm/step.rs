@@ -1,6 +1,6 @@
 //! One tick as a pure function: the clock, an optional message and an
 //! injected RNG in; the event to log (and so, for a send, its recipients) out.
-//! SPEC §1 "Each tick" lives here and only here.
+//! The model's "each tick" rule (docs/log-format.md) lives here and only here.
 
 use rand::RngExt;
 
