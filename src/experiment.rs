@@ -176,7 +176,7 @@ fn read_run(run: u32, dir: PathBuf) -> RunResult {
     let problem = match (&analysis, &verdict) {
         (Err(e), _) => Some(format!("cannot analyze: {e:#}")),
         (_, Err(e)) => Some(format!("cannot verify: {e:#}")),
-        (_, Ok(r)) if !r.ok() => Some(format!("verify found {} violations", r.violations.len())),
+        (_, Ok(r)) if !r.ok() => Some(format!("verify found {} violations", r.failures())),
         (Ok(a), _) => early_stop(a),
     };
     RunResult {

@@ -30,6 +30,18 @@ impl LogFile {
     }
 }
 
+/// Splits a log's text into its whole lines and a last line cut short: the
+/// writer ends every line with a newline, so text after the last newline is
+/// a write cut short (a crash or a full disk), never a whole event.
+pub fn split_cut(text: &str) -> (&str, Option<&str>) {
+    match text.rfind('\n') {
+        Some(i) if i + 1 < text.len() => (&text[..=i], Some(&text[i + 1..])),
+        Some(_) => (text, None),
+        None if text.is_empty() => (text, None),
+        None => ("", Some(text)),
+    }
+}
+
 /// Why a run folder could not be read. The first two mean "not a run
 /// folder" (a usage error); the last means a log is there but is not text.
 #[derive(Debug)]
@@ -83,4 +95,17 @@ pub fn read_run(dir: &Path) -> Result<Vec<LogFile>, ReadError> {
     }
     files.sort_by_key(|f| f.id);
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_cut;
+
+    #[test]
+    fn text_after_the_last_newline_is_cut() {
+        assert_eq!(split_cut(""), ("", None));
+        assert_eq!(split_cut("a\nb\n"), ("a\nb\n", None));
+        assert_eq!(split_cut("a\nb"), ("a\n", Some("b")));
+        assert_eq!(split_cut("ab"), ("", Some("ab")));
+    }
 }

@@ -1,9 +1,16 @@
-//! `verify`: holds one run's logs to the rules of SPEC §4 and reports every
-//! violation with its file and line. It owns the rules and their wording; the
-//! log format itself belongs to [`crate::logline`].
+//! `verify`: holds one run's logs to the rules of `docs/log-format.md`
+//! (Rule 1 .. Rule 7) and reports every violation with its file and line. It
+//! owns the rules and their wording; the log format itself belongs to
+//! [`crate::logline`].
 //!
 //! [`check`] is pure (file name and text in, [`Report`] out); [`check_dir`] is
-//! the thin IO edge that reads a run folder.
+//! the thin IO edge that reads a run folder, and [`main`] also walks the
+//! `run_<k>` folders of an experiment.
+//!
+//! Damage is told before what it breaks: a missing log, a last line cut
+//! short and a log without `stop` are each one [`Cause`], said first, with
+//! the receives and pendings they leave unverifiable counted in it, not
+//! listed. Everything else is a [`Violation`] at its line.
 //!
 //! How it works, in three passes that each touch a line at most once:
 //! 1. Each file is parsed once. That pass checks the rules local to one file
@@ -17,10 +24,15 @@
 //! 3. Each sender's messages are walked per link: the recorded ones must be a
 //!    prefix; an unrecorded tail is either excused (and counted as lost, by
 //!    cause) or reported at the send line.
+//!
+//! Every message sent ends in exactly one of: recorded as `receive`,
+//! recorded as `pending`, lost (excused), or never recorded (a violation);
+//! the summary's arithmetic line shows that sum.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
+use std::process::ExitCode;
 
 use crate::logline::{Event, Line, StartInfo, StopReason, format_time};
 
@@ -93,11 +105,19 @@ pub struct Summary {
     pub received: u64,
     /// `pending` lines.
     pub pending: u64,
+    /// Messages recorded by their receiver as `receive` (each message once).
+    pub recorded_received: u64,
+    /// Messages recorded by their receiver as `pending` (each message once).
+    pub recorded_pending: u64,
     /// Messages never recorded by their receiver, with an excuse (see [`Summary::lost_by`]).
     pub lost: u64,
-    /// `lost` split by excuse: "receiver crashed", "sender crashed",
-    /// "sender peer_lost", "receiver peer_lost", "no receiver log".
-    pub lost_by: BTreeMap<&'static str, u64>,
+    /// `lost` split by excuse and the VM it is about.
+    pub lost_by: BTreeMap<Loss, u64>,
+    /// Messages never recorded and not excused (each one a violation).
+    pub unrecorded: u64,
+    /// `receive` and `pending` lines that record no message: they name no
+    /// send, or repeat a message already recorded.
+    pub unmatched: u64,
     /// VMs whose log has no `stop` line (they did not stop cleanly).
     pub crashed: Vec<u32>,
     /// `peer_lost` lines.
@@ -106,6 +126,70 @@ pub struct Summary {
     pub missing: Vec<u32>,
 }
 
+/// Why some messages were never recorded, and the VM that excuse is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Loss {
+    /// "receiver crashed", "sender crashed", "sender peer_lost",
+    /// "receiver peer_lost" or "no receiver log".
+    pub cause: &'static str,
+    /// The receiver, or for the sender's causes the sender.
+    pub vm: u32,
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let vm = self.vm;
+        match self.cause {
+            "receiver crashed" => write!(f, "to crashed VM {vm}"),
+            "sender crashed" => write!(f, "from crashed VM {vm}"),
+            "no receiver log" => write!(f, "to VM {vm} without a log"),
+            "sender peer_lost" => write!(f, "from VM {vm} after its peer_lost"),
+            "receiver peer_lost" => write!(f, "to VM {vm} after its peer_lost"),
+            other => write!(f, "{other} (VM {vm})"),
+        }
+    }
+}
+
+impl Summary {
+    /// Messages lost for `cause`, over every VM.
+    pub fn lost_for(&self, cause: &str) -> u64 {
+        let of = self.lost_by.iter().filter(|(l, _)| l.cause == cause);
+        of.map(|(_, n)| n).sum()
+    }
+
+    /// Messages to (or, for the sender's causes, from) `vm` lost for `cause`.
+    fn lost_at(&self, cause: &'static str, vm: u32) -> u64 {
+        self.lost_by.get(&Loss { cause, vm }).copied().unwrap_or(0)
+    }
+
+    /// The arithmetic line: every message sent, by how it ended.
+    pub fn messages_line(&self) -> String {
+        let mut line = format!(
+            "messages: {} sent = {} received + {} pending + {} lost",
+            self.messages_sent, self.recorded_received, self.recorded_pending, self.lost
+        );
+        if !self.lost_by.is_empty() {
+            let causes: Vec<String> = self
+                .lost_by
+                .iter()
+                .map(|(loss, n)| format!("{n} {loss}"))
+                .collect();
+            line += &format!(" ({})", causes.join(", "));
+        }
+        if self.unrecorded > 0 {
+            line += &format!(" + {} never recorded", self.unrecorded);
+        }
+        if self.unmatched > 0 {
+            line += &format!(
+                "; {} receive and pending lines record no message sent",
+                self.unmatched
+            );
+        }
+        line
+    }
+}
+
+/// Two lines: the counts, then [`Summary::messages_line`].
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} VMs, {} lines: ", self.vms, self.lines)?;
@@ -113,24 +197,11 @@ impl fmt::Display for Summary {
             let n = self.events.get(kind).copied().unwrap_or(0);
             write!(f, "{}{n} {kind}", if i > 0 { ", " } else { "" })?;
         }
-        write!(
-            f,
-            "; {} messages sent, {} received, {} pending, {} lost",
-            self.messages_sent, self.received, self.pending, self.lost
-        )?;
-        if !self.lost_by.is_empty() {
-            let causes: Vec<String> = self
-                .lost_by
-                .iter()
-                .map(|(c, n)| format!("{n} {c}"))
-                .collect();
-            write!(f, " ({})", causes.join(", "))?;
-        }
         write!(f, "; crashed: {}", id_list(&self.crashed))?;
         if !self.missing.is_empty() {
             write!(f, "; no log: {}", id_list(&self.missing))?;
         }
-        Ok(())
+        write!(f, "\n{}", self.messages_line())
     }
 }
 
@@ -142,10 +213,42 @@ fn id_list(ids: &[u32]) -> String {
     ids.join(", ")
 }
 
+/// Damage said before anything else: a missing log, a last line cut short, a
+/// log without `stop`, a log of another run. Told once, with what it leaves
+/// unverifiable counted in its message rather than listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    /// The file it is about, e.g. `machine_2.log` (missing or not).
+    pub file: String,
+    /// 1-based line number; 0 when the whole file is meant.
+    pub line: usize,
+    /// What happened, e.g. "machine_2.log is missing".
+    pub headline: String,
+    /// Its consequences, counted ("40 receives and pendings name VM 2 and
+    /// cannot be checked; ..."); may be empty.
+    pub consequences: String,
+    /// True if it fails the run; a VM that crashed cleanly between two lines
+    /// is only a note.
+    pub fails: bool,
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.headline)?;
+        if !self.consequences.is_empty() {
+            write!(f, ": {}", self.consequences)?;
+        }
+        Ok(())
+    }
+}
+
 /// The outcome of checking one run.
 #[derive(Debug, Clone)]
 pub struct Report {
-    /// Every broken rule, sorted by VM id and line.
+    /// The causes, by VM id: said first, each once.
+    pub causes: Vec<Cause>,
+    /// Every other broken rule, sorted by VM id and line. What a cause leaves
+    /// unverifiable is not here but counted in the cause.
     pub violations: Vec<Violation>,
     /// Counts over the run.
     pub summary: Summary,
@@ -154,7 +257,92 @@ pub struct Report {
 impl Report {
     /// True when no rule is broken.
     pub fn ok(&self) -> bool {
-        self.violations.is_empty()
+        self.violations.is_empty() && !self.causes.iter().any(|c| c.fails)
+    }
+
+    /// Failing causes plus violations.
+    pub fn failures(&self) -> usize {
+        self.violations.len() + self.causes.iter().filter(|c| c.fails).count()
+    }
+
+    /// The first thing wrong, briefly: a failing cause's headline, else the first violation.
+    pub fn first_failure(&self) -> Option<String> {
+        let cause = self.causes.iter().find(|c| c.fails);
+        cause
+            .map(|c| c.headline.clone())
+            .or_else(|| self.violations.first().map(Violation::to_string))
+    }
+
+    /// What `verify DIR` prints: the causes, at most [`SHOWN`] violations
+    /// then a count, the summary, and the verdict.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for c in &self.causes {
+            out += &format!("{c}\n");
+        }
+        for v in self.violations.iter().take(SHOWN) {
+            out += &format!("{v}\n");
+        }
+        if self.violations.len() > SHOWN {
+            let more = self.violations.len() - SHOWN;
+            out += &format!("... and {more} more violations\n");
+        }
+        out += &format!("{}\n", self.summary);
+        out += &format!("verify: {}\n", self.verdict());
+        out
+    }
+
+    /// `OK, ...` or `FAILED: ...`, for the last line.
+    fn verdict(&self) -> String {
+        if self.ok() {
+            return format!("OK, every rule of {DOC} holds");
+        }
+        let causes = self.causes.iter().filter(|c| c.fails).count();
+        let others = self.violations.len();
+        match (causes, others) {
+            (0, n) => format!("FAILED: {}", plural(n, "violation")),
+            (c, 0) => format!(
+                "FAILED: {} (said first), no other violation",
+                plural(c, "cause")
+            ),
+            (c, n) => format!(
+                "FAILED: {} (said first) and {}",
+                plural(c, "cause"),
+                plural(n, "other violation")
+            ),
+        }
+    }
+
+    /// One line for an experiment's run: `OK, ...` or `FAILED: ...; first: ...`.
+    pub fn one_line(&self) -> String {
+        let s = &self.summary;
+        let mut line = if self.ok() {
+            format!(
+                "OK, {} VMs, {} lines, {} messages sent, {} lost",
+                s.vms, s.lines, s.messages_sent, s.lost
+            )
+        } else {
+            let first = self.first_failure().unwrap_or_default();
+            format!(
+                "FAILED: {}; first: {first}",
+                plural(self.failures(), "violation")
+            )
+        };
+        if !s.crashed.is_empty() {
+            line += &format!("; crashed: {}", id_list(&s.crashed));
+        }
+        line
+    }
+}
+
+/// The repository's own description of the rules.
+pub const DOC: &str = "docs/log-format.md";
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
     }
 }
 
@@ -174,6 +362,8 @@ struct Incoming {
     from: u32,
     sent_tick: u64,
     msg_clock: u64,
+    /// A `pending` line, not a `receive`.
+    pending: bool,
 }
 
 /// What one file's pass keeps for the cross-file rules.
@@ -190,6 +380,15 @@ struct Log {
     incoming: Vec<Incoming>,
     /// (peer, line) of each `peer_lost`.
     peer_lost: Vec<(u32, usize)>,
+    /// The last line, cut short (not checked).
+    cut_line: Option<usize>,
+    /// Lines in the file, the cut one included.
+    lines: usize,
+    /// The tick of the last tick event: a log without `stop` may have lost
+    /// what came after it.
+    end_tick: u64,
+    /// `run` of the start line, and that line.
+    run: Option<(String, usize)>,
 }
 
 impl Log {
@@ -240,6 +439,10 @@ impl Scan {
                 slots: 0,
                 incoming: Vec::new(),
                 peer_lost: Vec::new(),
+                cut_line: None,
+                lines: 0,
+                end_tick: 0,
+                run: None,
             },
             found: Vec::new(),
             kinds: [0; KINDS.len()],
@@ -264,7 +467,10 @@ impl Scan {
         self.lines += 1;
         match Line::parse(text) {
             Ok(line) => self.event(no, line),
-            Err(e) => self.flag(no, format!("cannot parse line: {e} (SPEC §3 logfmt)")),
+            Err(e) => self.flag(
+                no,
+                format!("cannot parse line: {e} (see Log format in {DOC})"),
+            ),
         }
     }
 
@@ -298,7 +504,7 @@ impl Scan {
                 msg_clock,
                 ..
             } => {
-                self.incoming(no, from, sent_tick, msg_clock);
+                self.incoming(no, from, sent_tick, msg_clock, false);
             }
             Event::Pending {
                 from,
@@ -306,7 +512,7 @@ impl Scan {
                 msg_clock,
             } => {
                 self.open_pendings.push(no);
-                self.incoming(no, from, sent_tick, msg_clock);
+                self.incoming(no, from, sent_tick, msg_clock, true);
             }
             Event::PeerLost { peer } => self.log.peer_lost.push((peer, no)),
             Event::Stop {
@@ -380,6 +586,7 @@ impl Scan {
         peers.dedup();
         self.log.peers = Some(peers);
         self.plan = Some((info.rate, info.runtime_us));
+        self.log.run = Some((info.run, no));
     }
 
     /// Rules 2 and 3 for a tick event; `msg_clock` is set for a receive.
@@ -446,12 +653,13 @@ impl Scan {
         None
     }
 
-    fn incoming(&mut self, line: usize, from: u32, sent_tick: u64, msg_clock: u64) {
+    fn incoming(&mut self, line: usize, from: u32, sent_tick: u64, msg_clock: u64, pending: bool) {
         let inc = Incoming {
             line,
             from,
             sent_tick,
             msg_clock,
+            pending,
         };
         self.log.incoming.push(inc);
     }
@@ -498,10 +706,18 @@ impl Scan {
         }
     }
 
+    /// Counts the cut last line, if any; it is not parsed, as its end is gone.
+    fn cut(&mut self) {
+        self.lines += 1;
+        self.log.cut_line = Some(self.lines);
+    }
+
     fn finish(&mut self) {
         if self.lines == 0 {
             self.flag(0, "empty log (a log begins with start)".to_string());
         }
+        self.log.lines = self.lines;
+        self.log.end_tick = self.last_tick;
         // Sorted already unless the ticks are broken, which is told elsewhere.
         if !self.log.sends.is_sorted_by_key(|s| s.tick) {
             self.log.sends.sort_by_key(|s| s.tick);
@@ -535,8 +751,12 @@ fn lines_of(text: &str) -> impl Iterator<Item = &str> {
 
 fn scan_file(file: &str, id: u32, text: &str) -> Scan {
     let mut scan = Scan::new(file, id);
-    for (i, line) in lines_of(text).enumerate() {
+    let (whole, cut) = crate::logs::split_cut(text);
+    for (i, line) in lines_of(whole).enumerate() {
         scan.line(i + 1, line);
+    }
+    if cut.is_some() {
+        scan.cut();
     }
     scan.finish();
     scan
@@ -546,19 +766,55 @@ fn vm_id_of(name: &str) -> Option<u32> {
     crate::vm::log::log_id(name)
 }
 
+/// Receives and pendings left unverifiable by one cause: how many, and the
+/// first as (VM id, log index, line).
+#[derive(Default, Clone, Copy)]
+struct Unchecked {
+    count: u64,
+    first: Option<(u32, usize, usize)>,
+}
+
+impl Unchecked {
+    fn add(&mut self, at: (u32, usize, usize)) {
+        self.count += 1;
+        if self.first.is_none_or(|f| at < f) {
+            self.first = Some(at);
+        }
+    }
+}
+
 /// What the cross-file passes find.
 #[derive(Default)]
 struct Findings {
     violations: Vec<Violation>,
     lost: u64,
-    lost_by: BTreeMap<&'static str, u64>,
+    lost_by: BTreeMap<Loss, u64>,
     missing: BTreeSet<u32>,
+    /// Receives and pendings that name a VM without a log, by that VM.
+    no_log: BTreeMap<u32, Unchecked>,
+    /// Receives and pendings that name a tick after the end of a log without
+    /// `stop`, by that log's index.
+    past_end: HashMap<usize, Unchecked>,
+    /// Messages recorded: [as receive, as pending].
+    recorded: [u64; 2],
+    /// Messages never recorded and not excused.
+    unrecorded: u64,
 }
 
 impl Findings {
     fn flag(&mut self, file: &str, line: usize, message: String) {
         self.violations.push(Violation::new(file, line, message));
     }
+}
+
+/// Why the send a receive or pending names is not found.
+enum Miss {
+    /// The sender has no log.
+    NoLog,
+    /// The sender's log has no `stop` and ends before that tick.
+    PastEnd(usize),
+    /// Anything else: a violation with this message.
+    Bad(String),
 }
 
 /// All logs of a run, by VM id.
@@ -582,18 +838,24 @@ impl Run {
     /// message slot, the receiver's line that recorded it (0: none).
     fn match_all(&self, found: &mut Findings) -> Vec<Vec<usize>> {
         let mut got: Vec<Vec<usize>> = self.logs.iter().map(|l| vec![0; l.slots]).collect();
-        for r in &self.logs {
+        for (ri, r) in self.logs.iter().enumerate() {
             let mut last = HashMap::new();
             for inc in &r.incoming {
                 fifo(r, inc, &mut last, found);
-                self.match_one(r, inc, &mut got, found);
+                self.match_one((ri, r), inc, &mut got, found);
             }
         }
         got
     }
 
-    /// Rule 4 for one receive or pending `inc` of log `r`.
-    fn match_one(&self, r: &Log, inc: &Incoming, got: &mut [Vec<usize>], found: &mut Findings) {
+    /// Rule 4 for one receive or pending `inc` of log `r` (index `ri`).
+    fn match_one(
+        &self,
+        (ri, r): (usize, &Log),
+        inc: &Incoming,
+        got: &mut [Vec<usize>],
+        found: &mut Findings,
+    ) {
         let (file, line, from) = (r.file.as_str(), inc.line, inc.from);
         if !r.is_peer(from) {
             found.flag(
@@ -604,10 +866,16 @@ impl Run {
         }
         let (si, send, k) = match self.send_for(r, inc) {
             Ok(found_send) => found_send,
-            Err(msg) => {
-                if !self.index.contains_key(&from) {
-                    found.missing.insert(from);
-                }
+            Err(Miss::NoLog) => {
+                found.missing.insert(from);
+                found.no_log.entry(from).or_default().add((r.id, ri, line));
+                return;
+            }
+            Err(Miss::PastEnd(si)) => {
+                found.past_end.entry(si).or_default().add((r.id, ri, line));
+                return;
+            }
+            Err(Miss::Bad(msg)) => {
                 found.flag(file, line, msg);
                 return;
             }
@@ -623,6 +891,7 @@ impl Run {
         let slot = &mut got[si][send.slot + k];
         if *slot == 0 {
             *slot = line;
+            found.recorded[usize::from(inc.pending)] += 1;
         } else {
             let tick = inc.sent_tick;
             let msg = format!(
@@ -633,19 +902,23 @@ impl Run {
     }
 
     /// The send `inc` names: its log's index, the send, and `r`'s place in its `to`.
-    fn send_for(&self, r: &Log, inc: &Incoming) -> Result<(usize, &Send, usize), String> {
+    fn send_for(&self, r: &Log, inc: &Incoming) -> Result<(usize, &Send, usize), Miss> {
         let (from, tick) = (inc.from, inc.sent_tick);
-        let no_log = || format!("names VM {from}, but there is no machine_{from}.log");
-        let &si = self.index.get(&from).ok_or_else(no_log)?;
+        let &si = self.index.get(&from).ok_or(Miss::NoLog)?;
         let s = &self.logs[si];
-        let no_send = || format!("no send at tick {tick} in {}", s.file);
-        let send = s.send_at(tick).ok_or_else(no_send)?;
+        let Some(send) = s.send_at(tick) else {
+            if !s.stopped && tick > s.end_tick {
+                return Err(Miss::PastEnd(si));
+            }
+            return Err(Miss::Bad(format!("no send at tick {tick} in {}", s.file)));
+        };
         let Some(k) = send.to.iter().position(|&id| id == r.id) else {
             let to = id_list(&send.to);
-            return Err(format!(
+            let msg = format!(
                 "the send at {}:{} went to {to}, not to VM {}",
                 s.file, send.line, r.id
-            ));
+            );
+            return Err(Miss::Bad(msg));
         };
         Ok((si, send, k))
     }
@@ -656,11 +929,14 @@ impl Run {
         let mut open: HashMap<u32, Vec<(usize, u64)>> = HashMap::new();
         for send in &s.sends {
             for (k, &to) in send.to.iter().enumerate() {
+                let recorded = got[send.slot + k] != 0;
                 if !s.is_peer(to) {
-                    continue; // told at the send line
+                    // Told at the send line.
+                    found.unrecorded += u64::from(!recorded);
+                    continue;
                 }
                 let gap = open.entry(to).or_default();
-                if got[send.slot + k] == 0 {
+                if !recorded {
                     gap.push((send.line, send.tick));
                     continue;
                 }
@@ -669,6 +945,7 @@ impl Run {
                         "message to VM {to} of tick {tick} never recorded there, though the one of tick {} was (FIFO loses only a tail)",
                         send.tick
                     );
+                    found.unrecorded += 1;
                     found.flag(&s.file, line, msg);
                 }
             }
@@ -683,14 +960,15 @@ impl Run {
         let Some(&(first, _)) = tail.first() else {
             return;
         };
-        if let Some(cause) = self.excuse(s, to, first) {
+        if let Some(loss) = self.excuse(s, to, first) {
             found.lost += tail.len() as u64;
-            *found.lost_by.entry(cause).or_default() += tail.len() as u64;
-            if cause == "no receiver log" {
+            *found.lost_by.entry(loss).or_default() += tail.len() as u64;
+            if loss.cause == "no receiver log" {
                 found.missing.insert(to);
             }
             return;
         }
+        found.unrecorded += tail.len() as u64;
         for &(line, tick) in tail {
             let msg = format!(
                 "message to VM {to} of tick {tick} never recorded there (VM {to} stopped cleanly and no peer_lost excuses it)"
@@ -700,26 +978,61 @@ impl Run {
     }
 
     /// Why messages from `s` to `to`, from line `first` of `s` on, may be missing.
-    fn excuse(&self, s: &Log, to: u32, first: usize) -> Option<&'static str> {
+    fn excuse(&self, s: &Log, to: u32, first: usize) -> Option<Loss> {
+        let loss = |cause, vm| Some(Loss { cause, vm });
         let Some(r) = self.log(to) else {
-            return Some("no receiver log");
+            return loss("no receiver log", to);
         };
         if !r.stopped {
-            Some("receiver crashed")
+            loss("receiver crashed", to)
         } else if !s.stopped {
             // It may have logged sends that never reached the wire.
-            Some("sender crashed")
+            loss("sender crashed", s.id)
         } else if s.lost_peer_by(to, first) {
-            Some("sender peer_lost")
+            loss("sender peer_lost", s.id)
         } else if r.lost_peer_by(s.id, usize::MAX) {
-            // An extension of SPEC §4.5, which names only the sender's
+            // An extension of rule 5, which names only the sender's
             // peer_lost: a receiver that stops waiting for a hung sender after
             // its grace period loses the link's tail too, and says so with
             // peer_lost.
-            Some("receiver peer_lost")
+            loss("receiver peer_lost", to)
         } else {
             None
         }
+    }
+
+    /// Rule 7: the `run` id most logs share (ties: the lowest VM id's), and
+    /// a cause for each log of another run.
+    fn other_runs(&self) -> Vec<Cause> {
+        let mut count: HashMap<&str, (usize, u32)> = HashMap::new();
+        for l in &self.logs {
+            if let Some((run, _)) = &l.run {
+                let e = count.entry(run).or_insert((0, l.id));
+                e.0 += 1;
+                e.1 = e.1.min(l.id);
+            }
+        }
+        let Some((&main, &(n, _))) = count
+            .iter()
+            .max_by_key(|&(_, &(n, low))| (n, std::cmp::Reverse(low)))
+        else {
+            return Vec::new();
+        };
+        let total: usize = count.values().map(|c| c.0).sum();
+        let other = |l: &Log| {
+            let (run, line) = l.run.as_ref()?;
+            (run != main).then(|| Cause {
+                file: l.file.clone(),
+                line: *line,
+                headline: format!(
+                    "{}:{line}: run={run}, but {n} of {total} logs have run={main} (one run per folder, rule 7)",
+                    l.file
+                ),
+                consequences: String::new(),
+                fails: true,
+            })
+        };
+        self.logs.iter().filter_map(other).collect()
     }
 }
 
@@ -737,6 +1050,113 @@ fn fifo(r: &Log, inc: &Incoming, last: &mut HashMap<u32, (u64, usize)>, found: &
         );
         found.flag(&r.file, inc.line, msg);
     }
+}
+
+/// "40 receives and pendings name VM 2 and cannot be checked (the first at machine_1.log:6)".
+fn unchecked_text(run: &Run, u: &Unchecked, names: &str) -> Option<String> {
+    let (_, li, line) = u.first?;
+    let (n, file) = (u.count, &run.logs[li].file);
+    let what = if n == 1 {
+        "1 receive or pending names"
+    } else {
+        &format!("{n} receives and pendings name")
+    };
+    Some(format!(
+        "{what} {names} and cannot be checked (the first at {file}:{line})"
+    ))
+}
+
+/// The cause for a VM that has no log: it fails the run only if some
+/// receive or pending names it (they cannot be checked).
+fn missing_cause(run: &Run, found: &Findings, summary: &Summary, id: u32) -> Cause {
+    let mut parts = Vec::new();
+    let u = found.no_log.get(&id).copied().unwrap_or_default();
+    parts.extend(unchecked_text(run, &u, &format!("VM {id}")));
+    let lost = summary.lost_at("no receiver log", id);
+    if lost > 0 {
+        parts.push(format!("{} to VM {id} counted as lost", messages(lost)));
+    }
+    if parts.is_empty() {
+        parts.push(format!("VM {id} is named as a peer"));
+    }
+    let file = format!("machine_{id}.log");
+    Cause {
+        headline: format!("{file} is missing"),
+        file,
+        line: 0,
+        consequences: parts.join("; "),
+        fails: u.count > 0,
+    }
+}
+
+/// The cause for a log cut short or without `stop`; `None` for a whole,
+/// stopped log.
+fn end_cause(run: &Run, found: &Findings, summary: &Summary, li: usize) -> Option<Cause> {
+    let l = &run.logs[li];
+    if l.stopped && l.cut_line.is_none() {
+        return None;
+    }
+    let (file, id) = (&l.file, l.id);
+    let mut parts = Vec::new();
+    let headline = match l.cut_line {
+        Some(cut) => {
+            parts.push("not checked (a crash or a full disk leaves a log so)".to_string());
+            if !l.stopped {
+                parts.push(format!("VM {id} has no stop"));
+            }
+            format!("{file}:{cut}: last line cut short (no newline at its end)")
+        }
+        None if l.lines == 0 => format!("{file} has no stop (it is empty)"),
+        None => format!(
+            "{file} has no stop (VM {id} crashed or was killed after line {})",
+            l.lines
+        ),
+    };
+    let u = found.past_end.get(&li).copied().unwrap_or_default();
+    let names = format!("VM {id}'s ticks after its last logged one ({})", l.end_tick);
+    parts.extend(unchecked_text(run, &u, &names));
+    let to = summary.lost_at("receiver crashed", id);
+    let from = summary.lost_at("sender crashed", id);
+    match (to, from) {
+        (0, 0) => {}
+        (to, 0) => parts.push(format!("{} to VM {id} counted as lost", messages(to))),
+        (0, from) => parts.push(format!("{} from VM {id} counted as lost", messages(from))),
+        (to, from) => parts.push(format!(
+            "{} to VM {id} and {from} from it counted as lost",
+            messages(to)
+        )),
+    }
+    Some(Cause {
+        file: file.clone(),
+        line: l.cut_line.unwrap_or(0),
+        headline,
+        consequences: parts.join("; "),
+        fails: l.cut_line.is_some() || u.count > 0,
+    })
+}
+
+fn messages(n: u64) -> String {
+    if n == 1 {
+        "1 message".to_string()
+    } else {
+        format!("{n} messages")
+    }
+}
+
+/// Every cause, by VM id: missing logs, cut or unstopped logs, other runs.
+fn causes(run: &Run, found: &Findings, summary: &Summary) -> Vec<Cause> {
+    let mut causes: Vec<(u32, Cause)> = Vec::new();
+    for &id in &summary.missing {
+        causes.push((id, missing_cause(run, found, summary, id)));
+    }
+    for (li, l) in run.logs.iter().enumerate() {
+        causes.extend(end_cause(run, found, summary, li).map(|c| (l.id, c)));
+    }
+    for c in run.other_runs() {
+        causes.push((vm_id_of(&c.file).unwrap_or(0), c));
+    }
+    causes.sort_by_key(|(id, c)| (*id, c.line == 0, c.line));
+    causes.into_iter().map(|(_, c)| c).collect()
 }
 
 /// Pass 1 over every file; bad or repeated file names are violations.
@@ -780,9 +1200,11 @@ pub fn check(files: &[(String, String)]) -> Report {
     }
     found.missing.extend(run.unlogged_peers());
     fill_summary(&mut summary, &run, &found);
+    let causes = causes(&run, &found, &summary);
     let mut violations = found.violations;
     violations.sort_by_cached_key(|v| (vm_id_of(&v.file), v.file.clone(), v.line));
     Report {
+        causes,
         violations,
         summary,
     }
@@ -795,6 +1217,10 @@ fn fill_summary(summary: &mut Summary, run: &Run, found: &Findings) {
     summary.peer_lost = count("peer_lost");
     summary.vms = run.logs.len();
     summary.messages_sent = run.logs.iter().map(|l| l.slots as u64).sum();
+    [summary.recorded_received, summary.recorded_pending] = found.recorded;
+    let recorded = found.recorded[0] + found.recorded[1];
+    summary.unmatched = (summary.received + summary.pending).saturating_sub(recorded);
+    summary.unrecorded = found.unrecorded;
     let mut crashed: Vec<u32> = run
         .logs
         .iter()
@@ -822,32 +1248,58 @@ pub fn check_dir(dir: &Path) -> anyhow::Result<Report> {
 /// Most violations printed before the rest are only counted.
 pub const SHOWN: usize = 40;
 
-/// `lamport-sim verify DIR`: prints violations (a screenful, then a count) and
-/// a summary. Exit 0 if every rule holds, 1 on violations, 2 if unreadable.
-pub fn main(dir: &Path) -> anyhow::Result<std::process::ExitCode> {
-    let report = match check_dir(dir) {
-        Ok(r) => r,
+/// `lamport-sim verify DIR`: prints the causes, violations (a screenful, then
+/// a count) and a summary. Exit 0 if every rule holds, 1 on violations, 2 if
+/// DIR is neither a run folder nor an experiment folder. An experiment folder
+/// (`run_<k>` folders and no logs of its own, as `analyze` and `export` take
+/// it) gets one line per run and exits 1 if any run fails.
+pub fn main(dir: &Path) -> anyhow::Result<ExitCode> {
+    if crate::experiment::is_experiment(dir) && !crate::analyze::has_logs(dir) {
+        return Ok(main_experiment(dir));
+    }
+    match check_dir(dir) {
+        Ok(report) => {
+            print!("{}", report.render());
+            Ok(exit_code(report.ok()))
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
-            return Ok(std::process::ExitCode::from(2));
+            Ok(ExitCode::from(2))
         }
-    };
-    for v in report.violations.iter().take(SHOWN) {
-        println!("{v}");
     }
-    if report.violations.len() > SHOWN {
-        println!(
-            "... and {} more violations",
-            report.violations.len() - SHOWN
-        );
+}
+
+/// One line per `run_<k>` of the experiment in `dir`, then a verdict.
+fn main_experiment(dir: &Path) -> ExitCode {
+    let runs = crate::experiment::run_dirs(dir);
+    let mut failed = 0;
+    for (k, run_dir) in &runs {
+        let line = match check_dir(run_dir) {
+            Ok(report) => {
+                failed += usize::from(!report.ok());
+                report.one_line()
+            }
+            Err(e) => {
+                failed += 1;
+                format!("FAILED: {e:#}")
+            }
+        };
+        println!("run_{k}: {line}");
     }
-    println!("{}", report.summary);
-    if report.ok() {
-        println!("verify: OK, every rule of SPEC section 4 holds");
-        Ok(std::process::ExitCode::SUCCESS)
+    let n = runs.len();
+    if failed == 0 {
+        println!("verify: OK, all {n} runs pass every rule of {DOC}");
     } else {
-        println!("verify: {} violations", report.violations.len());
-        Ok(std::process::ExitCode::from(1))
+        println!("verify: FAILED: {failed} of {n} runs");
+    }
+    exit_code(failed == 0)
+}
+
+fn exit_code(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 
@@ -1130,9 +1582,12 @@ mod tests {
         with_lines(files, name, |lines| lines.insert(no - 1, text.to_string()));
     }
 
-    /// Asserts exactly these violations, in order: (file, line, a telling word).
+    /// Asserts exactly these violations, in order: (file, line, a telling
+    /// word), and no cause that fails the run.
     #[track_caller]
     fn expect(report: &Report, want: &[(&str, usize, &str)]) {
+        let causes: Vec<String> = report.causes.iter().map(|c| c.to_string()).collect();
+        assert!(report.causes.iter().all(|c| !c.fails), "{causes:#?}");
         let got: Vec<String> = report.violations.iter().map(|v| v.to_string()).collect();
         assert_eq!(report.violations.len(), want.len(), "{got:#?}");
         for (v, &(file, line, word)) in report.violations.iter().zip(want) {
@@ -1144,6 +1599,34 @@ mod tests {
     #[track_caller]
     fn expect_ok(report: &Report) {
         expect(report, &[]);
+        assert!(report.ok());
+    }
+
+    /// Asserts exactly these causes, in order: (file, line, a telling word
+    /// in the whole text, fails), then exactly the violations `want`.
+    #[track_caller]
+    fn expect_causes(
+        report: &Report,
+        causes: &[(&str, usize, &str, bool)],
+        want: &[(&str, usize, &str)],
+    ) {
+        let got: Vec<String> = report.causes.iter().map(|c| c.to_string()).collect();
+        assert_eq!(report.causes.len(), causes.len(), "{got:#?}");
+        for (c, &(file, line, word, fails)) in report.causes.iter().zip(causes) {
+            let hit = c.file == file
+                && c.line == line
+                && c.to_string().contains(word)
+                && c.fails == fails;
+            assert!(
+                hit,
+                "expected {file}:{line} with `{word}`, fails {fails}, got {got:#?}"
+            );
+        }
+        let without: Report = Report {
+            causes: Vec::new(),
+            ..report.clone()
+        };
+        expect(&without, want);
     }
 
     fn set_clock(line: &mut Line, value: u64) {
@@ -1194,7 +1677,8 @@ mod tests {
         assert_eq!(
             report.summary.to_string(),
             "3 VMs, 22 lines: 3 start, 3 internal, 5 send, 4 receive, 4 pending, \
-             0 peer_lost, 3 stop; 8 messages sent, 4 received, 4 pending, 0 lost; crashed: none"
+             0 peer_lost, 3 stop; crashed: none\n\
+             messages: 8 sent = 4 received + 4 pending + 0 lost"
         );
         let v = Violation::new(
             "machine_2.log",
@@ -1221,16 +1705,229 @@ mod tests {
         files.truncate(1);
         let text = check(&files).summary.to_string();
         assert!(
-            text.ends_with("2 lost (2 no receiver log); crashed: none; no log: 2, 3"),
+            text.ends_with(
+                "crashed: none; no log: 2, 3\n\
+                 messages: 2 sent = 0 received + 0 pending + 2 lost \
+                 (1 to VM 2 without a log, 1 to VM 3 without a log)"
+            ),
             "{text}"
         );
     }
 
     #[test]
-    fn a_log_without_final_newline_is_fine() {
+    fn a_log_without_final_newline_has_its_last_line_cut() {
         let mut files = base();
+        // Even a whole stop line: the writer ends every line with a newline.
         text_mut(&mut files, "machine_2.log").pop();
-        expect_ok(&check(&files));
+        let report = check(&files);
+        let cut = [("machine_2.log", 6, "last line cut short", true)];
+        expect_causes(&report, &cut, &[]);
+        assert!(report.causes[0].to_string().contains("VM 2 has no stop"));
+        assert_eq!(report.summary.lines, 22);
+    }
+
+    // ---- causes: said first, consequences counted ----
+
+    #[test]
+    fn a_line_cut_short_is_the_one_cause_and_what_it_hides_is_counted() {
+        let mut files = base();
+        // m2 line 3 is its send at tick 2 to 1 and 3; cut it, and what follows.
+        with_lines(&mut files, "machine_2.log", |l| l.truncate(3));
+        let text = text_mut(&mut files, "machine_2.log");
+        text.truncate(text.len() - 12);
+        let report = check(&files);
+        // m1:6 and m3:6 name that send; m1:7's message to VM 2 and m3:5's are
+        // lost to the crash; m2 never recorded m1:3's, m1 and m3 recorded the rest.
+        let cause = [(
+            "machine_2.log",
+            3,
+            "2 receives and pendings name VM 2's ticks after its last logged one (1) \
+             and cannot be checked (the first at machine_1.log:6); \
+             2 messages to VM 2 counted as lost",
+            true,
+        )];
+        expect_causes(&report, &cause, &[]);
+        assert!(!report.ok());
+        let s = &report.summary;
+        assert_eq!(
+            s.lost_by[&Loss {
+                cause: "receiver crashed",
+                vm: 2
+            }],
+            2
+        );
+        assert_eq!(
+            s.messages_sent,
+            s.recorded_received + s.recorded_pending + s.lost + s.unrecorded
+        );
+        assert_eq!(s.unmatched, 2);
+        let text = report.render();
+        assert!(
+            text.starts_with("machine_2.log:3: last line cut short"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("verify: FAILED: 1 cause (said first), no other violation\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn what_a_cut_does_not_explain_is_still_told_after_it() {
+        let mut files = base();
+        with_lines(&mut files, "machine_2.log", |l| l.truncate(3));
+        text_mut(&mut files, "machine_2.log").pop();
+        // m3:3 receives m1's tick 2 with a wrong clock: nothing to do with VM 2.
+        edit(&mut files, "machine_3.log", 3, |l| set_clock(l, 9));
+        let report = check(&files);
+        let cause = [("machine_2.log", 3, "cut short", true)];
+        let want = [
+            ("machine_3.log", 3, "receive clock 9"),
+            ("machine_3.log", 4, "previous clock 9"),
+        ];
+        expect_causes(&report, &cause, &want);
+        let text = report.render();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].starts_with("machine_2.log:3: last line cut short"),
+            "{text}"
+        );
+        assert!(
+            lines[1].starts_with("machine_3.log:3: receive clock 9"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_missing_log_is_one_line_first_with_a_count() {
+        let mut files = base();
+        files.retain(|(name, _)| name != "machine_2.log");
+        // And one independent fault, which must still be told.
+        edit(&mut files, "machine_3.log", 4, |l| set_clock(l, 9));
+        let report = check(&files);
+        let cause = [(
+            "machine_2.log",
+            0,
+            "machine_2.log is missing: 2 receives and pendings name VM 2 and cannot be \
+             checked (the first at machine_1.log:6); 3 messages to VM 2 counted as lost",
+            true,
+        )];
+        let want = [
+            ("machine_3.log", 4, "internal clock 9"),
+            ("machine_3.log", 5, "previous clock 9"),
+        ];
+        expect_causes(&report, &cause, &want);
+        let text = report.render();
+        assert!(
+            text.starts_with("machine_2.log is missing: 2 receives"),
+            "{text}"
+        );
+        assert_eq!(text.matches("VM 2 and cannot").count(), 1, "{text}");
+        assert!(
+            text.contains("verify: FAILED: 1 cause (said first) and 2 other violations"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_log_without_stop_is_a_note_with_its_losses() {
+        let mut s = Sim::new(2);
+        s.send(1, &[2]);
+        s.send(1, &[2]);
+        s.receive(2);
+        s.stop(1);
+        let report = check(&s.files());
+        let note = [(
+            "machine_2.log",
+            0,
+            "machine_2.log has no stop (VM 2 crashed or was killed after line 2): \
+             1 message to VM 2 counted as lost",
+            false,
+        )];
+        expect_causes(&report, &note, &[]);
+        assert!(report.ok());
+        assert!(
+            report
+                .render()
+                .ends_with("verify: OK, every rule of docs/log-format.md holds\n")
+        );
+        assert_eq!(
+            report.summary.messages_line(),
+            "messages: 2 sent = 1 received + 0 pending + 1 lost (1 to crashed VM 2)"
+        );
+    }
+
+    #[test]
+    fn a_log_without_stop_that_lost_its_end_fails() {
+        let mut s = Sim::new(2);
+        s.send(1, &[2]);
+        s.send(1, &[2]);
+        s.receive(2);
+        s.receive(2);
+        s.stop(2);
+        let mut files = s.files();
+        // VM 1's log lost its last send and never got to stop: a full disk.
+        with_lines(&mut files, "machine_1.log", |l| l.truncate(2));
+        let report = check(&files);
+        let cause = [(
+            "machine_1.log",
+            0,
+            "no stop (VM 1 crashed or was killed after line 2): 1 receive or pending \
+             names VM 1's ticks after its last logged one (1) and cannot be checked \
+             (the first at machine_2.log:3)",
+            true,
+        )];
+        expect_causes(&report, &cause, &[]);
+    }
+
+    #[test]
+    fn a_log_of_another_run_is_said_first() {
+        let mut files = base();
+        edit(&mut files, "machine_3.log", 1, |l| {
+            if let Event::Start(info) = &mut l.event {
+                info.run = "other".into();
+            }
+        });
+        let cause = [(
+            "machine_3.log",
+            1,
+            "run=other, but 2 of 3 logs have run=test",
+            true,
+        )];
+        expect_causes(&check(&files), &cause, &[]);
+    }
+
+    #[test]
+    fn many_violations_show_a_screenful_after_the_causes() {
+        let mut files = base();
+        files.retain(|(name, _)| name != "machine_3.log");
+        for _ in 0..SHOWN {
+            with_lines(&mut files, "machine_1.log", |l| l.push(l[1].clone()));
+        }
+        let report = check(&files);
+        let text = report.render();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("machine_3.log is missing"), "{text}");
+        assert!(
+            lines[1..=SHOWN]
+                .iter()
+                .all(|l| l.starts_with("machine_1.log:")),
+            "{text}"
+        );
+        assert!(lines[SHOWN + 1].starts_with("... and "), "{text}");
+    }
+
+    #[test]
+    fn one_line_for_an_experiment_names_the_first_cause() {
+        let mut files = base();
+        files.retain(|(name, _)| name != "machine_2.log");
+        let report = check(&files);
+        assert_eq!(
+            report.one_line(),
+            "FAILED: 1 violation; first: machine_2.log is missing"
+        );
+        let ok = check(&base()).one_line();
+        assert_eq!(ok, "OK, 3 VMs, 22 lines, 8 messages sent, 0 lost");
     }
 
     // ---- rule 1: shape ----
@@ -1604,13 +2301,15 @@ mod tests {
         let mut files = base();
         files.retain(|(name, _)| name != "machine_2.log");
         let report = check(&files);
-        let want = [
-            ("machine_1.log", 6, "no machine_2.log"),
-            ("machine_3.log", 6, "no machine_2.log"),
-        ];
-        expect(&report, &want);
+        let cause = [(
+            "machine_2.log",
+            0,
+            "2 receives and pendings name VM 2",
+            true,
+        )];
+        expect_causes(&report, &cause, &[]);
         assert_eq!(report.summary.lost, 3);
-        assert_eq!(report.summary.lost_by["no receiver log"], 3);
+        assert_eq!(report.summary.lost_for("no receiver log"), 3);
         assert_eq!(report.summary.missing, [2]);
     }
 
@@ -1740,7 +2439,7 @@ mod tests {
             (report.summary.lost, report.summary.crashed.as_slice()),
             (1, &[2][..])
         );
-        assert_eq!(report.summary.lost_by["receiver crashed"], 1);
+        assert_eq!(report.summary.lost_for("receiver crashed"), 1);
     }
 
     #[test]
@@ -1754,7 +2453,7 @@ mod tests {
             (report.summary.lost, report.summary.crashed.as_slice()),
             (1, &[1][..])
         );
-        assert_eq!(report.summary.lost_by["sender crashed"], 1);
+        assert_eq!(report.summary.lost_for("sender crashed"), 1);
     }
 
     #[test]
@@ -1770,7 +2469,7 @@ mod tests {
         let report = check(&s.files());
         expect_ok(&report);
         assert_eq!((report.summary.lost, report.summary.peer_lost), (1, 1));
-        assert_eq!(report.summary.lost_by["sender peer_lost"], 1);
+        assert_eq!(report.summary.lost_for("sender peer_lost"), 1);
     }
 
     #[test]
@@ -1795,7 +2494,7 @@ mod tests {
         s.stop(2);
         let report = check(&s.files());
         expect_ok(&report);
-        assert_eq!(report.summary.lost_by["receiver peer_lost"], 1);
+        assert_eq!(report.summary.lost_for("receiver peer_lost"), 1);
     }
 
     // ---- rule 6: tick count ----
@@ -1884,7 +2583,7 @@ mod tests {
 
     // ---- speed ----
 
-    /// A correct 3-VM run of about `lines` lines, following SPEC §1's rolls.
+    /// A correct 3-VM run of about `lines` lines, following the model's rolls.
     fn big_run(lines: usize) -> Vec<(String, String)> {
         let mut s = Sim::new(3);
         let mut rng = 0x2545_f491_4f6c_dd1d_u64;
@@ -1982,13 +2681,130 @@ mod tests {
             sim
         }
 
+        /// What a corruption changes in one line.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Field {
+            /// The clock of a tick line.
+            Clock,
+            /// `sent_tick` of a receive or pending.
+            SentTick,
+            /// `msg_clock` of a receive or pending.
+            MsgClock,
+            /// `from` of a receive or pending, to another VM of the run.
+            From,
+        }
+
+        /// Adds `delta` to `field` of one line picked among the lines that
+        /// have it, in any file but `not_in`; returns (file index, 1-based
+        /// line), or `None` when no line fits or the value would go below 0.
+        fn corrupt(
+            files: &mut [(String, String)],
+            not_in: Option<usize>,
+            pick: prop::sample::Index,
+            delta: i64,
+            field: Field,
+        ) -> Option<(usize, usize)> {
+            let key = if field == Field::Clock {
+                " tick="
+            } else {
+                " sent_tick="
+            };
+            let fits: Vec<(usize, usize)> = files
+                .iter()
+                .enumerate()
+                .filter(|(f, _)| Some(*f) != not_in)
+                .flat_map(|(f, (_, text))| {
+                    let lines = text.lines().enumerate();
+                    lines
+                        .filter(|(_, l)| l.contains(key))
+                        .map(move |(i, _)| (f, i))
+                })
+                .collect();
+            if fits.is_empty() {
+                return None;
+            }
+            let (f, i) = fits[pick.index(fits.len())];
+            let n = files.len() as i64;
+            let mut lines: Vec<String> = files[f].1.lines().map(String::from).collect();
+            let mut line = Line::parse(&lines[i]).ok()?;
+            let value = match (&mut line.event, field) {
+                (
+                    Event::Internal { clock, .. }
+                    | Event::Send { clock, .. }
+                    | Event::Receive { clock, .. },
+                    Field::Clock,
+                ) => clock,
+                (
+                    Event::Receive { sent_tick, .. } | Event::Pending { sent_tick, .. },
+                    Field::SentTick,
+                ) => sent_tick,
+                (
+                    Event::Receive { msg_clock, .. } | Event::Pending { msg_clock, .. },
+                    Field::MsgClock,
+                ) => msg_clock,
+                (Event::Receive { from, .. } | Event::Pending { from, .. }, Field::From) => {
+                    // Another VM of the run, never the receiver itself.
+                    let me = i64::from(line.vm);
+                    let mut to = (i64::from(*from) - 1 + delta).rem_euclid(n) + 1;
+                    if to == me || to == i64::from(*from) {
+                        to = (to % n) + 1;
+                    }
+                    if to == me || to == i64::from(*from) {
+                        return None;
+                    }
+                    *from = to as u32;
+                    return Some(rewrite(files, f, i, &mut lines, &line));
+                }
+                _ => return None,
+            };
+            let new = *value as i64 + delta;
+            if new < 0 {
+                return None;
+            }
+            *value = new as u64;
+            Some(rewrite(files, f, i, &mut lines, &line))
+        }
+
+        fn rewrite(
+            files: &mut [(String, String)],
+            f: usize,
+            i: usize,
+            lines: &mut [String],
+            line: &Line,
+        ) -> (usize, usize) {
+            lines[i] = written(line);
+            files[f].1 = lines.join("\n") + "\n";
+            (f, i + 1)
+        }
+
+        fn told_at(report: &Report, file: &str, line: usize) -> bool {
+            report
+                .violations
+                .iter()
+                .any(|v| v.file == file && v.line == line)
+        }
+
+        fn texts(report: &Report) -> Vec<String> {
+            let causes = report.causes.iter().map(ToString::to_string);
+            causes
+                .chain(report.violations.iter().map(ToString::to_string))
+                .collect()
+        }
+
+        /// Every message sent ended one way: the summary's arithmetic holds.
+        fn adds_up(s: &Summary) -> bool {
+            s.messages_sent == s.recorded_received + s.recorded_pending + s.lost + s.unrecorded
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(256))]
 
             #[test]
             fn every_history_that_follows_the_rules_verifies((n, acts) in history()) {
                 let report = check(&play(n, &acts).files());
-                prop_assert!(report.ok(), "{:?}", report.violations.iter().map(ToString::to_string).collect::<Vec<_>>());
+                prop_assert!(report.ok(), "{:?}", texts(&report));
+                prop_assert!(report.causes.is_empty(), "{:?}", texts(&report));
+                prop_assert!(adds_up(&report.summary));
             }
 
             #[test]
@@ -1998,33 +2814,74 @@ mod tests {
                 delta in prop_oneof![-5i64..=-1, 1i64..=5],
             ) {
                 let mut files = play(n, &acts).files();
-                // Every tick line of every file, as (file, line index).
-                let ticks: Vec<(usize, usize)> = files.iter().enumerate().flat_map(|(f, (_, text))| {
-                    text.lines().enumerate().filter(|(_, l)| l.contains(" tick=")).map(move |(i, _)| (f, i))
-                }).collect();
-                prop_assume!(!ticks.is_empty());
-                let (f, i) = ticks[pick.index(ticks.len())];
-                let mut lines: Vec<String> = files[f].1.lines().map(String::from).collect();
-                let mut line = Line::parse(&lines[i]).unwrap();
-                let clock = match &mut line.event {
-                    Event::Internal { clock, .. } | Event::Send { clock, .. } | Event::Receive { clock, .. } => clock,
-                    _ => unreachable!(),
-                };
-                let new = *clock as i64 + delta;
-                prop_assume!(new >= 0);
-                *clock = new as u64;
-                let mut text = String::new();
-                line.write_to(&mut text);
-                lines[i] = text.trim_end().to_string();
-                files[f].1 = lines.join("\n") + "\n";
+                let at = corrupt(&mut files, None, pick, delta, Field::Clock);
+                let Some((f, no)) = at else { return Ok(()) };
                 let report = check(&files);
                 prop_assert!(!report.ok());
-                let name = &files[f].0;
-                prop_assert!(
-                    report.violations.iter().any(|v| &v.file == name && v.line == i + 1),
-                    "no violation at {}:{}: {:?}", name, i + 1,
-                    report.violations.iter().map(ToString::to_string).collect::<Vec<_>>()
-                );
+                prop_assert!(report.causes.is_empty(), "{:?}", texts(&report));
+                prop_assert!(told_at(&report, &files[f].0, no), "{:?}", texts(&report));
+                prop_assert!(adds_up(&report.summary));
+            }
+
+            #[test]
+            fn any_single_corrupted_message_is_caught(
+                (n, acts) in history(),
+                pick in any::<prop::sample::Index>(),
+                delta in prop_oneof![-3i64..=-1, 1i64..=3],
+                field in prop_oneof![Just(Field::SentTick), Just(Field::MsgClock), Just(Field::From)],
+            ) {
+                let mut files = play(n, &acts).files();
+                let at = corrupt(&mut files, None, pick, delta, field);
+                let Some((f, no)) = at else { return Ok(()) };
+                let report = check(&files);
+                // Every log is whole and stopped: nothing may be grouped away.
+                prop_assert!(!report.ok(), "{:?}", texts(&report));
+                prop_assert!(report.causes.is_empty(), "{:?}", texts(&report));
+                // A send's clock is its VM's, which grows with its tick: a
+                // changed sent_tick names a send with another clock, if any.
+                if field != Field::From {
+                    prop_assert!(told_at(&report, &files[f].0, no), "{:?}", texts(&report));
+                }
+                prop_assert!(adds_up(&report.summary));
+            }
+
+            #[test]
+            fn a_cut_or_removed_log_is_said_first_and_hides_no_other_fault(
+                (n, acts) in history(),
+                damaged in any::<prop::sample::Index>(),
+                cut_at in any::<prop::sample::Index>(),
+                remove in any::<bool>(),
+                pick in any::<prop::sample::Index>(),
+                delta in prop_oneof![-5i64..=-1, 1i64..=5],
+            ) {
+                let mut files = play(n, &acts).files();
+                let b = damaged.index(files.len());
+                let name = files[b].0.clone();
+                let fault = corrupt(&mut files, Some(b), pick, delta, Field::Clock);
+                let mut cut_line = 0;
+                if remove {
+                    files.remove(b);
+                } else {
+                    let text = &mut files[b].1;
+                    let p = cut_at.index(text.len() - 1);
+                    text.truncate(p);
+                    if !text.is_empty() && !text.ends_with('\n') {
+                        cut_line = text.matches('\n').count() + 1;
+                    }
+                }
+                let report = check(&files);
+                let first = report.causes.first();
+                prop_assert!(first.is_some_and(|c| c.file == name), "{:?}", texts(&report));
+                prop_assert_eq!(report.causes.len(), 1, "{:?}", texts(&report));
+                if cut_line > 0 {
+                    let c = &report.causes[0];
+                    prop_assert!(c.fails && c.line == cut_line, "{:?}", texts(&report));
+                }
+                if let Some((f, no)) = fault {
+                    let f = if remove && f > b { f - 1 } else { f };
+                    prop_assert!(told_at(&report, &files[f].0, no), "{:?}", texts(&report));
+                }
+                prop_assert!(adds_up(&report.summary));
             }
         }
     }
