@@ -21,7 +21,7 @@
 //!   deadlines, the stop protocol).
 //! - [`wire`]: the TCP frame format.
 //! - [`logline`]: the one definition of the log format.
-//! - [`verify`]: checks a run's logs against SPEC §4.
+//! - [`verify`]: checks a run's logs against the rules of `docs/log-format.md`.
 //! - [`analyze`]: `analyze`: [`analyze::stats`] (per-VM and cross-VM figures
 //!   and the plotted series, pure; also the launcher's table figures),
 //!   [`analyze::plots`] and [`analyze::spacetime`] (SVG as text),

@@ -1,5 +1,5 @@
 //! One virtual machine: wires the network thread, the network queue, the
-//! control mailbox, the log and the tick loop together, and runs SPEC §1 from
+//! control mailbox, the log and the tick loop together, and runs the model from
 //! set-up to the clean stop.
 //!
 //! Threads: the net thread (`net`) owns the listener and every inbound
@@ -685,7 +685,7 @@ impl Vm {
         Ok(())
     }
 
-    /// SPEC §1 Stop: close outbound, drain inbound until peers close (or the
+    /// The model's stop: close outbound, drain inbound until peers close (or the
     /// grace period ends), log what is still queued as `pending`, log `stop`.
     fn stop(mut self, reason: StopReason) -> Result<()> {
         self.ticking = false;
