@@ -28,7 +28,7 @@ pub enum Command {
     Run(RunArgs),
     /// Run one VM by hand, in its own terminal, connecting to its peers.
     Vm(VmArgs),
-    /// Check a run's logs against every rule of the model; exit 0 only if all hold.
+    /// Check a run's logs against every rule of docs/log-format.md; exit 0 only if all hold.
     Verify(VerifyArgs),
     /// Repeat one run R times into LOGS/NAME/run_1..run_R, verify each, write a summary.
     Experiment(ExperimentArgs),
@@ -131,7 +131,7 @@ pub struct VmArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
-    /// The run's log folder.
+    /// The run's log folder, or an experiment folder (each run_<k> is verified).
     #[arg(value_name = "DIR", default_value = "logs")]
     pub dir: PathBuf,
 }

@@ -122,7 +122,8 @@ pub struct Summary {
     pub crashed: Vec<u32>,
     /// `peer_lost` lines.
     pub peer_lost: u64,
-    /// VM ids named in `peers`, `to` or `from` that have no log file (a note, not a violation).
+    /// VM ids named in `peers`, `to` or `from` that have no log file: each one
+    /// a [`Cause`], failing the run only if a receive or pending names it.
     pub missing: Vec<u32>,
 }
 
