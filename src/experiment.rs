@@ -51,6 +51,7 @@ pub fn check_name(name: &str) -> Result<(), ConfigError> {
             flag: "--name",
             value: name.to_string(),
             why: "must be a folder name of A-Z a-z 0-9 _ - . (at most 100)".into(),
+            hint: None,
         });
     }
     Ok(())
@@ -64,6 +65,7 @@ pub fn main(args: &ExperimentArgs) -> Result<ExitCode> {
             flag: "--runs",
             value: args.runs.to_string(),
             why: format!("must be 1..={MAX_RUNS}"),
+            hint: None,
         }
         .into());
     }
@@ -73,6 +75,7 @@ pub fn main(args: &ExperimentArgs) -> Result<ExitCode> {
         flag: "--logs",
         value: base.model.logs.display().to_string(),
         why: format!("cannot create {}: {e}", dir.display()),
+        hint: None,
     })?;
     let command = dir.join(COMMAND_FILE);
     std::fs::write(&command, command_line() + "\n")

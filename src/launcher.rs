@@ -110,8 +110,9 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     install_interrupt_handler()?;
     let seed = cfg.model.seed.unwrap_or_else(|| rand::rng().random());
     let run_id = format!("{:06x}", rand::rng().random_range(0..0x100_0000u32));
-    check_logs_writable(&cfg.model.logs)?;
+    // The ports first: a refused run must not leave a folder behind.
     check_ports(&cfg)?;
+    check_logs_writable(&cfg.model.logs)?;
     if interrupted() {
         eprintln!("lamport-sim: interrupted before any VM started");
         return Ok(ExitCode::from(130));
@@ -149,6 +150,7 @@ fn check_logs_writable(dir: &Path) -> Result<(), ConfigError> {
         flag: "--logs",
         value: dir.display().to_string(),
         why,
+        hint: None,
     };
     std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create the folder: {e}")))?;
     let probe = dir.join(format!(".lamport-sim-probe-{}", std::process::id()));
@@ -169,6 +171,7 @@ fn check_ports(cfg: &RunConfig) -> Result<(), ConfigError> {
                 flag: "--base-port",
                 value: cfg.base_port.to_string(),
                 why: format!("port {port} (VM {id}) is not free: {e}"),
+                hint: Some("--base-port 0 lets every VM take a free port".into()),
             });
         }
     }

@@ -100,6 +100,7 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         flag: "--listen",
         value: cfg.listen.to_string(),
         why: e.to_string(),
+        hint: None,
     })?;
     resolve_peers(&cfg.peers)?;
     let log = LogWriter::create(&cfg.model.logs, cfg.id)?;
@@ -172,6 +173,7 @@ fn resolve_peers(peers: &[(u32, String)]) -> Result<(), ConfigError> {
                 flag: "--peer",
                 value: format!("{id}={addr}"),
                 why,
+                hint: None,
             });
         }
     }
@@ -376,6 +378,7 @@ impl Vm {
                 cfg.connect_timeout.as_secs_f64(),
                 waiting.join("; ")
             ),
+            hint: None,
         }
     }
 
