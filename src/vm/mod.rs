@@ -103,6 +103,12 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         hint: None,
     })?;
     resolve_peers(&cfg.peers)?;
+    // Its id's lock; by hand also the folder's (under the launcher, it holds it).
+    let _lock = if cfg.control {
+        crate::lock::launched_vm(&cfg.model.logs, cfg.id, &cfg.run)?
+    } else {
+        crate::lock::hand_vm(&cfg.model.logs, cfg.id, &cfg.run)?
+    };
     let log = LogWriter::create(&cfg.model.logs, cfg.id)?;
     if !cfg.control {
         eprintln!(
