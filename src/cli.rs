@@ -144,6 +144,11 @@ pub struct ExperimentArgs {
     /// How many runs (with --seed S, run k uses seed S + k - 1).
     #[arg(long, value_name = "R", default_value_t = 5)]
     pub runs: u32,
+    /// Remove the old runs of an experiment of this name (every run_k, its
+    /// summary and plots) before the first new run. Without it, a name
+    /// whose folder already holds runs is refused.
+    #[arg(long)]
+    pub replace: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }

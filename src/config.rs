@@ -23,6 +23,9 @@ pub struct ConfigError {
     pub flag: &'static str,
     pub value: String,
     pub why: String,
+    /// The next step, where one exists: printed as its own `hint:` line,
+    /// never part of the one-line message.
+    pub hint: Option<String>,
 }
 
 impl fmt::Display for ConfigError {
@@ -42,6 +45,7 @@ fn bad<T>(
         flag,
         value: value.to_string(),
         why: why.into(),
+        hint: None,
     })
 }
 

@@ -6,6 +6,11 @@
 //! cross-run plots. `lamport-sim analyze LOGS/NAME` summarizes again from the
 //! logs alone. Ctrl+C stops the current run cleanly, keeps the finished ones,
 //! and starts no other.
+//!
+//! The experiment holds `LOGS/NAME`'s lock ([`crate::lock`]) for its whole
+//! batch. A name whose folder already holds runs is refused unless
+//! `--replace` is given, which removes the old runs, summary and plots first,
+//! so the summary lists exactly this batch's runs.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,6 +22,7 @@ use crate::analyze::{self, Analysis, model, plots};
 use crate::cli::ExperimentArgs;
 use crate::config::{self, ConfigError, RunConfig};
 use crate::launcher;
+use crate::lock::{self, FolderLock};
 use crate::logline::StopReason;
 use crate::verify;
 
@@ -24,6 +30,11 @@ use crate::verify;
 pub const MAX_RUNS: u32 = 1000;
 /// The file that keeps the command an experiment was made with.
 const COMMAND_FILE: &str = "command.txt";
+/// The experiment's summary page.
+const SUMMARY_FILE: &str = "summary.md";
+/// The cross-run plots.
+const DRIFT_PLOT: &str = "drift_runs.svg";
+const CLOCK_PLOT: &str = "clock_runs.svg";
 
 /// One run of an experiment, read back from its logs.
 #[derive(Debug, Clone)]
@@ -51,6 +62,7 @@ pub fn check_name(name: &str) -> Result<(), ConfigError> {
             flag: "--name",
             value: name.to_string(),
             why: "must be a folder name of A-Z a-z 0-9 _ - . (at most 100)".into(),
+            hint: None,
         });
     }
     Ok(())
@@ -64,16 +76,30 @@ pub fn main(args: &ExperimentArgs) -> Result<ExitCode> {
             flag: "--runs",
             value: args.runs.to_string(),
             why: format!("must be 1..={MAX_RUNS}"),
+            hint: None,
         }
         .into());
     }
     let base = config::run(&args.run)?;
+    // Every check before anything is created or removed.
+    launcher::check_ports(&base)?;
     let dir = base.model.logs.join(&args.name);
-    std::fs::create_dir_all(&dir).map_err(|e| ConfigError {
-        flag: "--logs",
-        value: base.model.logs.display().to_string(),
-        why: format!("cannot create {}: {e}", dir.display()),
-    })?;
+    let lock = FolderLock::exclusive(&dir, &format!("experiment {}", args.name))?;
+    let old = match old_runs(&dir, &args.name, args.replace) {
+        Ok(old) => old,
+        Err(e) => {
+            lock.abandon();
+            return Err(e.into());
+        }
+    };
+    if !old.is_empty() {
+        remove_old_runs(&dir, &old)?;
+        println!(
+            "experiment {}: removed {} old runs (--replace)",
+            args.name,
+            old.len()
+        );
+    }
     let command = dir.join(COMMAND_FILE);
     std::fs::write(&command, command_line() + "\n")
         .with_context(|| format!("cannot write {}", command.display()))?;
@@ -83,8 +109,9 @@ pub fn main(args: &ExperimentArgs) -> Result<ExitCode> {
         "experiment {}: {done} of {} runs, summary in {}",
         args.name,
         args.runs,
-        dir.join("summary.md").display()
+        dir.join(SUMMARY_FILE).display()
     );
+    drop(lock);
     Ok(if launcher::interrupted() || done < args.runs {
         ExitCode::from(130)
     } else if results.iter().any(|r| r.problem.is_some()) {
@@ -92,6 +119,52 @@ pub fn main(args: &ExperimentArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The old `run_k` folders in `dir`, to be replaced. Refused with a `--name`
+/// error (and a `--replace` hint) when there are some and `replace` is not
+/// given, or when one of them is in use by a live run.
+fn old_runs(dir: &Path, name: &str, replace: bool) -> Result<Vec<PathBuf>, ConfigError> {
+    let old = run_dirs(dir);
+    let (Some(first), Some(last)) = (old.first(), old.last()) else {
+        return Ok(Vec::new());
+    };
+    if !replace {
+        return Err(ConfigError {
+            flag: "--name",
+            value: name.to_string(),
+            why: format!(
+                "{} already holds {} runs (run_{} .. run_{}) of an earlier experiment",
+                dir.display(),
+                old.len(),
+                first.0,
+                last.0
+            ),
+            hint: Some("add --replace to remove the old runs".into()),
+        });
+    }
+    for (_, run) in &old {
+        lock::check_free(run)?;
+    }
+    Ok(old.into_iter().map(|(_, run)| run).collect())
+}
+
+/// Removes the old runs, the summary and the cross-run plots of `dir`.
+fn remove_old_runs(dir: &Path, old: &[PathBuf]) -> Result<()> {
+    for run in old {
+        std::fs::remove_dir_all(run)
+            .with_context(|| format!("cannot remove the old run {}", run.display()))?;
+    }
+    for file in [SUMMARY_FILE, DRIFT_PLOT, CLOCK_PLOT, COMMAND_FILE] {
+        let path = dir.join(file);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove {}", path.display()));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Runs the batch; returns how many runs started.
@@ -164,7 +237,7 @@ pub fn summarize(dir: &Path) -> Result<Vec<RunResult>> {
         &results,
         &plots.iter().map(|p| p.0).collect::<Vec<_>>(),
     );
-    let path = dir.join("summary.md");
+    let path = dir.join(SUMMARY_FILE);
     std::fs::write(&path, md).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(results)
 }
@@ -237,8 +310,8 @@ fn cross_run_plots(results: &[RunResult]) -> Vec<(&'static str, String)> {
         })
         .collect();
     vec![
-        ("drift_runs.svg", plots::line_chart(&axes, &drift, false)),
-        ("clock_runs.svg", grid(&clocks, 2)),
+        (DRIFT_PLOT, plots::line_chart(&axes, &drift, false)),
+        (CLOCK_PLOT, grid(&clocks, 2)),
     ]
 }
 

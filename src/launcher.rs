@@ -27,6 +27,7 @@ use crate::analyze::{report, stats::VmStats};
 use crate::config::{ConfigError, RunConfig};
 use crate::control::{FromVm, Status, ToVm};
 use crate::live;
+use crate::lock::FolderLock;
 use crate::logline;
 
 /// Longest wait for every VM to bind and to connect.
@@ -110,8 +111,10 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     install_interrupt_handler()?;
     let seed = cfg.model.seed.unwrap_or_else(|| rand::rng().random());
     let run_id = format!("{:06x}", rand::rng().random_range(0..0x100_0000u32));
-    check_logs_writable(&cfg.model.logs)?;
+    // Every check before anything is written: the ports, then the folder's
+    // lock, held to the end of the run (taking it creates the folder).
     check_ports(&cfg)?;
+    let _lock = FolderLock::exclusive(&cfg.model.logs, &format!("run {run_id}"))?;
     if interrupted() {
         eprintln!("lamport-sim: interrupted before any VM started");
         return Ok(ExitCode::from(130));
@@ -143,22 +146,9 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     finish(&cfg, &vms, outcome)
 }
 
-/// Fails with a `--logs` error if the folder cannot be created or written.
-fn check_logs_writable(dir: &Path) -> Result<(), ConfigError> {
-    let fail = |why: String| ConfigError {
-        flag: "--logs",
-        value: dir.display().to_string(),
-        why,
-    };
-    std::fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create the folder: {e}")))?;
-    let probe = dir.join(format!(".lamport-sim-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| fail(format!("cannot write in the folder: {e}")))?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
-}
-
 /// Fails with a `--base-port` error naming the first port already taken.
-fn check_ports(cfg: &RunConfig) -> Result<(), ConfigError> {
+/// Binds and lets go: creates no file.
+pub fn check_ports(cfg: &RunConfig) -> Result<(), ConfigError> {
     if cfg.base_port == 0 {
         return Ok(());
     }
@@ -169,6 +159,7 @@ fn check_ports(cfg: &RunConfig) -> Result<(), ConfigError> {
                 flag: "--base-port",
                 value: cfg.base_port.to_string(),
                 why: format!("port {port} (VM {id}) is not free: {e}"),
+                hint: Some("--base-port 0 lets every VM take a free port".into()),
             });
         }
     }

@@ -35,6 +35,7 @@
 //!   tool's format, [`export::shiviz`] (text, pure); `export/mod.rs` (IO).
 //! - [`theory`]: what the model predicts from the rates and the die alone.
 //! - [`logs`]: reading a run folder.
+//! - [`lock`]: one run per log folder (OS file locks).
 //! - [`bench`]: benchmark figures from parsed logs (`cargo bench` uses them).
 
 pub mod analyze;
@@ -46,6 +47,7 @@ pub mod experiment;
 pub mod export;
 pub mod launcher;
 pub mod live;
+pub mod lock;
 pub mod logline;
 pub mod logs;
 pub mod theory;

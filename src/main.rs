@@ -15,8 +15,9 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            // clap's first line names the flag and the value; the rest is a hint.
-            eprintln!("{}", first_line(&e.render().to_string()));
+            // clap's whole message: the error, its suggestion ("tip: ..."),
+            // the usage line and where to read more.
+            let _ = e.print();
             return ExitCode::from(2);
         }
     };
@@ -24,23 +25,18 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
             eprintln!("error: {e}");
+            if let Some(hint) = e
+                .downcast_ref::<ConfigError>()
+                .and_then(|c| c.hint.as_ref())
+            {
+                eprintln!("hint: {hint}");
+            }
             ExitCode::from(2)
         }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
-    }
-}
-
-/// clap's first line, with the next one when it ends in a colon (a list
-/// of missing arguments follows it).
-fn first_line(text: &str) -> String {
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.next().unwrap_or("error: bad arguments");
-    match lines.next() {
-        Some(next) if first.ends_with(':') => format!("{first} {next}"),
-        _ => first.to_string(),
     }
 }
 

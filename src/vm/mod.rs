@@ -100,8 +100,15 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         flag: "--listen",
         value: cfg.listen.to_string(),
         why: e.to_string(),
+        hint: None,
     })?;
     resolve_peers(&cfg.peers)?;
+    // Its id's lock; by hand also the folder's (under the launcher, it holds it).
+    let _lock = if cfg.control {
+        crate::lock::launched_vm(&cfg.model.logs, cfg.id, &cfg.run)?
+    } else {
+        crate::lock::hand_vm(&cfg.model.logs, cfg.id, &cfg.run)?
+    };
     let log = LogWriter::create(&cfg.model.logs, cfg.id)?;
     if !cfg.control {
         eprintln!(
@@ -172,6 +179,7 @@ fn resolve_peers(peers: &[(u32, String)]) -> Result<(), ConfigError> {
                 flag: "--peer",
                 value: format!("{id}={addr}"),
                 why,
+                hint: None,
             });
         }
     }
@@ -376,6 +384,7 @@ impl Vm {
                 cfg.connect_timeout.as_secs_f64(),
                 waiting.join("; ")
             ),
+            hint: None,
         }
     }
 
