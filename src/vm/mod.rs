@@ -504,17 +504,16 @@ impl Vm {
         line
     }
 
-    /// `vm 1: stopped (runtime): 300 ticks, clock 412, 61 sends, 58
-    /// receives, 2 pending`, then the log's path on a line of its own.
+    /// Two lines: `vm 1: stopped (runtime) after 300 ticks, clock 412` and
+    /// `vm 1: 61 sends, 58 receives, 2 pending; log logs/machine_1.log`.
     fn summary(&self, reason: StopReason, pending: usize) -> String {
         let [sends, receives, _] = self.counts;
+        let id = self.id;
         format!(
-            "vm {}: stopped ({}): {} ticks, clock {}, {sends} sends, {receives} receives, {pending} pending\nvm {}: log {}",
-            self.id,
+            "vm {id}: stopped ({}) after {} ticks, clock {}\nvm {id}: {sends} sends, {receives} receives, {pending} pending; log {}",
             reason.as_str(),
             self.ticks,
             self.clock.value(),
-            self.id,
             self.log.path().display()
         )
     }
