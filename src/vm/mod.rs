@@ -422,13 +422,19 @@ impl Vm {
             !self.lost[*pos] && (self.outbound[*pos].is_none() || !self.inbound_seen[*pos])
         });
         let value = missing.map_or(String::new(), |(_, (id, addr))| format!("{id}={addr}"));
+        // The flag names the peer: if it is the only one missing, its reason is enough.
+        let what = match waiting {
+            [(id, why)] if missing.is_some_and(|m| m.1.0 == *id) => why
+                .clone()
+                .unwrap_or_else(|| "it never connected back".into()),
+            _ => format!("waiting for {}", waiting_text(waiting)),
+        };
         ConfigError {
             flag: "--peer",
             value,
             why: format!(
-                "gave up after {} s (--connect-timeout) waiting for {}",
+                "gave up after {} s (--connect-timeout): {what}",
                 cfg.connect_timeout.as_secs_f64(),
-                waiting_text(waiting)
             ),
         }
     }
