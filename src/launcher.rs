@@ -23,7 +23,7 @@ use anyhow::{Context, Result, bail};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rand::RngExt;
 
-use crate::analyze::{report, stats::VmStats};
+use crate::analyze::{report, stats::VmStats, table};
 use crate::config::{ConfigError, RunConfig};
 use crate::control::{FromVm, Status, ToVm};
 use crate::live;
@@ -124,11 +124,12 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         *current = Some(tx.clone());
     }
     println!(
-        "lamport-sim: run {run_id}: {} VMs for {} s, seed {seed} (--seed {seed} repeats it), logs in {}",
+        "lamport-sim: run {run_id}: {} VMs for {} s, logs in {}",
         cfg.vms,
         cfg.model.runtime.as_secs_f64(),
         cfg.model.logs.display()
     );
+    println!("lamport-sim: --seed {seed} repeats it");
     let mut vms = spawn_all(&cfg, seed, &run_id, &tx)?;
     let mut launch = Launch {
         rx,
@@ -477,12 +478,12 @@ impl Launch<'_> {
 /// Prints the table and turns the children's statuses into an exit code.
 fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
     let interrupted_setup = matches!(outcome, Outcome::Interrupted);
-    let failed: Vec<String> = vms
+    let failed: Vec<(u32, String)> = vms
         .iter()
         .filter(|v| !v.status.is_some_and(|s| s.success()))
         // Ctrl+C during set-up may reach a child before its handler exists.
         .filter(|v| !(interrupted_setup && killed_by_sigint(v.status)))
-        .map(|v| format!("VM {} {}", v.id, describe(v.status)))
+        .map(|v| (v.id, describe(v.status)))
         .collect();
     if let Outcome::SetupFailed(why) = &outcome {
         // A VM's own usage error (exit 2, e.g. a port taken) is the user's.
@@ -497,7 +498,7 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
         Err(e) => eprintln!("lamport-sim: no table: {e:#}"),
     }
     if !failed.is_empty() {
-        bail!("{}", failed.join("; "));
+        bail!("{}", failures(&failed));
     }
     match outcome {
         Outcome::Interrupted | Outcome::InterruptedRun => {
@@ -506,6 +507,22 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
         }
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// `VM 1-3, 5 died (killed by signal 9); VM 4 failed (exit code 1)`: one
+/// clause per way of failing, so twelve dead VMs still make a short line.
+fn failures(failed: &[(u32, String)]) -> String {
+    let mut ways: Vec<&str> = failed.iter().map(|f| f.1.as_str()).collect();
+    ways.sort_unstable();
+    ways.dedup();
+    let clauses: Vec<String> = ways
+        .iter()
+        .map(|way| {
+            let ids: Vec<u32> = failed.iter().filter(|f| f.1 == *way).map(|f| f.0).collect();
+            format!("VM {} {way}", table::id_list(&ids))
+        })
+        .collect();
+    clauses.join("; ")
 }
 
 fn killed_by_sigint(status: Option<ExitStatus>) -> bool {
@@ -539,4 +556,20 @@ fn table_of(dir: &Path, n: u32) -> Result<String> {
         })
         .collect();
     Ok(report::end_of_run_table(&rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_grouped_by_how_the_vms_failed() {
+        let died = "died (killed by signal 9)".to_string();
+        let mut failed: Vec<(u32, String)> = (1..=12).map(|id| (id, died.clone())).collect();
+        failed[3].1 = "failed (exit code 1)".into();
+        assert_eq!(
+            failures(&failed),
+            "VM 1-3, 5-12 died (killed by signal 9); VM 4 failed (exit code 1)"
+        );
+    }
 }

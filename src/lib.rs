@@ -26,6 +26,7 @@
 //!   and the plotted series, pure; also the launcher's table figures),
 //!   [`analyze::plots`] and [`analyze::spacetime`] (SVG as text),
 //!   [`analyze::report`] (tables, CSV, JSON, HTML as text),
+//!   [`analyze::table`] (terminal tables and prose within 80 columns),
 //!   [`analyze::model`] (the model's predictions beside the logs),
 //!   [`analyze::causal`] (happens-before and vector clocks rebuilt from the
 //!   logs, concurrency, staleness; pure),

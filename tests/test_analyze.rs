@@ -54,7 +54,7 @@ fn a_real_run_gets_a_full_report() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(
-        stdout.contains("clock/s") && stdout.contains("drift (max - min"),
+        stdout.contains("per s") && stdout.contains("drift (max - min"),
         "{stdout}"
     );
     let report = dir.path().join("report");

@@ -8,6 +8,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::*;
+use lamport_sim::logline::Event;
 use lamport_sim::wire::Frame;
 
 fn start_vm(dir: &std::path::Path, id: u32, ports: &[u16], rate: u32, runtime: &str) -> Child {
@@ -44,6 +45,71 @@ fn three_vms_started_by_hand_in_reverse_order_make_one_run() {
     assert_verifies(dir.path());
 }
 
+/// The line of `stderr` that starts with `prefix`.
+fn line_with<'a>(stderr: &'a str, prefix: &str) -> &'a str {
+    stderr
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line `{prefix}...` in:\n{stderr}"))
+}
+
+#[test]
+fn by_hand_vms_say_when_they_tick_and_sum_up_at_the_stop() {
+    let dir = tempdir();
+    let ports = free_ports(3);
+    let rates = [40, 60, 80];
+    let children: Vec<Child> = (1..=3)
+        .map(|id| start_vm(dir.path(), id, &ports, rates[id as usize - 1], "1.5"))
+        .collect();
+    let outs: Vec<_> = children.into_iter().map(wait_ok).collect();
+    let logs = read_logs(dir.path());
+    let folder = dir.path().display().to_string();
+    for ((id, lines), out) in logs.iter().zip(&outs) {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let peers: Vec<String> = (1..=3u32)
+            .filter(|p| p != id)
+            .map(|p| p.to_string())
+            .collect();
+        let rate = rates[*id as usize - 1];
+        assert_eq!(
+            line_with(&stderr, &format!("vm {id}: connected")),
+            format!(
+                "vm {id}: connected to {}; ticking at {rate}/s, seed 11",
+                peers.join(", ")
+            )
+        );
+        let Some(Event::Stop {
+            ticks,
+            clock,
+            reason,
+        }) = lines.last().map(|l| &l.event)
+        else {
+            panic!("vm {id}: no stop line");
+        };
+        let count = |kind: fn(&Event) -> bool| lines.iter().filter(|l| kind(&l.event)).count();
+        let sends = count(|e| matches!(e, Event::Send { .. }));
+        let receives = count(|e| matches!(e, Event::Receive { .. }));
+        let pending = count(|e| matches!(e, Event::Pending { .. }));
+        assert_eq!(
+            line_with(&stderr, &format!("vm {id}: stopped")),
+            format!(
+                "vm {id}: stopped ({}) after {ticks} ticks, clock {clock}",
+                reason.as_str()
+            )
+        );
+        let log = log_path(dir.path(), *id).display().to_string();
+        assert_eq!(
+            line_with(&stderr, &format!("vm {id}: {sends} sends")),
+            format!("vm {id}: {sends} sends, {receives} receives, {pending} pending; log {log}")
+        );
+        assert!(!stderr.contains("hint:"), "the seed was given:\n{stderr}");
+        for l in stderr.lines() {
+            assert!(l.replace(&folder, "").chars().count() <= 80, "{l}");
+        }
+    }
+    assert_verifies(dir.path());
+}
+
 #[test]
 fn a_vm_waits_for_a_missing_peer_then_gives_up_clearly() {
     let dir = tempdir();
@@ -71,6 +137,13 @@ fn a_vm_waits_for_a_missing_peer_then_gives_up_clearly() {
         stderr.contains("waiting for VM 2"),
         "says whom it waits for: {stderr}"
     );
+    // No --seed: it says once how to give every VM the same.
+    assert_eq!(stderr.matches("hint: ").count(), 1, "{stderr}");
+    assert!(
+        line_with(&stderr, "vm 1: hint: ").contains(" --seed "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("connected to"), "{stderr}");
     let last = stderr.trim_end().lines().last().unwrap_or_default();
     assert!(
         last.contains("--peer 2=127.0.0.1:") && last.contains("gave up"),

@@ -14,6 +14,7 @@ pub mod plots;
 pub mod report;
 pub mod spacetime;
 pub mod stats;
+pub mod table;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -52,12 +53,12 @@ pub fn main(args: &AnalyzeArgs) -> Result<ExitCode> {
             let model = model::rows(&a);
             if !model.is_empty() {
                 println!(
-                    "\nthe model's prediction beside the logs (see NOTEBOOK.md, Predict, then measure):"
+                    "\nthe model's prediction beside the logs (NOTEBOOK.md, Predict, then measure):"
                 );
                 print!("{}", model::table(&model));
             }
             for note in &a.notes {
-                println!("note: {note}");
+                print!("{}", table::wrap(&format!("note: {note}"), 2));
             }
             println!("report: {}", out.join("report.html").display());
             Ok(ExitCode::SUCCESS)

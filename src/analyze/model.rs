@@ -59,23 +59,40 @@ pub fn drift_growth_per_min(a: &Analysis) -> Option<f64> {
     (!p.is_empty()).then_some((fastest - slowest) * 60.0)
 }
 
-/// The rows as a text table (`predicted / measured` in each cell).
+/// The rows as a text table: predicted and measured side by side under
+/// each figure's name.
 pub fn table(rows: &[ModelRow]) -> String {
-    let mut out = String::from(
-        "  vm  rate   arrivals/s pred/meas   busy % pred/meas   queue growth/s pred/meas   mean jump pred/meas\n",
-    );
-    for r in rows {
-        out.push_str(&format!(
-            "{:>4} {:>5}   {:>21}   {:>17}   {:>25}   {:>19}\n",
-            r.vm,
-            r.rate,
-            pair(r.arrival, 2, 1.0),
-            pair(r.busy, 1, 100.0),
-            pair(r.growth, 2, 1.0),
-            pair(r.jump, 2, 1.0)
-        ));
-    }
-    out
+    use super::table::{col, render, under};
+    let cols = [
+        col("vm"),
+        col("rate"),
+        under("arrivals/s", "pred"),
+        under("arrivals/s", "meas"),
+        under("busy %", "pred"),
+        under("busy %", "meas"),
+        under("queue growth/s", "pred"),
+        under("queue growth/s", "meas"),
+        under("mean jump", "pred"),
+        under("mean jump", "meas"),
+    ];
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut c = vec![r.vm.to_string(), r.rate.to_string()];
+            c.extend(split(r.arrival, 2, 1.0));
+            c.extend(split(r.busy, 1, 100.0));
+            c.extend(split(r.growth, 2, 1.0));
+            c.extend(split(r.jump, 2, 1.0));
+            c
+        })
+        .collect();
+    render(&cols, &cells)
+}
+
+/// `[predicted, measured]`, scaled and rounded; `-` for a missing measurement.
+fn split((p, m): (f64, Option<f64>), digits: usize, scale: f64) -> [String; 2] {
+    let m = m.map_or("-".to_string(), |m| format!("{:.digits$}", m * scale));
+    [format!("{:.digits$}", p * scale), m]
 }
 
 /// `predicted / measured`, scaled and rounded; `-` for a missing measurement.
@@ -125,7 +142,9 @@ mod tests {
         assert_eq!(r[0].growth.1, Some(3.8));
         assert_eq!(r[1].busy.1, Some(0.4));
         let t = table(&r);
-        assert!(t.lines().nth(1).unwrap().contains("4.80 / 4.78"), "{t}");
+        let first = t.lines().nth(2).unwrap();
+        assert!(first.contains("4.80  4.78"), "{t}");
+        assert!(super::super::table::max_width(&t) <= 80, "{t}");
     }
 
     #[test]

@@ -8,31 +8,39 @@ use std::fmt::Write as _;
 use super::causal::{Causal, Stale};
 use super::plots::Plot;
 use super::stats::{Analysis, Dist, VmStats};
+use super::table::{self, col, under, word};
 use crate::logline::format_time;
 
 /// The launcher's end-of-run table, one row per VM.
 pub fn end_of_run_table(rows: &[VmStats]) -> String {
-    let mut out = String::from(
-        "  vm  rate  ticks  receive   send  internal  clock  max queue  max jump  pending  stop\n",
-    );
-    for r in rows {
-        let _ = writeln!(
-            out,
-            "{:>4} {:>5} {:>6} {:>8} {:>6} {:>9} {:>6} {:>10} {:>9} {:>8}  {}",
-            r.vm,
-            r.rate,
-            r.ticks,
-            r.receives,
-            r.sends,
-            r.internals,
-            r.final_clock,
-            r.max_queue,
-            r.max_jump,
-            r.pending,
-            stop_word(r)
-        );
-    }
-    out
+    let cols = [
+        col("vm"),
+        col("rate"),
+        col("ticks"),
+        col("receive"),
+        col("send"),
+        col("internal"),
+        col("clock"),
+        under("max", "queue"),
+        under("max", "jump"),
+        col("pending"),
+        word("stop"),
+    ];
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let mut c = ints(&[r.vm.into(), r.rate.into(), r.ticks, r.receives]);
+            c.extend(ints(&[r.sends, r.internals, r.final_clock, r.max_queue]));
+            c.extend(ints(&[r.max_jump, r.pending]));
+            c.push(stop_word(r).to_string());
+            c
+        })
+        .collect();
+    table::render(&cols, &cells)
+}
+
+fn ints(v: &[u64]) -> Vec<String> {
+    v.iter().map(u64::to_string).collect()
 }
 
 /// How a VM stopped, or `DIED` without a `stop` line.
@@ -40,37 +48,16 @@ pub fn stop_word(s: &VmStats) -> &'static str {
     s.stop.map_or("DIED", |r| r.as_str())
 }
 
-/// `analyze`'s terminal output: two tables (counts and clocks; queues and
-/// timing), the drift line and the happens-before section.
+/// `analyze`'s terminal output, every line within [`table::WIDTH`]
+/// columns: three tables (events; clocks and jumps; queues and message
+/// timing), the drift lines and the happens-before section. Messages
+/// received equal receive events, so that column is only in the files.
 pub fn summary_table(a: &Analysis) -> String {
-    let mut out = String::from(
-        "  vm  rate  stop     ticks  internal    send  receive  msgs out  msgs in  pending    clock  clock/s    lag\n",
-    );
-    for s in &a.vms {
-        let _ = writeln!(
-            out,
-            "{:>4} {:>5}  {:<7} {:>6} {:>9} {:>7} {:>8} {:>9} {:>8} {:>8} {:>8} {:>8} {:>6}",
-            s.vm,
-            s.rate,
-            stop_word(s),
-            s.ticks,
-            s.internals,
-            s.sends,
-            s.receives,
-            s.messages_sent,
-            s.receives,
-            s.pending,
-            s.final_clock,
-            num(s.clock_rate, 2),
-            num(s.lag_mean, 1),
-        );
-    }
-    out.push_str(
-        "\n  vm  jump mean  p95   max   >1 %  queue mean  max  busy %  wait ms mean    p95     max  latency ms mean    p95     max\n",
-    );
-    for s in &a.vms {
-        let _ = writeln!(out, "{}", timing_row(s));
-    }
+    let mut out = events_table(&a.vms);
+    out.push('\n');
+    out.push_str(&clocks_table(&a.vms));
+    out.push('\n');
+    out.push_str(&timing_table(&a.vms));
     out.push('\n');
     out.push_str(&drift_line(a));
     if let Some(c) = &a.causal {
@@ -80,30 +67,113 @@ pub fn summary_table(a: &Analysis) -> String {
     out
 }
 
+/// Events by kind and messages, per VM.
+fn events_table(vms: &[VmStats]) -> String {
+    let cols = [
+        col("vm"),
+        col("rate"),
+        word("stop"),
+        col("ticks"),
+        under("events", "internal"),
+        under("events", "send"),
+        under("events", "receive"),
+        under("messages", "sent"),
+        under("messages", "pending"),
+    ];
+    let rows: Vec<Vec<String>> = vms
+        .iter()
+        .map(|s| {
+            let mut c = ints(&[s.vm.into(), s.rate.into()]);
+            c.push(stop_word(s).to_string());
+            c.extend(ints(&[s.ticks, s.internals, s.sends, s.receives]));
+            c.extend(ints(&[s.messages_sent, s.pending]));
+            c
+        })
+        .collect();
+    table::render(&cols, &rows)
+}
+
+/// Final clock, clock rate, lag and clock jumps, per VM.
+fn clocks_table(vms: &[VmStats]) -> String {
+    let cols = [
+        col("vm"),
+        under("clock", "final"),
+        under("clock", "per s"),
+        under("clock", "lag"),
+        under("jump", "mean"),
+        under("jump", "p95"),
+        under("jump", "max"),
+        under("jump", ">1 %"),
+    ];
+    let rows: Vec<Vec<String>> = vms
+        .iter()
+        .map(|s| {
+            let j = s.jumps;
+            vec![
+                s.vm.to_string(),
+                s.final_clock.to_string(),
+                num(s.clock_rate, 2),
+                num(s.lag_mean, 1),
+                num(j.map(|d| d.mean), 2),
+                num(j.map(|d| d.p95), 0),
+                num(j.map(|d| d.max), 0),
+                num(s.jump_over_1_share.map(|x| 100.0 * x), 1),
+            ]
+        })
+        .collect();
+    let mut out = table::render(&cols, &rows);
+    out.push_str("lag: mean clock units behind the fastest VM; jump: clock increase per tick\n");
+    out
+}
+
+/// Queue lengths, queue wait and send-to-arrival latency, per VM.
+fn timing_table(vms: &[VmStats]) -> String {
+    let cols = [
+        col("vm"),
+        under("queue", "mean"),
+        under("queue", "max"),
+        under("queue", "busy %"),
+        under("wait ms", "mean"),
+        under("wait ms", "p95"),
+        under("wait ms", "max"),
+        under("latency ms", "mean"),
+        under("latency ms", "p95"),
+        under("latency ms", "max"),
+    ];
+    let rows: Vec<Vec<String>> = vms.iter().map(timing_row).collect();
+    table::render(&cols, &rows)
+}
+
 /// The happens-before section: a few lines, then staleness per VM.
 pub fn causal_text(c: &Causal) -> String {
     let mut out = format!(
-        "happens-before (vector clocks rebuilt from the logs): {} events, {} matched receives\n",
+        "happens-before (vector clocks rebuilt from the logs):\n  {} events, {} matched receives\n",
         thousands(c.events),
         thousands(c.receives.matched)
     );
     for (what, value) in causal_facts(c).into_iter().skip(1) {
-        let _ = writeln!(out, "  {what}: {value}");
+        out.push_str(&table::wrap(&format!("  {what}: {value}"), 4));
     }
     let Some(s) = &c.staleness else { return out };
     let _ = writeln!(
         out,
-        "staleness of each VM's knowledge of the others, every {} ms (mean over the others):",
+        "\nstaleness of what each VM knows of the others, every {} ms (mean over them):",
         (s.step_s * 1000.0).round()
     );
-    out.push_str("  vm  events behind mean   max  age s mean     max\n");
-    for (vm, st) in c.vms.iter().zip(&s.per_vm) {
-        let _ = writeln!(
-            out,
-            "{vm:>4} {:>18.2} {:>5} {:>11.3} {:>7.3}",
-            st.mean_events, st.max_events, st.mean_age_s, st.max_age_s
-        );
-    }
+    let cols = [
+        col("vm"),
+        under("events behind", "mean"),
+        under("events behind", "max"),
+        under("age s", "mean"),
+        under("age s", "max"),
+    ];
+    let rows: Vec<Vec<String>> = c
+        .vms
+        .iter()
+        .zip(&s.per_vm)
+        .map(|(vm, st)| stale_cells(vm.to_string(), st))
+        .collect();
+    out.push_str(&table::render(&cols, &rows));
     out
 }
 
@@ -189,33 +259,27 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-fn timing_row(s: &VmStats) -> String {
-    let j = s.jumps;
-    let pct = |v: Option<f64>| num(v.map(|x| 100.0 * x), 1);
-    format!(
-        "{:>4} {:>10} {:>4} {:>5} {:>6} {:>11} {:>4} {:>7} {:>13} {:>6} {:>7} {:>16} {:>6} {:>7}",
-        s.vm,
-        num(j.map(|d| d.mean), 2),
-        num(j.map(|d| d.p95), 0),
-        num(j.map(|d| d.max), 0),
-        pct(s.jump_over_1_share),
+fn timing_row(s: &VmStats) -> Vec<String> {
+    let d = |v: Option<Dist>, f: fn(&Dist) -> f64, k| num(v.as_ref().map(f), k);
+    vec![
+        s.vm.to_string(),
         num(s.queue_mean, 2),
-        s.max_queue,
-        pct(s.queue_nonempty_share),
-        num(s.wait_ms.map(|d| d.mean), 1),
-        num(s.wait_ms.map(|d| d.p95), 1),
-        num(s.wait_ms.map(|d| d.max), 1),
-        num(s.latency_ms.map(|d| d.mean), 2),
-        num(s.latency_ms.map(|d| d.p95), 2),
-        num(s.latency_ms.map(|d| d.max), 2),
-    )
+        s.max_queue.to_string(),
+        num(s.queue_nonempty_share.map(|x| 100.0 * x), 1),
+        d(s.wait_ms, |x| x.mean, 1),
+        d(s.wait_ms, |x| x.p95, 1),
+        d(s.wait_ms, |x| x.max, 1),
+        d(s.latency_ms, |x| x.mean, 2),
+        d(s.latency_ms, |x| x.p95, 2),
+        d(s.latency_ms, |x| x.max, 2),
+    ]
 }
 
 /// One line on the drift across VMs.
 pub fn drift_line(a: &Analysis) -> String {
     match &a.drift {
         Some(d) => format!(
-            "drift (max - min logical clock, every {} ms from 0 to {:.1} s): mean {:.1}, max {}, growth {:+.2} per minute\n",
+            "drift (max - min logical clock, every {} ms from 0 to {:.1} s):\n  mean {:.1}, max {}, growth {:+.2} per minute\n",
             (d.step_s * 1000.0).round(),
             d.series.last().map_or(0.0, |p| p.0),
             d.mean,
@@ -920,13 +984,16 @@ mod tests {
         let a = causal_analysis(3);
         let c = a.causal.as_ref().unwrap();
         let text = causal_text(c);
-        assert!(text.starts_with("happens-before (vector clocks rebuilt from the logs): 5 events, 1 matched receives\n"), "{text}");
-        assert!(text.contains("concurrent pairs: ") && text.contains("events behind mean"));
-        assert_eq!(
-            text.lines().filter(|l| l.starts_with("   ")).count(),
-            3,
+        assert!(
+            text.starts_with(
+                "happens-before (vector clocks rebuilt from the logs):\n  5 events, 1 matched receives\n"
+            ),
             "{text}"
         );
+        assert!(text.contains("concurrent pairs: ") && text.contains("events behind"));
+        let rows = text.lines().skip_while(|l| !l.starts_with("vm "));
+        assert_eq!(rows.skip(1).count(), 3, "{text}");
+        assert!(table::max_width(&text) <= table::WIDTH, "{text}");
         assert!(summary_table(&a).contains(&text));
         let json = json(&a);
         assert_eq!(json.matches("\"causal\": {\"events\": 5,").count(), 3);
@@ -970,10 +1037,63 @@ mod tests {
             .lines()
             .filter(|l| l.trim_start().starts_with(['1', '2']))
             .count();
-        assert_eq!(rows, 4);
+        assert_eq!(rows, 6, "three tables:\n{t}");
         assert!(t.contains("DIED") && t.contains("drift (max - min"));
         let t = end_of_run_table(&a.vms);
-        assert!(t.lines().nth(1).unwrap().ends_with("runtime"), "{t}");
-        assert!(t.lines().nth(2).unwrap().ends_with("DIED"), "{t}");
+        assert!(t.lines().nth(2).unwrap().ends_with("runtime"), "{t}");
+        assert!(t.lines().nth(3).unwrap().ends_with("DIED"), "{t}");
+    }
+
+    /// Twelve VMs with figures as wide as a long fast run gives (a 10-minute
+    /// run at 1000 ticks/s): six-digit ticks and clocks.
+    fn wide_analysis(n: u32) -> Analysis {
+        let mut a = causal_analysis(n);
+        let d = |x: f64| {
+            Some(Dist {
+                mean: x,
+                p95: x * 2.0,
+                max: x * 3.0,
+            })
+        };
+        for s in &mut a.vms {
+            *s = VmStats {
+                vm: s.vm,
+                rate: 1000,
+                stop: Some(StopReason::Runtime),
+                ticks: 600_000,
+                internals: 300_000,
+                sends: 150_000,
+                receives: 150_000,
+                pending: 12_345,
+                messages_sent: 300_000,
+                final_clock: 9_999_999,
+                clock_rate: Some(16_666.67),
+                jumps: d(16.5),
+                max_jump: 999,
+                jump_over_1_share: Some(1.0),
+                queue_mean: Some(1234.5),
+                max_queue: 99_999,
+                queue_nonempty_share: Some(1.0),
+                wait_ms: d(12_345.6),
+                latency_ms: d(1234.56),
+                lag_mean: Some(123_456.7),
+                ..VmStats::default()
+            };
+        }
+        a
+    }
+
+    #[test]
+    fn terminal_tables_fit_in_80_columns() {
+        for n in [3, 6, 12] {
+            let a = wide_analysis(n);
+            let t = summary_table(&a);
+            assert!(table::max_width(&t) <= table::WIDTH, "{n} VMs:\n{t}");
+            let t = end_of_run_table(&a.vms);
+            assert!(table::max_width(&t) <= table::WIDTH, "{n} VMs:\n{t}");
+            assert_eq!(t.lines().count(), n as usize + 2);
+        }
+        let short = summary_table(&causal_analysis(3));
+        assert!(table::max_width(&short) <= table::WIDTH, "{short}");
     }
 }

@@ -112,11 +112,14 @@ pub fn run(cfg: VmConfig) -> Result<()> {
     let log = LogWriter::create(&cfg.model.logs, cfg.id)?;
     if !cfg.control {
         eprintln!(
-            "vm {}: rate {rate}/s, seed {seed} (--seed {seed} repeats it), run {}, log {}",
+            "vm {}: run {}, log {}",
             cfg.id,
             cfg.run,
             log.path().display()
         );
+        if cfg.model.seed.is_none() {
+            eprintln!("{}", seed_hint(cfg.id, seed));
+        }
     }
     let peers = match peers(&cfg, &listener, &ctl)? {
         Ok(peers) => peers,
@@ -151,10 +154,53 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         Ok(()) => vm.wait_for_go(cfg.control)?,
         Err(reason) => Err(reason),
     };
+    if started.is_ok() && vm.by_hand {
+        eprintln!("{}", vm.connected_line());
+    }
     match started {
         Ok(t0) => vm.run_ticks(t0),
         Err(reason) => vm.abort_setup(reason),
     }
+}
+
+/// A by-hand VM that drew its own seed: how to give a run one seed.
+fn seed_hint(id: u32, seed: u64) -> String {
+    format!("vm {id}: hint: give every VM the same seed, e.g. --seed {seed}")
+}
+
+/// An error as the terminal shows it: without the OS's ` (os error N)`.
+fn short_reason(why: &str) -> &str {
+    match why.rfind(" (os error ") {
+        Some(at) if why.ends_with(')') => &why[..at],
+        _ => why,
+    }
+}
+
+/// `VM 2, 3 (Connection refused); VM 4 to connect back`: the peers set-up
+/// waits for, grouped by reason (`None`: it has yet to connect back).
+fn waiting_text(waiting: &[(u32, Option<String>)]) -> String {
+    let mut reasons: Vec<&Option<String>> = Vec::new();
+    for (_, why) in waiting {
+        if !reasons.contains(&why) {
+            reasons.push(why);
+        }
+    }
+    let clauses: Vec<String> = reasons
+        .into_iter()
+        .map(|why| {
+            let ids: Vec<u32> = waiting
+                .iter()
+                .filter(|w| &w.1 == why)
+                .map(|w| w.0)
+                .collect();
+            let ids = crate::analyze::table::id_list(&ids);
+            match why {
+                Some(why) => format!("VM {ids} ({why})"),
+                None => format!("VM {ids} to connect back"),
+            }
+        })
+        .collect();
+    clauses.join("; ")
 }
 
 /// Linux lets a sleeping thread wake up to its timer slack (50 us by
@@ -277,6 +323,8 @@ struct Vm {
     live: bool,
     /// Events so far, by kind: sends, receives, internals.
     counts: [u64; 3],
+    /// Started by hand (not under the launcher): it talks on stderr.
+    by_hand: bool,
 }
 
 impl Vm {
@@ -327,6 +375,7 @@ impl Vm {
             status: None,
             live: cfg.live,
             counts: [0; 3],
+            by_hand: !cfg.control,
         }
     }
 
@@ -360,7 +409,7 @@ impl Vm {
                 return Err(self.gave_up(cfg, peers, &waiting).into());
             }
             if now >= next_progress && !cfg.control {
-                eprintln!("vm {}: waiting for {}", self.id, waiting.join("; "));
+                eprintln!("vm {}: waiting for {}", self.id, waiting_text(&waiting));
                 next_progress = now + PROGRESS_EVERY;
             }
             // Any news (a peer connecting to us, say) is a reason to retry now.
@@ -371,18 +420,29 @@ impl Vm {
     }
 
     /// The error for a set-up that timed out: names the first missing peer's flag.
-    fn gave_up(&self, cfg: &VmConfig, peers: &[(u32, String)], waiting: &[String]) -> ConfigError {
+    fn gave_up(
+        &self,
+        cfg: &VmConfig,
+        peers: &[(u32, String)],
+        waiting: &[(u32, Option<String>)],
+    ) -> ConfigError {
         let missing = peers.iter().enumerate().find(|(pos, _)| {
             !self.lost[*pos] && (self.outbound[*pos].is_none() || !self.inbound_seen[*pos])
         });
         let value = missing.map_or(String::new(), |(_, (id, addr))| format!("{id}={addr}"));
+        // The flag names the peer: if it is the only one missing, its reason is enough.
+        let what = match waiting {
+            [(id, why)] if missing.is_some_and(|m| m.1.0 == *id) => why
+                .clone()
+                .unwrap_or_else(|| "it never connected back".into()),
+            _ => format!("waiting for {}", waiting_text(waiting)),
+        };
         ConfigError {
             flag: "--peer",
             value,
             why: format!(
-                "gave up after {} s (--connect-timeout) waiting for {}",
+                "gave up after {} s (--connect-timeout): {what}",
                 cfg.connect_timeout.as_secs_f64(),
-                waiting.join("; ")
             ),
             hint: None,
         }
@@ -410,21 +470,67 @@ impl Vm {
         self.peers.binary_search(&peer).ok()
     }
 
-    /// Who set-up still waits for, in words.
-    fn waiting_for(&self, peers: &[(u32, String)], errors: &[Option<String>]) -> Vec<String> {
+    /// Who set-up still waits for: each peer with why it cannot connect to
+    /// it, or `None` if it waits for the peer to connect back.
+    fn waiting_for(
+        &self,
+        peers: &[(u32, String)],
+        errors: &[Option<String>],
+    ) -> Vec<(u32, Option<String>)> {
         let mut out = Vec::new();
-        for (pos, (id, addr)) in peers.iter().enumerate() {
+        for (pos, (id, _)) in peers.iter().enumerate() {
             if self.lost[pos] {
                 continue;
             }
             if self.outbound[pos].is_none() {
                 let why = errors[pos].as_deref().unwrap_or("not tried yet");
-                out.push(format!("VM {id} at {addr} ({why})"));
+                out.push((*id, Some(short_reason(why).to_string())));
             } else if !self.inbound_seen[pos] {
-                out.push(format!("VM {id} to connect back"));
+                out.push((*id, None));
             }
         }
         out
+    }
+
+    /// `vm 1: connected to 2, 3; ticking at 5/s, seed 42` (and the peers
+    /// lost during set-up, if any).
+    fn connected_line(&self) -> String {
+        let pick = |lost: bool| -> Vec<u32> {
+            self.peers
+                .iter()
+                .zip(&self.lost)
+                .filter(|p| *p.1 == lost)
+                .map(|p| *p.0)
+                .collect()
+        };
+        let (up, lost) = (pick(false), pick(true));
+        let mut line = format!(
+            "vm {}: connected to {}",
+            self.id,
+            crate::analyze::table::id_list(&up)
+        );
+        if !lost.is_empty() {
+            line.push_str(&format!(", lost {}", crate::analyze::table::id_list(&lost)));
+        }
+        line.push_str(&format!(
+            "; ticking at {}/s, seed {}",
+            self.rate, self.start.seed
+        ));
+        line
+    }
+
+    /// Two lines: `vm 1: stopped (runtime) after 300 ticks, clock 412` and
+    /// `vm 1: 61 sends, 58 receives, 2 pending; log logs/machine_1.log`.
+    fn summary(&self, reason: StopReason, pending: usize) -> String {
+        let [sends, receives, _] = self.counts;
+        let id = self.id;
+        format!(
+            "vm {id}: stopped ({}) after {} ticks, clock {}\nvm {id}: {sends} sends, {receives} receives, {pending} pending; log {}",
+            reason.as_str(),
+            self.ticks,
+            self.clock.value(),
+            self.log.path().display()
+        )
     }
 
     /// Handles control news until `deadline`; returns a stop request if one came.
@@ -716,7 +822,8 @@ impl Vm {
                 self.lose(pos, "did not close its connection in time")?;
             }
         }
-        for q in self.queue.drain_all() {
+        let pending = self.queue.drain_all();
+        for q in &pending {
             self.log.write(&Event::Pending {
                 from: q.from,
                 sent_tick: q.sent_tick,
@@ -728,7 +835,11 @@ impl Vm {
             clock: self.clock.value(),
             reason,
         })?;
-        self.log.flush()
+        self.log.flush()?;
+        if self.by_hand {
+            eprintln!("{}", self.summary(reason, pending.len()));
+        }
+        Ok(())
     }
 }
 
@@ -753,6 +864,28 @@ mod tests {
         assert_eq!(tick_offset(3, 3), Duration::from_nanos(666_666_666));
         // No accumulated error after a day at 7 ticks/s.
         assert_eq!(tick_offset(7, 7 * 86_400 + 1), Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn set_up_lines_are_short() {
+        let refused = || Some("Connection refused".to_string());
+        let waiting: Vec<(u32, Option<String>)> = (2..=12)
+            .map(|id| (id, if id == 4 { None } else { refused() }))
+            .collect();
+        assert_eq!(
+            waiting_text(&waiting),
+            "VM 2, 3, 5-12 (Connection refused); VM 4 to connect back"
+        );
+        assert_eq!(
+            short_reason("Connection refused (os error 111)"),
+            "Connection refused"
+        );
+        assert_eq!(
+            short_reason("handshake failed: eof"),
+            "handshake failed: eof"
+        );
+        let hint = seed_hint(12, u64::MAX);
+        assert!(hint.len() <= 80 && hint.ends_with("--seed 18446744073709551615"));
     }
 
     #[test]
