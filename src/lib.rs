@@ -21,7 +21,7 @@
 //!   deadlines, the stop protocol).
 //! - [`wire`]: the TCP frame format.
 //! - [`logline`]: the one definition of the log format.
-//! - [`verify`]: checks a run's logs against SPEC §4.
+//! - [`verify`]: checks a run's logs against the rules of `docs/log-format.md`.
 //! - [`analyze`]: `analyze`: [`analyze::stats`] (per-VM and cross-VM figures
 //!   and the plotted series, pure; also the launcher's table figures),
 //!   [`analyze::plots`] and [`analyze::spacetime`] (SVG as text),
@@ -35,6 +35,7 @@
 //!   tool's format, [`export::shiviz`] (text, pure); `export/mod.rs` (IO).
 //! - [`theory`]: what the model predicts from the rates and the die alone.
 //! - [`logs`]: reading a run folder.
+//! - [`manual`]: `completions` and `man`, generated from [`cli`].
 //! - [`bench`]: benchmark figures from parsed logs (`cargo bench` uses them).
 
 pub mod analyze;
@@ -48,6 +49,7 @@ pub mod launcher;
 pub mod live;
 pub mod logline;
 pub mod logs;
+pub mod manual;
 pub mod theory;
 pub mod verify;
 pub mod vm;
