@@ -1,6 +1,7 @@
-//! `verify`: holds one run's logs to the rules of SPEC §4 and reports every
-//! violation with its file and line. It owns the rules and their wording; the
-//! log format itself belongs to [`crate::logline`].
+//! `verify`: holds one run's logs to the rules of `docs/log-format.md`
+//! (section 4) and reports every violation with its file and line. It owns
+//! the rules and their wording; the log format itself belongs to
+//! [`crate::logline`].
 //!
 //! [`check`] is pure (file name and text in, [`Report`] out); [`check_dir`] is
 //! the thin IO edge that reads a run folder.
@@ -264,7 +265,10 @@ impl Scan {
         self.lines += 1;
         match Line::parse(text) {
             Ok(line) => self.event(no, line),
-            Err(e) => self.flag(no, format!("cannot parse line: {e} (SPEC §3 logfmt)")),
+            Err(e) => self.flag(
+                no,
+                format!("cannot parse line: {e} (docs/log-format.md, section 3)"),
+            ),
         }
     }
 
@@ -712,10 +716,10 @@ impl Run {
         } else if s.lost_peer_by(to, first) {
             Some("sender peer_lost")
         } else if r.lost_peer_by(s.id, usize::MAX) {
-            // An extension of SPEC §4.5, which names only the sender's
-            // peer_lost: a receiver that stops waiting for a hung sender after
-            // its grace period loses the link's tail too, and says so with
-            // peer_lost.
+            // Rule 5 as it stands today (docs/log-format.md) excuses this
+            // too, beside the sender's peer_lost: a receiver that stops
+            // waiting for a hung sender after its grace period loses the
+            // link's tail too, and says so with peer_lost.
             Some("receiver peer_lost")
         } else {
             None
@@ -843,7 +847,7 @@ pub fn main(dir: &Path) -> anyhow::Result<std::process::ExitCode> {
     }
     println!("{}", report.summary);
     if report.ok() {
-        println!("verify: OK, every rule of SPEC section 4 holds");
+        println!("verify: OK, every rule of docs/log-format.md holds");
         Ok(std::process::ExitCode::SUCCESS)
     } else {
         println!("verify: {} violations", report.violations.len());
@@ -1884,7 +1888,7 @@ mod tests {
 
     // ---- speed ----
 
-    /// A correct 3-VM run of about `lines` lines, following SPEC §1's rolls.
+    /// A correct 3-VM run of about `lines` lines, following the model's rolls.
     fn big_run(lines: usize) -> Vec<(String, String)> {
         let mut s = Sim::new(3);
         let mut rng = 0x2545_f491_4f6c_dd1d_u64;

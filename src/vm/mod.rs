@@ -1,6 +1,6 @@
 //! One virtual machine: wires the network thread, the network queue, the
-//! control mailbox, the log and the tick loop together, and runs SPEC §1 from
-//! set-up to the clean stop.
+//! control mailbox, the log and the tick loop together, and runs the model
+//! of docs/log-format.md from set-up to the clean stop.
 //!
 //! Threads: the net thread (`net`) owns the listener and every inbound
 //! connection, pushes messages onto the network queue (`queue`) and
@@ -685,8 +685,9 @@ impl Vm {
         Ok(())
     }
 
-    /// SPEC §1 Stop: close outbound, drain inbound until peers close (or the
-    /// grace period ends), log what is still queued as `pending`, log `stop`.
+    /// The stop of docs/log-format.md §1: close outbound, drain inbound until
+    /// peers close (or the grace period ends), log what is still queued as
+    /// `pending`, log `stop`.
     fn stop(mut self, reason: StopReason) -> Result<()> {
         self.ticking = false;
         self.stopping.store(true, Ordering::SeqCst);
