@@ -13,6 +13,8 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 /// queue length and logical clock to LOGS/machine_N.log.
 ///
 /// With no subcommand, `run` is assumed: `lamport-sim --vms 3 --runtime 60`.
+/// The model, the log format and every rule `verify` checks are described in
+/// docs/log-format.md.
 #[derive(Debug, Parser)]
 #[command(name = "lamport-sim", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -38,6 +40,10 @@ pub enum Command {
     /// Write a run's events with their vector clocks for another tool:
     /// `--shiviz` for ShiViz, the space-time log visualiser.
     Export(ExportArgs),
+    /// Print a shell completion script for SHELL on standard output.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff, section 1) on standard output.
+    Man,
 }
 
 /// The model's knobs, shared by `run` and `vm`.
@@ -180,4 +186,11 @@ pub struct ExportArgs {
     /// The file to write, `-` for standard output [default: DIR/shiviz.log].
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write completions for.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }

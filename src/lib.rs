@@ -37,6 +37,7 @@
 //! - [`theory`]: what the model predicts from the rates and the die alone.
 //! - [`logs`]: reading a run folder.
 //! - [`lock`]: one run per log folder (OS file locks).
+//! - [`manual`]: `completions` and `man`, generated from [`cli`].
 //! - [`bench`]: benchmark figures from parsed logs (`cargo bench` uses them).
 
 pub mod analyze;
@@ -51,6 +52,7 @@ pub mod live;
 pub mod lock;
 pub mod logline;
 pub mod logs;
+pub mod manual;
 pub mod theory;
 pub mod verify;
 pub mod vm;

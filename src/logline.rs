@@ -1,10 +1,10 @@
 //! The one definition of the log format (docs/log-format.md): writing and
-//! parsing of `machine_N.log` lines in logfmt. Every other module reads and writes log
-//! lines only through [`Line`].
+//! parsing of `machine_N.log` lines in logfmt. Every other module reads and
+//! writes log lines only through [`Line`].
 //!
 //! Times are held as microseconds since the Unix epoch and written as RFC 3339
-//! UTC with exactly six fractional digits. Keys after the spec's own are
-//! additions the spec allows ("more may be added at the end"): `start` carries
+//! UTC with exactly six fractional digits. Readers ignore keys they do not
+//! know, so keys may be added at the end of a line: `start` carries
 //! `runtime` (seconds) and `start_at` (the shared start instant), so that
 //! `verify` can check tick counts and `analyze` can measure tick lateness.
 

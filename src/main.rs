@@ -57,5 +57,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Experiment(a)) => lamport_sim::experiment::main(&a),
         Some(Command::Analyze(a)) => lamport_sim::analyze::main(&a),
         Some(Command::Export(a)) => lamport_sim::export::main(&a),
+        Some(Command::Completions(a)) => {
+            lamport_sim::manual::to_stdout(|o| lamport_sim::manual::completions(a.shell, o))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            lamport_sim::manual::to_stdout(lamport_sim::manual::man)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -1,7 +1,8 @@
-//! What the model (docs/log-format.md) predicts from the rates and the die
-//! alone, to set beside what the logs show: each VM's message arrival rate, the share of its
-//! ticks spent receiving, how fast its queue grows, its logical clock rate and
-//! its mean clock jump per tick. Pure arithmetic.
+//! What the model predicts from the rates and the die alone
+//! (docs/log-format.md, section 1), to set beside what the logs show: each
+//! VM's message arrival rate, the share of its ticks spent receiving, how
+//! fast its queue grows, its logical clock rate and its mean clock jump per
+//! tick. Pure arithmetic.
 //!
 //! The reasoning (NOTEBOOK.md "Predict, then measure"):
 //! - A VM rolls only on ticks whose queue is empty. One roll of a `K`-sided die

@@ -1,6 +1,6 @@
 //! One virtual machine: wires the network thread, the network queue, the
-//! control mailbox, the log and the tick loop together, and runs the model from
-//! set-up to the clean stop.
+//! control mailbox, the log and the tick loop together, and runs the model
+//! of docs/log-format.md from set-up to the clean stop.
 //!
 //! Threads: the net thread (`net`) owns the listener and every inbound
 //! connection, pushes messages onto the network queue (`queue`) and
@@ -800,8 +800,9 @@ impl Vm {
         Ok(())
     }
 
-    /// The model's stop: close outbound, drain inbound until peers close (or the
-    /// grace period ends), log what is still queued as `pending`, log `stop`.
+    /// The stop of docs/log-format.md §1: close outbound, drain inbound until
+    /// peers close (or the grace period ends), log what is still queued as
+    /// `pending`, log `stop`.
     fn stop(mut self, reason: StopReason) -> Result<()> {
         self.ticking = false;
         self.stopping.store(true, Ordering::SeqCst);

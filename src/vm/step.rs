@@ -1,6 +1,7 @@
 //! One tick as a pure function: the clock, an optional message and an
 //! injected RNG in; the event to log (and so, for a send, its recipients) out.
-//! The model's "each tick" rule (docs/log-format.md) lives here and only here.
+//! The model's per-tick rule (docs/log-format.md, section 1) lives here and
+//! only here.
 
 use rand::RngExt;
 

@@ -1,6 +1,8 @@
-# An independent, deliberately simple checker of verify's rules
-# (docs/log-format.md), written apart from src/verify.rs, used only to cross-check it (see fuzz.py and NOTEBOOK.md).
-# Independent checker of docs/log-format.md rules 1-6 (throwaway, for cross-checking verify).
+# An independent, deliberately simple checker of the rules in
+# docs/log-format.md, written apart from src/verify.rs, used only to
+# cross-check it (see fuzz.py and NOTEBOOK.md).
+# Independent checker of docs/log-format.md section 4 (throwaway, for
+# cross-checking verify).
 import sys, os, re, math
 def parse(line):
     d={}
