@@ -30,6 +30,10 @@ use lamport_sim::{logline, logs, verify};
 const BIN: &str = env!("CARGO_BIN_EXE_lamport-sim");
 
 fn main() {
+    if !cfg!(target_os = "linux") {
+        eprintln!("error: the benchmarks read /proc and getrusage(2): they run on Linux only");
+        std::process::exit(1);
+    }
     let opts = Opts::from_args();
     let began = Instant::now();
     let load_before = load_average();
@@ -231,6 +235,7 @@ fn run_sim(sim: Sim) -> Run {
 }
 
 /// User + sys CPU seconds of every reaped child (and their reaped children).
+#[cfg(unix)]
 fn children_cpu_s() -> f64 {
     // SAFETY: getrusage writes only into the struct it is given, which is
     // plain data that may start zeroed.
@@ -245,6 +250,11 @@ fn children_cpu_s() -> f64 {
     };
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     secs(ru.ru_utime) + secs(ru.ru_stime)
+}
+
+#[cfg(not(unix))]
+fn children_cpu_s() -> f64 {
+    unreachable!("main refuses to run off Linux")
 }
 
 /// Pids whose parent is `parent` (this kernel has no /proc/PID/task/*/children).
@@ -272,6 +282,7 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
 }
 
 /// SIGKILLs every process whose command line mentions `dir`; returns how many.
+#[cfg(unix)]
 fn kill_processes_mentioning(dir: &Path) -> usize {
     let needle = dir.to_string_lossy().into_owned();
     let Ok(entries) = std::fs::read_dir("/proc") else {
@@ -290,6 +301,11 @@ fn kill_processes_mentioning(dir: &Path) -> usize {
         }
     }
     killed
+}
+
+#[cfg(not(unix))]
+fn kill_processes_mentioning(_dir: &Path) -> usize {
+    unreachable!("main refuses to run off Linux")
 }
 
 // ---------------------------------------------------------------- figures of a run

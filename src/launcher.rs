@@ -4,14 +4,14 @@
 //! table. It never reads a logical clock while the run goes on.
 //!
 //! Each child's stdin is a pipe from the launcher: when the launcher dies,
-//! even by SIGKILL, the pipe closes and every VM stops on its own. Each child
-//! runs in its own process group, so a terminal's Ctrl+C reaches only the
-//! launcher, which forwards `stop`: one path, and no child can be hit by
+//! even by SIGKILL (or `TerminateProcess` on Windows), the pipe closes and
+//! every VM stops on its own. Each child runs in its own process group (on
+//! Windows, `CREATE_NEW_PROCESS_GROUP`), so a terminal's Ctrl+C reaches only
+//! the launcher, which forwards `stop`: one path, and no child can be hit by
 //! SIGINT in the instants before its own handler exists.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitCode, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -176,7 +176,9 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
         } else {
             cfg.base_port + id as u16
         };
-        let spawned = Command::new(&exe)
+        let mut cmd = Command::new(&exe);
+        in_own_group(&mut cmd);
+        let spawned = cmd
             .args(["vm", "--control", "--id", &id.to_string()])
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--run", run_id, "--seed", &seed.to_string()])
@@ -191,7 +193,6 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .process_group(0)
             .spawn();
         let mut child = match spawned {
             Ok(child) => child,
@@ -220,6 +221,24 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
     }
     Ok(vms)
 }
+
+/// Puts a child in a process group of its own, away from the terminal's Ctrl+C.
+#[cfg(unix)]
+fn in_own_group(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+}
+
+/// Puts a child in a process group of its own, away from the console's Ctrl+C.
+#[cfg(windows)]
+fn in_own_group(cmd: &mut Command) {
+    use std::os::windows::process::CommandExt;
+    const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+    cmd.creation_flags(CREATE_NEW_PROCESS_GROUP);
+}
+
+#[cfg(not(any(unix, windows)))]
+fn in_own_group(_cmd: &mut Command) {}
 
 /// The live view is drawn only on a terminal (never in CI or a pipe).
 fn live_view() -> bool {
@@ -525,9 +544,19 @@ fn failures(failed: &[(u32, String)]) -> String {
     clauses.join("; ")
 }
 
+/// True if the child was ended by Ctrl+C: SIGINT on Unix.
+#[cfg(unix)]
 fn killed_by_sigint(status: Option<ExitStatus>) -> bool {
     use std::os::unix::process::ExitStatusExt;
     status.and_then(|s| s.signal()) == Some(2)
+}
+
+/// True if the child was ended by Ctrl+C: on Windows there are no signals,
+/// and a console's Ctrl+C ends a process with `STATUS_CONTROL_C_EXIT`.
+#[cfg(not(unix))]
+fn killed_by_sigint(status: Option<ExitStatus>) -> bool {
+    const STATUS_CONTROL_C_EXIT: u32 = 0xC000_013A;
+    status.and_then(|s| s.code()) == Some(STATUS_CONTROL_C_EXIT as i32)
 }
 
 fn describe(status: Option<ExitStatus>) -> String {

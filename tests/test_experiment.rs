@@ -59,6 +59,10 @@ fn runs_land_in_numbered_folders_with_a_summary() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "sends signals with kill(1), reads /proc"
+)]
 fn ctrl_c_stops_the_current_run_cleanly_and_keeps_the_finished_ones() {
     let dir = tempdir();
     let mut c = bin();

@@ -9,6 +9,10 @@ use std::time::Duration;
 use common::*;
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "makes a terminal with util-linux script(1)"
+)]
 fn a_terminal_gets_one_live_line_per_vm_and_a_pipe_gets_none() {
     let dir = tempdir();
     let typescript = dir.path().join("typescript");
@@ -24,7 +28,10 @@ fn a_terminal_gets_one_live_line_per_vm_and_a_pipe_gets_none() {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("util-linux"));
     if !util_linux {
-        eprintln!("SKIPPED the live-view test: no util-linux `script` to make a terminal");
+        skip(
+            "a_terminal_gets_one_live_line_per_vm_and_a_pipe_gets_none",
+            "no util-linux `script` to make a terminal",
+        );
         return;
     }
     let out = Command::new("script")

@@ -88,6 +88,10 @@ fn the_same_seed_draws_the_same_rates() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "sends signals with kill(1), reads /proc"
+)]
 fn ctrl_c_stops_every_vm_cleanly_with_complete_logs() {
     let dir = tempdir();
     let child = fast_run(dir.path(), &["--vms", "3", "--runtime", "60"])
@@ -119,6 +123,10 @@ fn ctrl_c_stops_every_vm_cleanly_with_complete_logs() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "sends signals with kill(1), reads /proc"
+)]
 fn killing_the_launcher_stops_every_vm_on_its_own() {
     let dir = tempdir();
     let child = fast_run(dir.path(), &["--vms", "3", "--runtime", "60"])
@@ -148,6 +156,10 @@ fn killing_the_launcher_stops_every_vm_on_its_own() {
 }
 
 #[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "sends signals with kill(1), reads /proc"
+)]
 fn a_killed_vm_is_named_and_the_survivors_still_verify() {
     let dir = tempdir();
     let child = fast_run(dir.path(), &["--vms", "3", "--runtime", "3"])

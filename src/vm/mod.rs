@@ -96,7 +96,7 @@ pub fn run(cfg: VmConfig) -> Result<()> {
     let stop_tx = Arc::clone(&ctl);
     ctrlc::set_handler(move || stop_tx.send(Ctl::Stop(StopReason::Signal)))
         .context("cannot install the Ctrl+C handler")?;
-    let listener = TcpListener::bind(cfg.listen).map_err(|e| ConfigError {
+    let listener = net::bind(cfg.listen).map_err(|e| ConfigError {
         flag: "--listen",
         value: cfg.listen.to_string(),
         why: e.to_string(),

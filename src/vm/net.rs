@@ -1,7 +1,8 @@
-//! A VM's network: one thread that owns the `std::net` listener and every
-//! inbound connection, multiplexed with `mio` (epoll on Linux, kqueue on the
-//! BSDs and macOS), and feeds the network queue; plus the outbound
-//! connections the tick loop writes to. No clock logic here.
+//! A VM's network: one thread that owns the listener and every inbound
+//! connection, multiplexed with `mio`'s own portable sockets (epoll on Linux,
+//! kqueue on the BSDs and macOS, AFD on Windows), and feeds the network
+//! queue; plus the outbound connections the tick loop writes to. No clock
+//! logic here.
 //!
 //! One thread per VM, whatever the number of peers: a 64-VM run holds 64 of
 //! them instead of 4,032 reader threads (NOTEBOOK.md, "One net thread").
@@ -13,15 +14,15 @@
 //! whatever the kernel does not take waits in a bounded backlog.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::os::fd::AsRawFd;
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mio::unix::SourceFd;
+use mio::net::{TcpListener as MioListener, TcpStream as MioStream};
 use mio::{Events, Interest, Poll, Token};
+use socket2::{Domain, Protocol, Socket, Type};
 
 use super::Ctl;
 use super::queue::{DelayLine, QueueTx, Queued};
@@ -48,6 +49,23 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(10);
 const READ_CHUNK: usize = 4096;
 const NET_STACK: usize = 256 * 1024;
 const LISTENER: Token = Token(usize::MAX);
+/// Connections the kernel holds for the listener before it accepts them.
+/// std's `TcpListener::bind` asks for 128; a burst of connections past that
+/// (a port scan, a fuzzer) has its SYNs dropped and retried a second later,
+/// while real peers wait behind it. The kernel caps this at its own limit
+/// (`net.core.somaxconn` on Linux, 4096 by default).
+pub const LISTEN_BACKLOG: i32 = 1024;
+
+/// Binds a VM's listener as `TcpListener::bind` does (with `SO_REUSEADDR`
+/// on Unix, as std sets it), but with a [`LISTEN_BACKLOG`] std cannot ask for.
+pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
+}
 
 /// What the network tells the VM's control loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,14 +133,12 @@ pub struct Inbound {
 }
 
 /// Starts the net thread on a bound listener.
-pub fn spawn(listener: TcpListener, ctx: Inbound) -> io::Result<()> {
+pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<()> {
     listener.set_nonblocking(true)?;
+    let mut listener = MioListener::from_std(listener);
     let poll = Poll::new()?;
-    poll.registry().register(
-        &mut SourceFd(&listener.as_raw_fd()),
-        LISTENER,
-        Interest::READABLE,
-    )?;
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)?;
     let claimed = vec![false; ctx.peers.len()];
     let mut net = Net {
         ctx,
@@ -146,7 +162,7 @@ pub fn spawn(listener: TcpListener, ctx: Inbound) -> io::Result<()> {
 /// The net thread's state.
 struct Net {
     ctx: Inbound,
-    listener: TcpListener,
+    listener: MioListener,
     poll: Poll,
     /// Connections by slot; a token is (generation << 32) | slot.
     conns: Vec<Slot>,
@@ -172,7 +188,7 @@ struct Slot {
 }
 
 struct Conn {
-    stream: TcpStream,
+    stream: MioStream,
     addr: SocketAddr,
     /// Bytes read but not yet decoded (less than one frame, except while paused).
     pending: Vec<u8>,
@@ -238,6 +254,8 @@ impl Net {
         Some(wake.saturating_duration_since(now))
     }
 
+    /// Accepts until the listener has nothing more (readiness is
+    /// edge-triggered: connections left waiting would get no new event).
     fn accept_all(&mut self) {
         self.retry_accept = None;
         loop {
@@ -256,26 +274,20 @@ impl Net {
     }
 
     /// Registers a new connection for its handshake.
-    fn admit(&mut self, stream: TcpStream, addr: SocketAddr) {
+    /// (mio's accepted streams are already non-blocking.)
+    fn admit(&mut self, mut stream: MioStream, addr: SocketAddr) {
         if self.handshaking() >= MAX_HANDSHAKING {
             self.drop_oldest_handshake();
-        }
-        if let Err(e) = stream.set_nonblocking(true) {
-            self.ctx
-                .warner
-                .warn(&format!("dropped connection from {addr}: {e}"));
-            return;
         }
         let slot = self.free.pop().unwrap_or_else(|| {
             self.conns.push(Slot::default());
             self.conns.len() - 1
         });
         let token = token_of(slot, self.conns[slot].generation);
-        let registered = self.poll.registry().register(
-            &mut SourceFd(&stream.as_raw_fd()),
-            token,
-            Interest::READABLE,
-        );
+        let registered = self
+            .poll
+            .registry()
+            .register(&mut stream, token, Interest::READABLE);
         if let Err(e) = registered {
             self.free.push(slot);
             self.ctx
@@ -470,16 +482,13 @@ impl Net {
 
     /// Drops a connection, saying why where someone needs to know.
     fn close(&mut self, slot: usize, verdict: Verdict) {
-        let Some(conn) = self.conns[slot].conn.take() else {
+        let Some(mut conn) = self.conns[slot].conn.take() else {
             return;
         };
         let next = (self.conns[slot].generation as usize + 1) & SLOT_MASK;
         self.conns[slot].generation = next as u32;
         self.free.push(slot);
-        let _ = self
-            .poll
-            .registry()
-            .deregister(&mut SourceFd(&conn.stream.as_raw_fd()));
+        let _ = self.poll.registry().deregister(&mut conn.stream);
         let Verdict::Close { clean, why } = verdict else {
             return;
         };
