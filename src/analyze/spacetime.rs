@@ -191,7 +191,14 @@ fn nice_step(raw: f64) -> f64 {
     if raw.is_nan() || raw <= 0.0 {
         return 1.0;
     }
-    let p = 10f64.powf(raw.log10().floor());
+    // 1 / 10^3, not powf(10, -3) nor powi(-3): on Windows those give
+    // 0.0010000000000000002. Powers of ten up to 10^22 are exact.
+    let e = raw.log10().floor() as i32;
+    let p = if e >= 0 {
+        10f64.powi(e)
+    } else {
+        1.0 / 10f64.powi(-e)
+    };
     [1.0, 2.0, 5.0, 10.0]
         .iter()
         .map(|m| m * p)
