@@ -24,20 +24,27 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) if e.downcast_ref::<ConfigError>().is_some() => {
-            eprintln!("error: {e}");
+            let mut text = format!("error: {e}\n");
             if let Some(hint) = e
                 .downcast_ref::<ConfigError>()
                 .and_then(|c| c.hint.as_ref())
             {
-                eprintln!("hint: {hint}");
+                text.push_str(&format!("hint: {hint}\n"));
             }
+            say_err(&text);
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            say_err(&format!("error: {e:#}\n"));
             ExitCode::from(1)
         }
     }
+}
+
+/// Our error lines in one write, so they never interleave with another
+/// process's lines on a shared stderr (`eprintln!` writes in pieces).
+fn say_err(text: &str) {
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -10,6 +10,18 @@
 //! sleeps on the mailbox until each tick's absolute deadline, so it wakes at
 //! once for a stop and never busy-waits.
 
+/// `eprintln!` in one write. std's `eprintln!` may write a line in several
+/// pieces, so the lines of VMs sharing the launcher's stderr interleaved
+/// mid-line; one `write_all` of a short line is one `write`, which a pipe
+/// keeps whole (up to `PIPE_BUF`, 4 KiB on Linux).
+macro_rules! say_err {
+    ($($arg:tt)*) => {{
+        let mut line = format!($($arg)*);
+        line.push('\n');
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
+    }};
+}
+
 pub mod clock;
 pub mod log;
 pub mod mailbox;
@@ -111,14 +123,14 @@ pub fn run(cfg: VmConfig) -> Result<()> {
     };
     let log = LogWriter::create(&cfg.model.logs, cfg.id)?;
     if !cfg.control {
-        eprintln!(
+        say_err!(
             "vm {}: run {}, log {}",
             cfg.id,
             cfg.run,
             log.path().display()
         );
         if cfg.model.seed.is_none() {
-            eprintln!("{}", seed_hint(cfg.id, seed));
+            say_err!("{}", seed_hint(cfg.id, seed));
         }
     }
     let peers = match peers(&cfg, &listener, &ctl)? {
@@ -155,7 +167,7 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         Err(reason) => Err(reason),
     };
     if started.is_ok() && vm.by_hand {
-        eprintln!("{}", vm.connected_line());
+        say_err!("{}", vm.connected_line());
     }
     match started {
         Ok(t0) => vm.run_ticks(t0),
@@ -283,7 +295,7 @@ fn spawn_stdin_reader(tx: Ctls) {
         tx.send(Ctl::Stop(StopReason::Signal));
     });
     if spawned.is_err() {
-        eprintln!("warning: cannot watch stdin; the VM will not notice the launcher's death");
+        say_err!("warning: cannot watch stdin; the VM will not notice the launcher's death");
     }
 }
 
@@ -409,7 +421,7 @@ impl Vm {
                 return Err(self.gave_up(cfg, peers, &waiting).into());
             }
             if now >= next_progress && !cfg.control {
-                eprintln!("vm {}: waiting for {}", self.id, waiting_text(&waiting));
+                say_err!("vm {}: waiting for {}", self.id, waiting_text(&waiting));
                 next_progress = now + PROGRESS_EVERY;
             }
             // Any news (a peer connecting to us, say) is a reason to retry now.
@@ -838,7 +850,7 @@ impl Vm {
         })?;
         self.log.flush()?;
         if self.by_hand {
-            eprintln!("{}", self.summary(reason, pending.len()));
+            say_err!("{}", self.summary(reason, pending.len()));
         }
         Ok(())
     }

@@ -98,16 +98,17 @@ impl Warner {
         let (window, shown, suppressed) = &mut *s;
         if window.elapsed() >= Duration::from_secs(1) {
             if *suppressed > 0 {
-                eprintln!(
+                say_err!(
                     "vm {}: warning: {} more warnings suppressed",
-                    self.me, suppressed
+                    self.me,
+                    suppressed
                 );
             }
             (*window, *shown, *suppressed) = (Instant::now(), 0, 0);
         }
         if *shown < Self::PER_SECOND {
             *shown += 1;
-            eprintln!("vm {}: warning: {msg}", self.me);
+            say_err!("vm {}: warning: {msg}", self.me);
         } else {
             *suppressed += 1;
         }
