@@ -195,7 +195,7 @@ fn command_line() -> String {
 
 /// True if `dir` holds `run_<k>` folders (an experiment), not logs of its own.
 pub fn is_experiment(dir: &Path) -> bool {
-    !run_dirs(dir).is_empty()
+    !analyze::has_logs(dir) && !run_dirs(dir).is_empty()
 }
 
 /// The `run_<k>` folders of `dir`, by k.

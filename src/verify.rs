@@ -1255,7 +1255,7 @@ pub const SHOWN: usize = 40;
 /// (`run_<k>` folders and no logs of its own, as `analyze` and `export` take
 /// it) gets one line per run and exits 1 if any run fails.
 pub fn main(dir: &Path) -> anyhow::Result<ExitCode> {
-    if crate::experiment::is_experiment(dir) && !crate::analyze::has_logs(dir) {
+    if crate::experiment::is_experiment(dir) {
         return Ok(main_experiment(dir));
     }
     match check_dir(dir) {

@@ -32,7 +32,7 @@ pub use stats::Analysis;
 /// per-VM tables and writes the report folder.
 pub fn main(args: &AnalyzeArgs) -> Result<ExitCode> {
     let window = crate::config::window(&args.window)?;
-    if crate::experiment::is_experiment(&args.dir) && !has_logs(&args.dir) {
+    if crate::experiment::is_experiment(&args.dir) {
         let results = crate::experiment::summarize(&args.dir)?;
         println!(
             "experiment: {} runs analyzed; summary in {}",

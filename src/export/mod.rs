@@ -67,13 +67,12 @@ fn export(args: &ExportArgs) -> Result<()> {
 
 /// The run in `dir`, or each `run_k` of an experiment folder, in order.
 fn read_runs(dir: &Path) -> Result<Vec<RunData>> {
-    let dirs: Vec<(Option<String>, PathBuf)> =
-        if crate::experiment::is_experiment(dir) && !crate::analyze::has_logs(dir) {
-            let runs = crate::experiment::run_dirs(dir).into_iter();
-            runs.map(|(k, d)| (Some(format!("run_{k}")), d)).collect()
-        } else {
-            vec![(None, dir.to_path_buf())]
-        };
+    let dirs: Vec<(Option<String>, PathBuf)> = if crate::experiment::is_experiment(dir) {
+        let runs = crate::experiment::run_dirs(dir).into_iter();
+        runs.map(|(k, d)| (Some(format!("run_{k}")), d)).collect()
+    } else {
+        vec![(None, dir.to_path_buf())]
+    };
     dirs.into_iter()
         .map(|(label, d)| read_run(label, &d))
         .collect()
