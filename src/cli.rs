@@ -81,6 +81,15 @@ pub struct ModelArgs {
         allow_hyphen_values = true
     )]
     pub delay: String,
+    /// Seconds a peer may stay unreachable while this VM ticks (its link down,
+    /// reconnecting) before the VM gives up on it and logs `peer_lost`.
+    #[arg(long, value_name = "SECS", default_value = "30")]
+    pub peer_timeout: f64,
+    /// At the stop: seconds a VM waits for a peer's goodbye and
+    /// acknowledgements without any progress on that link before it gives up
+    /// on the peer; every message delivered or acknowledged restarts the wait.
+    #[arg(long, value_name = "SECS", default_value = "5")]
+    pub stop_grace: f64,
     /// Seed for every random choice (rates, rolls, delays); drawn and printed if not given.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
@@ -122,6 +131,11 @@ pub struct VmArgs {
     /// The run id; VMs join one run only if they share it.
     #[arg(long, value_name = "ID", default_value = "manual")]
     pub run: String,
+    /// A file whose content is the run's secret (every VM of the run needs the
+    /// same). Links are accepted only from peers that prove they hold it.
+    /// Without this flag, the secret is $LAMPORT_SECRET, if set.
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
     /// Seconds to wait for all peers to come up before giving up.
     #[arg(long, value_name = "SECS", default_value = "60")]
     pub connect_timeout: f64,

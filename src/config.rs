@@ -61,6 +61,10 @@ pub struct Model {
     pub delay: Option<DelayRange>,
     pub seed: Option<u64>,
     pub logs: PathBuf,
+    /// `--peer-timeout`: how long a peer may stay unreachable while ticking.
+    pub peer_timeout: Duration,
+    /// `--stop-grace`: how long a stopping VM waits on a link without progress.
+    pub stop_grace: Duration,
 }
 
 /// `--delay MIN..MAX`: a network delay drawn uniformly, in microseconds.
@@ -97,6 +101,8 @@ pub struct VmConfig {
     pub rate: RateSpec,
     pub run: String,
     pub connect_timeout: Duration,
+    /// `--secret-file`; without it the VM reads `LAMPORT_SECRET`.
+    pub secret_file: Option<PathBuf>,
     pub control: bool,
     /// Report [`crate::control::Status`] lines for the launcher's live view.
     pub live: bool,
@@ -137,6 +143,8 @@ pub fn model(a: &ModelArgs) -> Result<Model, ConfigError> {
         delay: delay(&a.delay)?,
         seed: a.seed,
         logs: a.logs.clone(),
+        peer_timeout: secs("--peer-timeout", a.peer_timeout)?,
+        stop_grace: secs("--stop-grace", a.stop_grace)?,
     })
 }
 
@@ -240,6 +248,7 @@ pub fn vm(a: &VmArgs) -> Result<VmConfig, ConfigError> {
         rate,
         run: a.run.clone(),
         connect_timeout: secs("--connect-timeout", a.connect_timeout)?,
+        secret_file: a.secret_file.clone(),
         control: a.control,
         live: a.live,
         model: model(&a.model)?,

@@ -187,6 +187,14 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             .args(["--event-range", &cfg.model.event_range.to_string()])
             .args(["--max-queue", &cfg.model.max_queue.to_string()])
             .args(["--delay", &delay_arg(cfg)])
+            .args([
+                "--peer-timeout",
+                &cfg.model.peer_timeout.as_secs_f64().to_string(),
+            ])
+            .args([
+                "--stop-grace",
+                &cfg.model.stop_grace.as_secs_f64().to_string(),
+            ])
             .args(live_view().then_some("--live"))
             .arg("--logs")
             .arg(&cfg.model.logs)

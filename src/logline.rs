@@ -90,6 +90,15 @@ pub enum Event {
     PeerLost {
         peer: u32,
     },
+    /// The link to `peer` broke; it is being re-established.
+    LinkDown {
+        peer: u32,
+    },
+    /// The link to `peer` is back; `resent` messages were sent again on it.
+    LinkUp {
+        peer: u32,
+        resent: u64,
+    },
     Stop {
         ticks: u64,
         clock: u64,
@@ -107,6 +116,8 @@ impl Event {
             Event::Receive { .. } => "receive",
             Event::Pending { .. } => "pending",
             Event::PeerLost { .. } => "peer_lost",
+            Event::LinkDown { .. } => "link_down",
+            Event::LinkUp { .. } => "link_up",
             Event::Stop { .. } => "stop",
         }
     }
@@ -207,6 +218,13 @@ impl Line {
             "peer_lost" => Event::PeerLost {
                 peer: fields.num("peer")?,
             },
+            "link_down" => Event::LinkDown {
+                peer: fields.num("peer")?,
+            },
+            "link_up" => Event::LinkUp {
+                peer: fields.num("peer")?,
+                resent: fields.num("resent")?,
+            },
             "stop" => Event::Stop {
                 ticks: fields.num("ticks")?,
                 clock: fields.num("clock")?,
@@ -265,7 +283,8 @@ pub fn write_line(time_us: i64, vm: u32, event: &Event, out: &mut String) {
             out,
             " from={from} sent_tick={sent_tick} msg_clock={msg_clock}"
         ),
-        Event::PeerLost { peer } => write!(out, " peer={peer}"),
+        Event::PeerLost { peer } | Event::LinkDown { peer } => write!(out, " peer={peer}"),
+        Event::LinkUp { peer, resent } => write!(out, " peer={peer} resent={resent}"),
         Event::Stop {
             ticks,
             clock,
@@ -578,6 +597,11 @@ mod tests {
                 msg_clock: 412,
             },
             Event::PeerLost { peer: 3 },
+            Event::LinkDown { peer: 2 },
+            Event::LinkUp {
+                peer: 2,
+                resent: 14,
+            },
             Event::Stop {
                 ticks: 240,
                 clock: 415,

@@ -37,13 +37,15 @@ use std::process::ExitCode;
 use crate::logline::{Event, Line, StartInfo, StopReason, format_time};
 
 /// Event kinds in the order [`Summary`] lists them.
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 9] = [
     "start",
     "internal",
     "send",
     "receive",
     "pending",
     "peer_lost",
+    "link_down",
+    "link_up",
     "stop",
 ];
 
@@ -55,7 +57,9 @@ fn kind_index(event: &Event) -> usize {
         Event::Receive { .. } => 3,
         Event::Pending { .. } => 4,
         Event::PeerLost { .. } => 5,
-        Event::Stop { .. } => 6,
+        Event::LinkDown { .. } => 6,
+        Event::LinkUp { .. } => 7,
+        Event::Stop { .. } => 8,
     }
 }
 
@@ -516,6 +520,7 @@ impl Scan {
                 self.incoming(no, from, sent_tick, msg_clock, true);
             }
             Event::PeerLost { peer } => self.log.peer_lost.push((peer, no)),
+            Event::LinkDown { .. } | Event::LinkUp { .. } => {}
             Event::Stop {
                 ticks,
                 clock,

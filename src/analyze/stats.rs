@@ -167,6 +167,7 @@ impl Acc {
             }
             Event::Pending { .. } => s.pending += 1,
             Event::PeerLost { .. } => s.peer_lost += 1,
+            Event::LinkDown { .. } | Event::LinkUp { .. } => {}
             Event::Stop { reason, .. } => s.stop = Some(*reason),
         }
     }

@@ -29,6 +29,7 @@ pub mod net;
 pub mod queue;
 pub mod status;
 pub mod step;
+pub mod warn;
 
 use std::io::{BufRead, Write};
 use std::net::{TcpListener, ToSocketAddrs};

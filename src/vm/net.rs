@@ -15,8 +15,8 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::Ctl;
 use super::queue::{DelayLine, QueueTx, Queued};
+pub use super::warn::Warner;
 use crate::config::DelayRange;
 use crate::wire::{Frame, FrameReader, WireError};
 
@@ -74,45 +75,6 @@ pub enum NetEvent {
     InboundUp(u32),
     /// A peer's inbound connection ended: `clean` if it said `Bye` first.
     InboundClosed { peer: u32, clean: bool, why: String },
-}
-
-/// Prints warnings on stderr, at most a few per second.
-pub struct Warner {
-    me: u32,
-    state: Mutex<(Instant, u32, u64)>,
-}
-
-impl Warner {
-    const PER_SECOND: u32 = 5;
-
-    pub fn new(me: u32) -> Self {
-        Warner {
-            me,
-            state: Mutex::new((Instant::now(), 0, 0)),
-        }
-    }
-
-    /// Prints `vm N: warning: MSG` unless too many were printed this second.
-    pub fn warn(&self, msg: &str) {
-        let Ok(mut s) = self.state.lock() else { return };
-        let (window, shown, suppressed) = &mut *s;
-        if window.elapsed() >= Duration::from_secs(1) {
-            if *suppressed > 0 {
-                say_err!(
-                    "vm {}: warning: {} more warnings suppressed",
-                    self.me,
-                    suppressed
-                );
-            }
-            (*window, *shown, *suppressed) = (Instant::now(), 0, 0);
-        }
-        if *shown < Self::PER_SECOND {
-            *shown += 1;
-            say_err!("vm {}: warning: {msg}", self.me);
-        } else {
-            *suppressed += 1;
-        }
-    }
 }
 
 /// Everything the net thread needs to know and share.

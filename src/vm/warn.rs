@@ -1,0 +1,44 @@
+//! Warnings on stderr: each line in one write (VMs share the launcher's
+//! stderr), at most a few per second.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Prints warnings on stderr, at most a few per second.
+pub struct Warner {
+    me: u32,
+    state: Mutex<(Instant, u32, u64)>,
+}
+
+impl Warner {
+    const PER_SECOND: u32 = 5;
+
+    pub fn new(me: u32) -> Self {
+        Warner {
+            me,
+            state: Mutex::new((Instant::now(), 0, 0)),
+        }
+    }
+
+    /// Prints `vm N: warning: MSG` unless too many were printed this second.
+    pub fn warn(&self, msg: &str) {
+        let Ok(mut s) = self.state.lock() else { return };
+        let (window, shown, suppressed) = &mut *s;
+        if window.elapsed() >= Duration::from_secs(1) {
+            if *suppressed > 0 {
+                say_err!(
+                    "vm {}: warning: {} more warnings suppressed",
+                    self.me,
+                    suppressed
+                );
+            }
+            (*window, *shown, *suppressed) = (Instant::now(), 0, 0);
+        }
+        if *shown < Self::PER_SECOND {
+            *shown += 1;
+            say_err!("vm {}: warning: {msg}", self.me);
+        } else {
+            *suppressed += 1;
+        }
+    }
+}
