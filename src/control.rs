@@ -7,7 +7,11 @@
 //!                  ready                         (connected to every peer, both ways)
 //!                  status 4 120 131 2 30 41 49   (with --live: rate tick clock queue
 //!                                                 sends receives internals)
-//! launcher -> VM:  peer 2 127.0.0.1:40124        (one per peer)
+//!                  lost 3 14                     (gave up on VM 3 with 14 messages to it
+//!                                                 unacknowledged; or it never said goodbye)
+//! launcher -> VM:  secret 9f2c...                (the run's secret, hex; first, once)
+//!                  peer 2 127.0.0.1:40124        (one per peer)
+//!                  gone 3                        (VM 3 exited: give up on it at once)
 //!                  connect                       (peers complete: connect now)
 //!                  go 1795000000000412           (start ticking at this wall time, us)
 //!                  stop                          (stop cleanly now)
@@ -19,7 +23,11 @@ use std::net::SocketAddr;
 /// A line from the launcher to a VM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToVm {
+    /// The run's secret, as hex (never on a command line, where `ps` shows it).
+    Secret(String),
     Peer(u32, SocketAddr),
+    /// That VM's process exited: waiting for it is pointless.
+    Gone(u32),
     Connect,
     Go(i64),
     Stop,
@@ -30,6 +38,12 @@ pub enum ToVm {
 pub enum FromVm {
     Listening(SocketAddr),
     Ready,
+    /// This VM gave up on a peer (`peer_lost`) with `unacked` messages sent to
+    /// it and not acknowledged (0 if the peer never said goodbye instead).
+    Lost {
+        peer: u32,
+        unacked: u64,
+    },
     /// Where the VM is now (only with `vm --live`, a few times a second).
     Status(Status),
 }
@@ -52,7 +66,9 @@ impl ToVm {
     /// The line, with its newline.
     pub fn line(&self) -> String {
         match self {
+            ToVm::Secret(hex) => format!("secret {hex}\n"),
             ToVm::Peer(id, addr) => format!("peer {id} {addr}\n"),
+            ToVm::Gone(id) => format!("gone {id}\n"),
             ToVm::Connect => "connect\n".into(),
             ToVm::Go(at) => format!("go {at}\n"),
             ToVm::Stop => "stop\n".into(),
@@ -63,6 +79,8 @@ impl ToVm {
     pub fn parse(line: &str) -> Option<ToVm> {
         let mut w = line.split_whitespace();
         let msg = match (w.next()?, w.next(), w.next()) {
+            ("secret", Some(hex), None) => ToVm::Secret(hex.to_string()),
+            ("gone", Some(id), None) => ToVm::Gone(id.parse().ok()?),
             ("peer", Some(id), Some(addr)) => ToVm::Peer(id.parse().ok()?, addr.parse().ok()?),
             ("connect", None, None) => ToVm::Connect,
             ("go", Some(at), None) => ToVm::Go(at.parse().ok()?),
@@ -79,6 +97,7 @@ impl FromVm {
         match self {
             FromVm::Listening(addr) => format!("listening {addr}\n"),
             FromVm::Ready => "ready\n".into(),
+            FromVm::Lost { peer, unacked } => format!("lost {peer} {unacked}\n"),
             FromVm::Status(s) => format!(
                 "status {} {} {} {} {} {} {}\n",
                 s.rate, s.tick, s.clock, s.queue, s.sends, s.receives, s.internals
@@ -92,6 +111,10 @@ impl FromVm {
         let msg = match (w.next()?, w.next()) {
             ("listening", Some(addr)) => FromVm::Listening(addr.parse().ok()?),
             ("ready", None) => FromVm::Ready,
+            ("lost", Some(peer)) => FromVm::Lost {
+                peer: peer.parse().ok()?,
+                unacked: w.next()?.parse().ok()?,
+            },
             ("status", Some(rate)) => {
                 let mut n = || w.next()?.parse::<u64>().ok();
                 FromVm::Status(Status {
@@ -118,7 +141,9 @@ mod tests {
     fn lines_round_trip() {
         let addr: SocketAddr = "127.0.0.1:40123".parse().unwrap();
         for m in [
+            ToVm::Secret("9f2c01".into()),
             ToVm::Peer(2, addr),
+            ToVm::Gone(3),
             ToVm::Connect,
             ToVm::Go(1_795_000_000_000_412),
             ToVm::Stop,
@@ -137,6 +162,10 @@ mod tests {
         for m in [
             FromVm::Listening(addr),
             FromVm::Ready,
+            FromVm::Lost {
+                peer: 3,
+                unacked: 14,
+            },
             FromVm::Status(status),
         ] {
             assert_eq!(FromVm::parse(&m.line()), Some(m));

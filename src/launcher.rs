@@ -394,6 +394,8 @@ impl Launch<'_> {
             FromVm::Listening(addr) => vm.addr = Some(addr),
             FromVm::Ready => vm.ready = true,
             FromVm::Status(s) => vm.live = Some(s),
+            // Not yet acted on.
+            FromVm::Lost { .. } => {}
         }
     }
 
