@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! VM -> launcher:  listening 127.0.0.1:40123     (bound; the real address)
+//!                  linked 12                     (during set-up: links up so far, when it grows)
 //!                  ready                         (connected to every peer, both ways)
 //!                  status 4 120 131 2 30 41 49   (with --live: rate tick clock queue
 //!                                                 sends receives internals)
@@ -37,6 +38,8 @@ pub enum ToVm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FromVm {
     Listening(SocketAddr),
+    /// During set-up: this many of the VM's links are up (said as it grows).
+    Linked(u32),
     Ready,
     /// This VM gave up on a peer (`peer_lost`) with `unacked` messages sent to
     /// it and not acknowledged (0 if the peer never said goodbye instead).
@@ -96,6 +99,7 @@ impl FromVm {
     pub fn line(&self) -> String {
         match self {
             FromVm::Listening(addr) => format!("listening {addr}\n"),
+            FromVm::Linked(n) => format!("linked {n}\n"),
             FromVm::Ready => "ready\n".into(),
             FromVm::Lost { peer, unacked } => format!("lost {peer} {unacked}\n"),
             FromVm::Status(s) => format!(
@@ -110,6 +114,7 @@ impl FromVm {
         let mut w = line.split_whitespace();
         let msg = match (w.next()?, w.next()) {
             ("listening", Some(addr)) => FromVm::Listening(addr.parse().ok()?),
+            ("linked", Some(n)) => FromVm::Linked(n.parse().ok()?),
             ("ready", None) => FromVm::Ready,
             ("lost", Some(peer)) => FromVm::Lost {
                 peer: peer.parse().ok()?,
@@ -161,6 +166,7 @@ mod tests {
         };
         for m in [
             FromVm::Listening(addr),
+            FromVm::Linked(12),
             FromVm::Ready,
             FromVm::Lost {
                 peer: 3,

@@ -395,7 +395,7 @@ impl Launch<'_> {
             FromVm::Ready => vm.ready = true,
             FromVm::Status(s) => vm.live = Some(s),
             // Not yet acted on.
-            FromVm::Lost { .. } => {}
+            FromVm::Lost { .. } | FromVm::Linked(_) => {}
         }
     }
 

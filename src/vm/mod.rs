@@ -646,7 +646,7 @@ impl Vm {
         if !self.lost[pos] {
             self.lost[pos] = true;
             self.warner
-                .warn(&format!("lost VM {}: {why}", self.peers[pos]));
+                .warn("lost peer", &format!("lost VM {}: {why}", self.peers[pos]));
             // Lost during set-up: logged right after `start`, which comes first.
             if self.start_logged {
                 self.log.write(&Event::PeerLost {

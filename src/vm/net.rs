@@ -183,7 +183,9 @@ impl Net {
             let timeout = self.next_timeout();
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != io::ErrorKind::Interrupted {
-                    self.ctx.warner.warn(&format!("network poll failed: {e}"));
+                    self.ctx
+                        .warner
+                        .warn("poll", &format!("network poll failed: {e}"));
                     thread::sleep(PAUSE_POLL);
                 }
                 continue;
@@ -228,7 +230,9 @@ impl Net {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     // Out of file descriptors, say: try again shortly.
-                    self.ctx.warner.warn(&format!("accept failed: {e}"));
+                    self.ctx
+                        .warner
+                        .warn("accept", &format!("accept failed: {e}"));
                     self.retry_accept = Some(Instant::now() + ACCEPT_RETRY);
                     return;
                 }
@@ -253,9 +257,10 @@ impl Net {
             .register(&mut stream, token, Interest::READABLE);
         if let Err(e) = registered {
             self.free.push(slot);
-            self.ctx
-                .warner
-                .warn(&format!("dropped connection from {addr}: {e}"));
+            self.ctx.warner.warn(
+                "dropped connection",
+                &format!("dropped connection from {addr}: {e}"),
+            );
             return;
         }
         self.conns[slot].conn = Some(Conn {
@@ -456,16 +461,16 @@ impl Net {
             return;
         };
         match conn.state {
-            State::Handshake(_) => self
-                .ctx
-                .warner
-                .warn(&format!("rejected connection from {}: {why}", conn.addr)),
+            State::Handshake(_) => self.ctx.warner.warn(
+                "rejected connection",
+                &format!("rejected connection from {}: {why}", conn.addr),
+            ),
             State::Peer { id, .. } => {
                 if !clean {
-                    self.ctx.warner.warn(&format!(
-                        "connection from VM {id} ({}) ended: {why}",
-                        conn.addr
-                    ));
+                    self.ctx.warner.warn(
+                        "connection ended",
+                        &format!("connection from VM {id} ({}) ended: {why}", conn.addr),
+                    );
                 }
                 let closed = NetEvent::InboundClosed {
                     peer: id,

