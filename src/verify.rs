@@ -1670,7 +1670,7 @@ mod tests {
         let s = &report.summary;
         assert_eq!((s.vms, s.lines), (3, 22));
         let events: Vec<u64> = KINDS.iter().map(|k| s.events[k]).collect();
-        assert_eq!(events, [3, 3, 5, 4, 4, 0, 3]);
+        assert_eq!(events, [3, 3, 5, 4, 4, 0, 0, 0, 3]);
         assert_eq!((s.messages_sent, s.received, s.pending), (8, 4, 4));
         assert_eq!((s.lost, s.peer_lost), (0, 0));
         assert!(s.crashed.is_empty() && s.missing.is_empty() && s.lost_by.is_empty());
@@ -1683,7 +1683,7 @@ mod tests {
         assert_eq!(
             report.summary.to_string(),
             "3 VMs, 22 lines: 3 start, 3 internal, 5 send, 4 receive, 4 pending, \
-             0 peer_lost, 3 stop; crashed: none\n\
+             0 peer_lost, 0 link_down, 0 link_up, 3 stop; crashed: none\n\
              messages: 8 sent = 4 received + 4 pending + 0 lost"
         );
         let v = Violation::new(
