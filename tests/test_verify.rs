@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::*;
@@ -323,6 +323,22 @@ fn an_experiment_folder_gets_one_line_per_run() {
 
 // ---- doctored folders: losses, run ids, link events ----
 
+/// Asserts that tests/crosscheck/check.py, the independent checker, gives
+/// `dir` the verdict verify gave (`ok`); skips visibly without python3.
+#[track_caller]
+fn crosscheck_agrees(dir: &Path, ok: bool, test: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/crosscheck/check.py");
+    let out = match Command::new("python3").arg(script).arg(dir).output() {
+        Ok(out) => out,
+        Err(e) => return skip(test, &format!("no python3 for check.py ({e})")),
+    };
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    let passed = stdout.trim_end() == "OK" && out.status.success();
+    let failed = stdout.starts_with('[') && out.status.code() == Some(1);
+    assert!(passed || failed, "check.py broke:\n{stdout}{stderr}");
+    assert_eq!(passed, ok, "check.py disagrees with verify: {stdout}");
+}
+
 /// A short real run whose VM 1 is slow (rate 5) beside two fast ones, so
 /// that it stops with messages from VM 2 still queued, logged as `pending`.
 fn slow_receiver_run() -> tempfile::TempDir {
@@ -444,6 +460,11 @@ fn a_loss_after_the_senders_peer_lost_fails() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     each_loss_told(&stdout, &ticks, &sends);
     assert!(stdout.contains(" 1 peer_lost,"), "{stdout}");
+    crosscheck_agrees(
+        dir.path(),
+        false,
+        "a_loss_after_the_senders_peer_lost_fails",
+    );
 }
 
 #[test]
@@ -458,6 +479,11 @@ fn a_loss_after_the_receivers_peer_lost_fails() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     each_loss_told(&stdout, &ticks, &sends);
+    crosscheck_agrees(
+        dir.path(),
+        false,
+        "a_loss_after_the_receivers_peer_lost_fails",
+    );
 }
 
 #[test]
@@ -492,6 +518,8 @@ fn a_crashed_receivers_losses_are_counted_and_the_run_passes() {
     let by_cause = format!("+ {n} lost ({n} to crashed VM 1)");
     assert!(line.ends_with(&by_cause), "{line}");
     assert!(stdout.contains("crashed: 1") && stdout.contains("verify: OK"));
+    let test = "a_crashed_receivers_losses_are_counted_and_the_run_passes";
+    crosscheck_agrees(dir.path(), true, test);
 }
 
 #[test]
@@ -514,6 +542,7 @@ fn a_folder_of_two_runs_fails() {
         "{stdout}"
     );
     assert!(stdout.contains("verify: FAILED: 1 cause"), "{stdout}");
+    crosscheck_agrees(dir.path(), false, "a_folder_of_two_runs_fails");
 }
 
 #[test]
@@ -539,6 +568,8 @@ fn link_events_are_understood_and_checked() {
         "{stdout}"
     );
     messages_line(&stdout);
+    let test = "link_events_are_understood_and_checked";
+    crosscheck_agrees(dir.path(), true, test);
     // Without link events, no links line.
     write_lines(&path, &original);
     let stdout = text(&verify(dir.path()).stdout);
@@ -561,4 +592,16 @@ fn link_events_are_understood_and_checked() {
         "{stdout}"
     );
     assert!(stdout.contains("verify: FAILED: 2 violations"), "{stdout}");
+    crosscheck_agrees(dir.path(), false, test);
+    // Each fault alone fails check.py too.
+    let lines = read_lines(&path);
+    let mut without = lines.clone();
+    without.remove(stranger - 1);
+    write_lines(&path, &without);
+    crosscheck_agrees(dir.path(), false, test);
+    let mut without = lines;
+    without.remove(up - 1);
+    write_lines(&path, &without);
+    crosscheck_agrees(dir.path(), false, test);
+    assert_eq!(verify(dir.path()).status.code(), Some(1));
 }
