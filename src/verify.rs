@@ -2879,6 +2879,29 @@ mod tests {
         assert_eq!(heads, unwrapped.lines().count(), "{text}");
     }
 
+    #[test]
+    fn a_long_summary_breaks_between_items() {
+        let mut sum = check(&base()).summary;
+        sum.crashed = (1..=60).collect();
+        sum.missing = (61..=90).collect();
+        let cause = "receiver crashed";
+        sum.lost_by = (1..=20).map(|vm| (Loss { cause, vm }, 1_000)).collect();
+        sum.link_down = 3;
+        let text = sum.wrapped();
+        assert!(crate::analyze::table::max_width(&text) <= 80, "{text}");
+        let words = |t: &str| t.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(words(&text), words(&sum.to_string()));
+        // Never inside an item: no line starts with the kind of a count.
+        assert!(
+            text.lines()
+                .all(|l| !l.trim_start().starts_with("peer_lost")),
+            "{text}"
+        );
+        let second = text.lines().nth(1).unwrap_or_default();
+        assert!(second.starts_with("  3 stop; crashed: 1, 2, 3,"), "{text}");
+        assert_eq!(text.lines().filter(|l| !l.starts_with("  ")).count(), 3);
+    }
+
     // ---- rule 6: tick count ----
 
     /// VM 1 makes `ticks` ticks then stops with `reason`; VM 2 makes none.
