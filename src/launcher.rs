@@ -30,8 +30,9 @@ use crate::live;
 use crate::lock::FolderLock;
 use crate::logline;
 
-/// Longest wait for every VM to bind and to connect.
-pub const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an exited VM's status is waited for before its peers are told
+/// it is gone anyway (its stdout closes a moment before it is reapable).
+const GONE_WAIT: Duration = Duration::from_millis(100);
 /// How long after the runtime a VM may take to stop before it is killed.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the live view is redrawn.
@@ -55,13 +56,21 @@ struct Vm {
     status: Option<ExitStatus>,
     /// Its last live figures (live view only).
     live: Option<Status>,
+    /// The peers it gave up on (`lost J N`), with its messages to each never
+    /// acknowledged.
+    lost: Vec<(u32, u64)>,
 }
 
 impl Vm {
     fn tell(&mut self, msg: &ToVm) {
+        self.tell_text(&msg.line());
+    }
+
+    /// Writes control lines in one write (1023 `peer` lines are one, not 1023).
+    fn tell_text(&mut self, text: &str) {
         if let Some(stdin) = self.stdin.as_mut() {
             if stdin
-                .write_all(msg.line().as_bytes())
+                .write_all(text.as_bytes())
                 .and_then(|()| stdin.flush())
                 .is_err()
             {
@@ -111,9 +120,10 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     install_interrupt_handler()?;
     let seed = cfg.model.seed.unwrap_or_else(|| rand::rng().random());
     let run_id = format!("{:06x}", rand::rng().random_range(0..0x100_0000u32));
-    // Every check before anything is written: the ports, then the folder's
-    // lock, held to the end of the run (taking it creates the folder).
-    check_ports(&cfg)?;
+    // Every check before anything is written: the open-files limit and the
+    // ports, then the folder's lock, held to the end of the run (taking it
+    // creates the folder).
+    preflight(&cfg)?;
     let _lock = FolderLock::exclusive(&cfg.model.logs, &format!("run {run_id}"))?;
     if interrupted() {
         eprintln!("lamport-sim: interrupted before any VM started");
@@ -130,13 +140,14 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         cfg.model.logs.display()
     );
     println!("lamport-sim: --seed {seed} repeats it");
-    let mut vms = spawn_all(&cfg, seed, &run_id, &tx)?;
+    let mut vms = spawn_all(&cfg, seed, &run_id, &new_secret(), &tx)?;
     let mut launch = Launch {
         rx,
         vms: &mut vms,
         stopping: false,
         interrupted: false,
         label,
+        exited: Vec::new(),
     };
     let mut outcome = launch.drive(&cfg);
     if launch.interrupted && matches!(outcome, Outcome::Ran) {
@@ -145,6 +156,23 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     launch.stop_all();
     launch.reap(cfg.model.runtime + STOP_TIMEOUT);
     finish(&cfg, &vms, outcome)
+}
+
+/// The checks of a run before anything is written: raises the open-files
+/// limit (the VMs inherit it) and fails with a `--vms` error if it is still
+/// too low for the run, then [`check_ports`].
+pub fn preflight(cfg: &RunConfig) -> Result<(), ConfigError> {
+    crate::limits::check_run(cfg.vms, crate::limits::raise_open_files())?;
+    check_ports(cfg)
+}
+
+/// The run's secret: 32 random bytes as hex, new for every run. It reaches
+/// the VMs over their control pipes only, never a command line (`ps` shows
+/// those to every local user).
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill(&mut bytes[..]);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Fails with a `--base-port` error naming the first port already taken.
@@ -167,7 +195,13 @@ pub fn check_ports(cfg: &RunConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Result<Vec<Vm>> {
+fn spawn_all(
+    cfg: &RunConfig,
+    seed: u64,
+    run_id: &str,
+    secret: &str,
+    tx: &Sender<Ev>,
+) -> Result<Vec<Vm>> {
     let exe = std::env::current_exe().context("cannot find this program's own executable")?;
     let mut vms: Vec<Vm> = Vec::new();
     for id in 1..=cfg.vms {
@@ -182,6 +216,10 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             .args(["vm", "--control", "--id", &id.to_string()])
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--run", run_id, "--seed", &seed.to_string()])
+            .args([
+                "--connect-timeout",
+                &cfg.connect_timeout.as_secs_f64().to_string(),
+            ])
             .args(["--runtime", &cfg.model.runtime.as_secs_f64().to_string()])
             .args(rate_args(cfg, id))
             .args(["--event-range", &cfg.model.event_range.to_string()])
@@ -216,7 +254,7 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
         if let Some(out) = child.stdout.take() {
             watch_stdout(id, out, tx.clone());
         }
-        vms.push(Vm {
+        let mut vm = Vm {
             id,
             child,
             stdin,
@@ -225,7 +263,11 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             gone: false,
             status: None,
             live: None,
-        });
+            lost: Vec::new(),
+        };
+        // The first line, before the peers: links admit only its holders.
+        vm.tell(&ToVm::Secret(secret.to_string()));
+        vms.push(vm);
     }
     Ok(vms)
 }
@@ -307,12 +349,112 @@ struct Launch<'a> {
     stopping: bool,
     interrupted: bool,
     label: &'a str,
+    /// VMs whose stdout closed and whose peers are not yet told: when it
+    /// closed. Peers are told `gone` unless the VM exited cleanly (then it
+    /// finished with every peer, and 1024 VMs stopping at once would
+    /// otherwise make a million `gone` lines).
+    exited: Vec<(u32, Instant)>,
+}
+
+/// The two waits of set-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Every VM bound its port and said where.
+    Bind,
+    /// Every VM has all its links up.
+    Connect,
+}
+
+impl Phase {
+    fn done(self, vm: &Vm) -> bool {
+        match self {
+            Phase::Bind => vm.addr.is_some(),
+            Phase::Connect => vm.ready,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Phase::Bind => "bind its port",
+            Phase::Connect => "connect to its peers",
+        }
+    }
+}
+
+/// The set-up deadline: `timeout` (`--connect-timeout`) after the last
+/// progress, which is a VM listening, a VM's `linked K` with a larger K than
+/// it said before, or a VM ready. A big run on a slow machine may take long
+/// to set up, but not long without progress.
+#[derive(Debug)]
+struct SetupClock {
+    timeout: Duration,
+    last: Instant,
+    /// Per VM (id - 1): listening, most links said, ready.
+    seen: Vec<(bool, u32, bool)>,
+}
+
+impl SetupClock {
+    fn new(vms: usize, timeout: Duration, now: Instant) -> Self {
+        SetupClock {
+            timeout,
+            last: now,
+            seen: vec![(false, 0, false); vms],
+        }
+    }
+
+    /// Notes what VM `id` said; true if it is progress (the deadline moves).
+    fn said(&mut self, id: u32, msg: &FromVm, now: Instant) -> bool {
+        let Some(seen) = (id as usize)
+            .checked_sub(1)
+            .and_then(|i| self.seen.get_mut(i))
+        else {
+            return false;
+        };
+        let progress = match *msg {
+            FromVm::Listening(_) => !std::mem::replace(&mut seen.0, true),
+            FromVm::Linked(k) if k > seen.1 => {
+                seen.1 = k;
+                true
+            }
+            FromVm::Ready => !std::mem::replace(&mut seen.2, true),
+            _ => false,
+        };
+        if progress {
+            self.last = now;
+        }
+        progress
+    }
+
+    fn deadline(&self) -> Instant {
+        self.last + self.timeout
+    }
+}
+
+/// `312 of 1024 VMs not connected to all peers after 60 s; try fewer VMs or
+/// --connect-timeout`, with the ids when they are few.
+fn setup_timed_out(phase: Phase, late: &[u32], vms: usize, timeout: Duration) -> String {
+    let what = match phase {
+        Phase::Bind => "not listening",
+        Phase::Connect => "not connected to all peers",
+    };
+    let ids = table::id_list(late);
+    let who = if late.len() == 1 {
+        format!("VM {ids} of {vms}")
+    } else if ids.len() <= 24 {
+        format!("{} of {vms} VMs (VM {ids})", late.len())
+    } else {
+        format!("{} of {vms} VMs", late.len())
+    };
+    format!(
+        "{who} {what} after {} s; try fewer VMs or --connect-timeout",
+        timeout.as_secs_f64()
+    )
 }
 
 impl Launch<'_> {
     fn drive(&mut self, cfg: &RunConfig) -> Outcome {
-        let deadline = Instant::now() + SETUP_TIMEOUT;
-        if let Some(o) = self.wait_setup(deadline, |vm| vm.addr.is_some(), "bind its port") {
+        let mut clock = SetupClock::new(self.vms.len(), cfg.connect_timeout, Instant::now());
+        if let Some(o) = self.wait_setup(&mut clock, Phase::Bind) {
             return o;
         }
         let addrs: Vec<(u32, SocketAddr)> = self
@@ -321,14 +463,16 @@ impl Launch<'_> {
             .filter_map(|v| Some((v.id, v.addr?)))
             .collect();
         for vm in self.vms.iter_mut() {
+            let mut text = String::with_capacity(32 * addrs.len());
             for &(id, addr) in &addrs {
                 if id != vm.id {
-                    vm.tell(&ToVm::Peer(id, addr));
+                    text.push_str(&ToVm::Peer(id, addr).line());
                 }
             }
-            vm.tell(&ToVm::Connect);
+            text.push_str(&ToVm::Connect.line());
+            vm.tell_text(&text);
         }
-        if let Some(o) = self.wait_setup(deadline, |vm| vm.ready, "connect to its peers") {
+        if let Some(o) = self.wait_setup(&mut clock, Phase::Connect) {
             return o;
         }
         // A few ms ahead, so every VM has the line before the instant comes.
@@ -344,16 +488,14 @@ impl Launch<'_> {
         Outcome::Ran
     }
 
-    /// Waits until `done` holds for every VM; `None` if it does.
-    fn wait_setup(
-        &mut self,
-        deadline: Instant,
-        done: fn(&Vm) -> bool,
-        what: &str,
-    ) -> Option<Outcome> {
-        while !self.vms.iter().all(done) {
-            match self.rx.recv_deadline(deadline) {
-                Ok(Ev::Said(id, msg)) => self.note(id, msg),
+    /// Waits until every VM has done `phase`; `None` if they all did.
+    fn wait_setup(&mut self, clock: &mut SetupClock, phase: Phase) -> Option<Outcome> {
+        while !self.vms.iter().all(|v| phase.done(v)) {
+            match self.rx.recv_deadline(clock.deadline()) {
+                Ok(Ev::Said(id, msg)) => {
+                    clock.said(id, &msg, Instant::now());
+                    self.note(id, msg);
+                }
                 // After Ctrl+C a VM may leave during set-up (a group's SIGINT
                 // can reach a child before it takes its own group): that is
                 // the interrupt, not a failure.
@@ -363,22 +505,25 @@ impl Launch<'_> {
                 }
                 Ok(Ev::Gone(id)) => {
                     self.mark_gone(id);
+                    self.tell_gone(id);
                     return Some(Outcome::SetupFailed(format!(
-                        "VM {id} exited before it could {what}"
+                        "VM {id} exited before it could {}",
+                        phase.what()
                     )));
                 }
                 Ok(Ev::Interrupt) => return Some(Outcome::Interrupted),
                 Err(_) => {
-                    let late: Vec<String> = self
+                    let late: Vec<u32> = self
                         .vms
                         .iter()
-                        .filter(|v| !done(v))
-                        .map(|v| v.id.to_string())
+                        .filter(|v| !phase.done(v))
+                        .map(|v| v.id)
                         .collect();
-                    return Some(Outcome::SetupFailed(format!(
-                        "VM {} did not {what} within {} s",
-                        late.join(", "),
-                        SETUP_TIMEOUT.as_secs()
+                    return Some(Outcome::SetupFailed(setup_timed_out(
+                        phase,
+                        &late,
+                        self.vms.len(),
+                        clock.timeout,
                     )));
                 }
             }
@@ -386,16 +531,68 @@ impl Launch<'_> {
         None
     }
 
+    /// VM `id`, found by its place (ids are 1..=N in order) or else by search.
+    fn vm_mut(&mut self, id: u32) -> Option<&mut Vm> {
+        let i = (id as usize).wrapping_sub(1);
+        if self.vms.get(i).is_some_and(|v| v.id == id) {
+            return self.vms.get_mut(i);
+        }
+        self.vms.iter_mut().find(|v| v.id == id)
+    }
+
     fn note(&mut self, id: u32, msg: FromVm) {
-        let Some(vm) = self.vms.iter_mut().find(|v| v.id == id) else {
+        let Some(vm) = self.vm_mut(id) else {
             return;
         };
         match msg {
             FromVm::Listening(addr) => vm.addr = Some(addr),
             FromVm::Ready => vm.ready = true,
             FromVm::Status(s) => vm.live = Some(s),
-            // Not yet acted on.
-            FromVm::Lost { .. } | FromVm::Linked(_) => {}
+            FromVm::Lost { peer, unacked } => match vm.lost.iter_mut().find(|l| l.0 == peer) {
+                Some(l) => l.1 = l.1.max(unacked),
+                None => vm.lost.push((peer, unacked)),
+            },
+            // Set-up progress only: the set-up clock has it.
+            FromVm::Linked(_) => {}
+        }
+    }
+
+    /// Tells every VM still running that VM `id` is gone.
+    fn tell_gone(&mut self, id: u32) {
+        let gone = ToVm::Gone(id);
+        for vm in self.vms.iter_mut().filter(|v| !v.gone && v.id != id) {
+            vm.tell(&gone);
+        }
+    }
+
+    /// When [`Launch::settle_exits`] should look again, if it must.
+    fn next_settle(&self) -> Option<Instant> {
+        (!self.exited.is_empty()).then(|| Instant::now() + Duration::from_millis(5))
+    }
+
+    /// Tells the peers of each VM that exited, unless it exited cleanly
+    /// (status 0); a VM whose status does not come within [`GONE_WAIT`] is
+    /// taken as gone.
+    fn settle_exits(&mut self) {
+        let now = Instant::now();
+        let mut i = 0;
+        while i < self.exited.len() {
+            let (id, at) = self.exited[i];
+            let status = self.vm_mut(id).and_then(|vm| {
+                let status = vm.child.try_wait().ok().flatten();
+                vm.status = vm.status.or(status);
+                vm.status
+            });
+            match status {
+                Some(s) if s.success() => {}
+                Some(_) => self.tell_gone(id),
+                None if now < at + GONE_WAIT => {
+                    i += 1;
+                    continue;
+                }
+                None => self.tell_gone(id),
+            }
+            self.exited.swap_remove(i);
         }
     }
 
@@ -417,7 +614,7 @@ impl Launch<'_> {
     }
 
     fn mark_gone(&mut self, id: u32) {
-        if let Some(vm) = self.vms.iter_mut().find(|v| v.id == id) {
+        if let Some(vm) = self.vm_mut(id) {
             vm.gone = true;
             vm.stdin = None;
         }
@@ -432,9 +629,15 @@ impl Launch<'_> {
         let mut next_draw = Instant::now();
         while self.vms.iter().any(|v| !v.gone) && Instant::now() < hard_end {
             // Without a terminal there is nothing to redraw: sleep until news.
-            let wake = if live { next_draw } else { hard_end };
+            let mut wake = if live { next_draw } else { hard_end };
+            if let Some(settle) = self.next_settle() {
+                wake = wake.min(settle);
+            }
             match self.rx.recv_deadline(wake) {
-                Ok(Ev::Gone(id)) => self.mark_gone(id),
+                Ok(Ev::Gone(id)) => {
+                    self.mark_gone(id);
+                    self.exited.push((id, Instant::now()));
+                }
                 Ok(Ev::Interrupt) => {
                     self.interrupted = true;
                     self.stop_all();
@@ -443,6 +646,7 @@ impl Launch<'_> {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+            self.settle_exits();
             if live && Instant::now() >= next_draw {
                 drawn = self.draw(drawn, start, runtime);
                 next_draw = Instant::now() + LIVE_EVERY;
@@ -512,6 +716,7 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
         .filter(|v| !v.status.is_some_and(|s| s.success()))
         // Ctrl+C during set-up may reach a child before its handler exists.
         .filter(|v| !(interrupted_setup && killed_by_sigint(v.status)))
+        .filter(|v| !gave_up(v))
         .map(|v| (v.id, describe(v.status)))
         .collect();
     if let Outcome::SetupFailed(why) = &outcome {
@@ -526,8 +731,23 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
         Ok(t) => print!("{t}"),
         Err(e) => eprintln!("lamport-sim: no table: {e:#}"),
     }
+    let lost: Vec<(u32, &[(u32, u64)])> = vms
+        .iter()
+        .filter(|v| gave_up(v))
+        .map(|v| (v.id, v.lost.as_slice()))
+        .collect();
+    if !lost.is_empty() {
+        let mut text = String::new();
+        for line in losses(&lost, &cfg.model.logs.display().to_string()) {
+            text.push_str(&format!("lamport-sim: {line}\n"));
+        }
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
     if !failed.is_empty() {
         bail!("{}", failures(&failed));
+    }
+    if !lost.is_empty() {
+        return Ok(ExitCode::FAILURE);
     }
     match outcome {
         Outcome::Interrupted | Outcome::InterruptedRun => {
@@ -536,6 +756,59 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
         }
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// True if the VM exited as one that gave up on a peer: it said `lost` and
+/// exited with status 1 (its log is complete; messages may be missing).
+fn gave_up(vm: &Vm) -> bool {
+    !vm.lost.is_empty() && vm.status.and_then(|s| s.code()) == Some(1)
+}
+
+/// Most VMs that gave up named one line each; more make one line in all.
+const MAX_LOSS_LINES: usize = 3;
+/// Widest loss line, after the `lamport-sim: ` in front of it.
+const LOSS_WIDTH: usize = table::WIDTH - "lamport-sim: ".len();
+
+/// The lines for the VMs that gave up on peers (VM, its (peer, messages not
+/// acknowledged)), each within [`LOSS_WIDTH`]: `VM 2 gave up on VM 3 (14
+/// messages unacknowledged)`, or one line for many VMs; then where to look.
+fn losses(lost: &[(u32, &[(u32, u64)])], logs: &str) -> Vec<String> {
+    let fit = |long: String, short: String| {
+        if long.chars().count() <= LOSS_WIDTH {
+            long
+        } else {
+            short
+        }
+    };
+    let unacked = |n: u64| match n {
+        1 => "1 message unacknowledged".to_string(),
+        n => format!("{n} messages unacknowledged"),
+    };
+    let mut out: Vec<String> = Vec::new();
+    if lost.len() <= MAX_LOSS_LINES {
+        for (vm, peers) in lost {
+            let mut ids: Vec<u32> = peers.iter().map(|p| p.0).collect();
+            ids.sort_unstable();
+            let n = unacked(peers.iter().map(|p| p.1).sum());
+            out.push(fit(
+                format!("VM {vm} gave up on VM {} ({n})", table::id_list(&ids)),
+                format!("VM {vm} gave up on {} peers ({n})", ids.len()),
+            ));
+        }
+    } else {
+        let mut vms: Vec<u32> = lost.iter().map(|l| l.0).collect();
+        vms.sort_unstable();
+        let n = unacked(lost.iter().flat_map(|l| l.1).map(|p| p.1).sum());
+        out.push(fit(
+            format!("VM {} gave up on peers ({n} in all)", table::id_list(&vms)),
+            format!("{} VMs gave up on peers ({n} in all)", vms.len()),
+        ));
+    }
+    out.push(fit(
+        format!("see what was lost: lamport-sim verify {logs}"),
+        "see what was lost: lamport-sim verify".into(),
+    ));
+    out
 }
 
 /// `VM 1-3, 5 died (killed by signal 9); VM 4 failed (exit code 1)`: one
@@ -610,5 +883,90 @@ mod tests {
             failures(&failed),
             "VM 1-3, 5-12 died (killed by signal 9); VM 4 failed (exit code 1)"
         );
+    }
+
+    #[test]
+    fn the_setup_deadline_moves_with_progress_only() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let mut c = SetupClock::new(3, Duration::from_secs(60), t0);
+        assert_eq!(c.deadline(), at(60));
+        assert!(c.said(1, &FromVm::Listening(addr), at(10)));
+        assert!(!c.said(1, &FromVm::Listening(addr), at(20)), "said twice");
+        assert_eq!(c.deadline(), at(70));
+        assert!(c.said(2, &FromVm::Linked(5), at(30)));
+        assert!(!c.said(2, &FromVm::Linked(5), at(40)), "no more links");
+        assert!(!c.said(2, &FromVm::Linked(3), at(41)), "fewer links");
+        assert!(c.said(2, &FromVm::Linked(6), at(50)));
+        assert!(c.said(2, &FromVm::Ready, at(55)));
+        assert!(!c.said(2, &FromVm::Ready, at(56)));
+        let status = FromVm::Status(Status::default());
+        assert!(!c.said(3, &status, at(57)), "figures are not progress");
+        assert!(!c.said(9, &FromVm::Ready, at(58)), "no such VM");
+        assert!(!c.said(0, &FromVm::Ready, at(58)), "no such VM");
+        assert_eq!(c.deadline(), at(115));
+    }
+
+    #[test]
+    fn a_setup_that_stalls_is_one_line() {
+        let sixty = Duration::from_secs(60);
+        let late: Vec<u32> = (1..=1024).filter(|id| id % 3 != 0).collect();
+        assert_eq!(
+            setup_timed_out(Phase::Connect, &late[..312], 1024, sixty),
+            "312 of 1024 VMs not connected to all peers after 60 s; \
+             try fewer VMs or --connect-timeout"
+        );
+        assert_eq!(
+            setup_timed_out(
+                Phase::Connect,
+                &[1, 3, 4, 5],
+                6,
+                Duration::from_millis(2500)
+            ),
+            "4 of 6 VMs (VM 1, 3-5) not connected to all peers after 2.5 s; \
+             try fewer VMs or --connect-timeout"
+        );
+        assert_eq!(
+            setup_timed_out(Phase::Bind, &[7], 8, sixty),
+            "VM 7 of 8 not listening after 60 s; try fewer VMs or --connect-timeout"
+        );
+    }
+
+    #[test]
+    fn losses_name_the_pairs_or_sum_up_within_80_columns() {
+        let two: &[(u32, u64)] = &[(3, 14)];
+        assert_eq!(
+            losses(&[(2, two)], "logs"),
+            [
+                "VM 2 gave up on VM 3 (14 messages unacknowledged)",
+                "see what was lost: lamport-sim verify logs"
+            ]
+        );
+        let many: Vec<(u32, u64)> = (1..=40).map(|p| (p * 2, 1)).collect();
+        let one: &[(u32, u64)] = &[(1, 1)];
+        let l = losses(&[(1, &many), (7, one)], &"/deep".repeat(20));
+        assert_eq!(
+            l,
+            [
+                "VM 1 gave up on 40 peers (40 messages unacknowledged)",
+                "VM 7 gave up on VM 1 (1 message unacknowledged)",
+                "see what was lost: lamport-sim verify"
+            ]
+        );
+        let vms: Vec<(u32, &[(u32, u64)])> = (1..=600).map(|vm| (vm * 2, two)).collect();
+        let l = losses(&vms, "logs");
+        assert_eq!(
+            l[0],
+            "600 VMs gave up on peers (8400 messages unacknowledged in all)"
+        );
+        let l = losses(&vms[..4], "logs");
+        assert_eq!(
+            l[0],
+            "VM 2, 4, 6, 8 gave up on peers (56 messages unacknowledged in all)"
+        );
+        for l in [l, losses(&vms, "logs")].concat() {
+            assert!(l.len() + "lamport-sim: ".len() <= 80, "{l}");
+        }
     }
 }
