@@ -15,7 +15,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitCode, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -54,8 +54,10 @@ struct Vm {
     ready: bool,
     gone: bool,
     status: Option<ExitStatus>,
-    /// Its last live figures (live view only).
-    live: Option<Status>,
+    /// Its last live figures (live view only), kept by its stdout's reader:
+    /// 1024 VMs say 4096 `status` lines a second, and the launcher's own
+    /// thread wakes only to draw them.
+    live: Arc<Mutex<Option<Status>>>,
     /// The peers it gave up on (`lost J N`), with its messages to each never
     /// acknowledged.
     lost: Vec<(u32, u64)>,
@@ -251,8 +253,9 @@ fn spawn_all(
             }
         };
         let stdin = child.stdin.take();
+        let live = Arc::default();
         if let Some(out) = child.stdout.take() {
-            watch_stdout(id, out, tx.clone());
+            watch_stdout(id, out, tx.clone(), Arc::clone(&live));
         }
         let mut vm = Vm {
             id,
@@ -262,7 +265,7 @@ fn spawn_all(
             ready: false,
             gone: false,
             status: None,
-            live: None,
+            live,
             lost: Vec::new(),
         };
         // The first line, before the peers: links admit only its holders.
@@ -295,6 +298,18 @@ fn live_view() -> bool {
     std::io::stderr().is_terminal()
 }
 
+/// The terminal's height and width (stderr's), where it can be told.
+#[cfg(unix)]
+fn terminal_size() -> Option<(usize, usize)> {
+    let ws = rustix::termios::tcgetwinsize(std::io::stderr()).ok()?;
+    (ws.ws_row > 0 && ws.ws_col > 0).then(|| (usize::from(ws.ws_row), usize::from(ws.ws_col)))
+}
+
+#[cfg(not(unix))]
+fn terminal_size() -> Option<(usize, usize)> {
+    None
+}
+
 /// `--delay` as the VMs take it.
 fn delay_arg(cfg: &RunConfig) -> String {
     cfg.model
@@ -316,15 +331,26 @@ fn rate_args(cfg: &RunConfig, id: u32) -> Vec<String> {
 }
 
 /// Forwards a child's control lines; its end means the child is gone.
-fn watch_stdout(id: u32, out: std::process::ChildStdout, tx: Sender<Ev>) {
+fn watch_stdout(
+    id: u32,
+    out: std::process::ChildStdout,
+    tx: Sender<Ev>,
+    live: Arc<Mutex<Option<Status>>>,
+) {
     let _ = thread::Builder::new()
         .name(format!("vm{id}-stdout"))
         .stack_size(64 * 1024)
         .spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
-                if let Some(msg) = FromVm::parse(&line) {
-                    let _ = tx.send(Ev::Said(id, msg));
+                match FromVm::parse(&line) {
+                    Some(FromVm::Status(s)) => {
+                        *live.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+                    }
+                    Some(msg) => {
+                        let _ = tx.send(Ev::Said(id, msg));
+                    }
+                    None => {}
                 }
             }
             let _ = tx.send(Ev::Gone(id));
@@ -547,7 +573,7 @@ impl Launch<'_> {
         match msg {
             FromVm::Listening(addr) => vm.addr = Some(addr),
             FromVm::Ready => vm.ready = true,
-            FromVm::Status(s) => vm.live = Some(s),
+            FromVm::Status(s) => *vm.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(s),
             FromVm::Lost { peer, unacked } => match vm.lost.iter_mut().find(|l| l.0 == peer) {
                 Some(l) => l.1 = l.1.max(unacked),
                 None => vm.lost.push((peer, unacked)),
@@ -664,12 +690,13 @@ impl Launch<'_> {
             .iter()
             .map(|v| live::Row {
                 vm: v.id,
-                status: v.live,
+                status: *v.live.lock().unwrap_or_else(|p| p.into_inner()),
                 running: !v.gone,
             })
             .collect();
         let elapsed = start.elapsed().as_secs_f64();
-        let lines = live::lines(self.label, elapsed, runtime.as_secs_f64(), &rows);
+        let fit = terminal_size().map_or(live::Fit::DEFAULT, |(h, w)| live::Fit::terminal(h, w));
+        let lines = live::lines(self.label, elapsed, runtime.as_secs_f64(), &rows, fit);
         eprint!("{}", live::redraw(drawn, &lines));
         lines.len()
     }
@@ -882,6 +909,18 @@ mod tests {
         assert_eq!(
             failures(&failed),
             "VM 1-3, 5-12 died (killed by signal 9); VM 4 failed (exit code 1)"
+        );
+    }
+
+    #[test]
+    fn each_run_has_a_fresh_secret_of_32_bytes() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert_ne!(a, b);
+        assert_eq!(
+            ToVm::parse(&ToVm::Secret(a.clone()).line()),
+            Some(ToVm::Secret(a))
         );
     }
 
