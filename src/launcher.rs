@@ -365,8 +365,9 @@ enum Outcome {
     Interrupted,
     /// Ctrl+C while they ticked: they stopped early, cleanly.
     InterruptedRun,
-    /// A VM exited during set-up (its own error is on stderr), or set-up timed out.
-    SetupFailed(String),
+    /// A VM exited during set-up (its own error is on stderr), or set-up
+    /// timed out; in which phase.
+    SetupFailed(String, Phase),
 }
 
 struct Launch<'a> {
@@ -532,10 +533,10 @@ impl Launch<'_> {
                 Ok(Ev::Gone(id)) => {
                     self.mark_gone(id);
                     self.tell_gone(id);
-                    return Some(Outcome::SetupFailed(format!(
-                        "VM {id} exited before it could {}",
-                        phase.what()
-                    )));
+                    return Some(Outcome::SetupFailed(
+                        format!("VM {id} exited before it could {}", phase.what()),
+                        phase,
+                    ));
                 }
                 Ok(Ev::Interrupt) => return Some(Outcome::Interrupted),
                 Err(_) => {
@@ -545,12 +546,8 @@ impl Launch<'_> {
                         .filter(|v| !phase.done(v))
                         .map(|v| v.id)
                         .collect();
-                    return Some(Outcome::SetupFailed(setup_timed_out(
-                        phase,
-                        &late,
-                        self.vms.len(),
-                        clock.timeout,
-                    )));
+                    let why = setup_timed_out(phase, &late, self.vms.len(), clock.timeout);
+                    return Some(Outcome::SetupFailed(why, phase));
                 }
             }
         }
@@ -746,11 +743,14 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
         .filter(|v| !gave_up(v))
         .map(|v| (v.id, describe(v.status)))
         .collect();
-    if let Outcome::SetupFailed(why) = &outcome {
+    if let Outcome::SetupFailed(why, phase) = &outcome {
         // A VM's own usage error (exit 2, e.g. a port taken) is the user's.
-        let usage = vms
-            .iter()
-            .any(|v| v.status.and_then(|s| s.code()) == Some(2));
+        // Those come before it listens: once connecting, a VM that gives up
+        // (its own --connect-timeout) is a load failure.
+        let usage = *phase == Phase::Bind
+            && vms
+                .iter()
+                .any(|v| v.status.and_then(|s| s.code()) == Some(2));
         eprintln!("lamport-sim: {why}");
         return Ok(ExitCode::from(if usage { 2 } else { 1 }));
     }
