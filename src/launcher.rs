@@ -457,6 +457,28 @@ impl SetupClock {
     }
 }
 
+/// `VM 3 of 8`, `4 of 6 VMs (VM 1, 3-5)`, `312 of 1024 VMs`: some of the
+/// VMs, with their ids when they are few.
+fn some_vms(ids: &[u32], vms: usize) -> String {
+    let list = table::id_list(ids);
+    if ids.len() == 1 {
+        format!("VM {list} of {vms}")
+    } else if ids.len() < vms && list.len() <= 24 {
+        format!("{} of {vms} VMs (VM {list})", ids.len())
+    } else {
+        format!("{} of {vms} VMs", ids.len())
+    }
+}
+
+/// `2 of 1024 VMs (VM 8, 9) did not stop in time; killing them`.
+fn not_stopped(late: &[u32], vms: usize) -> String {
+    let them = if late.len() == 1 { "it" } else { "them" };
+    format!(
+        "{} did not stop in time; killing {them}",
+        some_vms(late, vms)
+    )
+}
+
 /// `312 of 1024 VMs not connected to all peers after 60 s; try fewer VMs or
 /// --connect-timeout`, with the ids when they are few.
 fn setup_timed_out(phase: Phase, late: &[u32], vms: usize, timeout: Duration) -> String {
@@ -464,14 +486,7 @@ fn setup_timed_out(phase: Phase, late: &[u32], vms: usize, timeout: Duration) ->
         Phase::Bind => "not listening",
         Phase::Connect => "not connected to all peers",
     };
-    let ids = table::id_list(late);
-    let who = if late.len() == 1 {
-        format!("VM {ids} of {vms}")
-    } else if ids.len() <= 24 {
-        format!("{} of {vms} VMs (VM {ids})", late.len())
-    } else {
-        format!("{} of {vms} VMs", late.len())
-    };
+    let who = some_vms(late, vms);
     format!(
         "{who} {what} after {} s; try fewer VMs or --connect-timeout",
         timeout.as_secs_f64()
@@ -712,6 +727,7 @@ impl Launch<'_> {
     /// Waits for every child; kills the ones still there after `limit`.
     fn reap(&mut self, limit: Duration) {
         let end = Instant::now() + limit.min(STOP_TIMEOUT);
+        let mut late: Vec<u32> = Vec::new();
         for vm in self.vms.iter_mut() {
             loop {
                 match vm.child.try_wait() {
@@ -721,13 +737,18 @@ impl Launch<'_> {
                     }
                     Ok(None) if Instant::now() < end => thread::sleep(Duration::from_millis(5)),
                     _ => {
-                        eprintln!("lamport-sim: VM {} did not stop in time; killing it", vm.id);
                         let _ = vm.child.kill();
-                        vm.status = vm.child.wait().ok();
+                        late.push(vm.id);
                         break;
                     }
                 }
             }
+        }
+        if !late.is_empty() {
+            eprintln!("lamport-sim: {}", not_stopped(&late, self.vms.len()));
+        }
+        for vm in self.vms.iter_mut().filter(|v| late.contains(&v.id)) {
+            vm.status = vm.child.wait().ok();
         }
     }
 }
@@ -969,6 +990,19 @@ mod tests {
         assert_eq!(
             setup_timed_out(Phase::Bind, &[7], 8, sixty),
             "VM 7 of 8 not listening after 60 s; try fewer VMs or --connect-timeout"
+        );
+        let all: Vec<u32> = (1..=3).collect();
+        assert_eq!(
+            setup_timed_out(Phase::Connect, &all, 3, sixty),
+            "3 of 3 VMs not connected to all peers after 60 s; try fewer VMs or --connect-timeout"
+        );
+        assert_eq!(
+            not_stopped(&[8, 9, 11], 1024),
+            "3 of 1024 VMs (VM 8, 9, 11) did not stop in time; killing them"
+        );
+        assert_eq!(
+            not_stopped(&[2], 3),
+            "VM 2 of 3 did not stop in time; killing it"
         );
     }
 

@@ -4,8 +4,11 @@
 //! The first warning of a kind is printed in full. Further warnings of that
 //! kind are counted and summed up in one line at most every
 //! [`SUMMARY_EVERY`] (`vm 3: warning: 212 more like the last (rejected
-//! connection) in 5 s`), and at [`Warner::flush`]. A kind that has been quiet
-//! for [`SUMMARY_EVERY`] is printed in full again. Across all kinds, at most
+//! connection) in 5 s`), and at [`Warner::flush`]; while they keep coming, the
+//! wait doubles with each summary up to [`LONGEST_SUMMARY_EVERY`], so a
+//! flood of minutes costs a VM a few lines, not one per 5 s (1024 VMs share
+//! one stderr). A kind that has been quiet for [`SUMMARY_EVERY`] is printed
+//! in full again. Across all kinds, at most
 //! [`MAX_LINES`] lines are printed per [`SUMMARY_EVERY`]: a warning over that
 //! budget is counted too, and printed (with its count) when there is room.
 
@@ -15,6 +18,8 @@ use std::time::{Duration, Instant};
 /// How often repeats of one kind are summed up, at most; also how long a kind
 /// must be quiet to be printed in full again.
 pub const SUMMARY_EVERY: Duration = Duration::from_secs(5);
+/// The longest wait between two summaries of one kind.
+pub const LONGEST_SUMMARY_EVERY: Duration = Duration::from_secs(60);
 /// Most warning lines of one VM per [`SUMMARY_EVERY`], all kinds together
 /// (the summaries at the stop come on top).
 pub const MAX_LINES: u32 = 10;
@@ -72,6 +77,8 @@ struct Kind {
     last: Instant,
     /// Warnings counted since the last line of this kind.
     pending: u64,
+    /// The wait from the last line of this kind to its next summary.
+    every: Duration,
     /// The first counted warning, when no line of this kind was printed since
     /// it came (the budget held it back): printed in full later.
     held: Option<(Instant, String)>,
@@ -94,7 +101,9 @@ impl Tally {
         // Summaries that are due first, so they come before anything newer.
         for i in 0..self.kinds.len() {
             if self.lines < MAX_LINES && self.kinds[i].summary_due(now) {
-                out.push(self.kinds[i].summary(now));
+                let k = &mut self.kinds[i];
+                out.push(k.summary(now));
+                k.every = (k.every * 2).min(LONGEST_SUMMARY_EVERY);
                 self.lines += 1;
             }
         }
@@ -106,6 +115,7 @@ impl Tally {
                     said: None,
                     last: now,
                     pending: 0,
+                    every: SUMMARY_EVERY,
                     held: None,
                 });
                 self.kinds.len() - 1
@@ -120,6 +130,7 @@ impl Tally {
             out.push(msg.to_string());
             self.lines += 1;
             k.said = Some(now);
+            k.every = SUMMARY_EVERY;
         } else {
             // Held back by the budget alone: printed in full later.
             if k.pending == 0 && quiet {
@@ -146,7 +157,7 @@ impl Kind {
         self.pending > 0
             && self
                 .said
-                .is_none_or(|said| now.saturating_duration_since(said) >= SUMMARY_EVERY)
+                .is_none_or(|said| now.saturating_duration_since(said) >= self.every)
     }
 
     /// The line for the warnings counted so far; resets the count.
@@ -214,6 +225,24 @@ mod tests {
             t.flush(at(t0, 7_000)).is_empty(),
             "a flush says each count once"
         );
+    }
+
+    #[test]
+    fn a_long_flood_is_summed_up_ever_more_rarely() {
+        let t0 = Instant::now();
+        let mut t = Tally::new(t0);
+        let mut lines = 0;
+        // 10 warnings a second for 10 minutes.
+        for ms in (0..600_000).step_by(100) {
+            lines += t.warn(at(t0, ms), "flood", "again").len();
+        }
+        // The first line, then summaries at 5, 15, 35, 75 s, then every 60 s.
+        assert_eq!(lines, 1 + 4 + 8, "{lines}");
+        assert_eq!(t.flush(at(t0, 600_000)).len(), 1);
+        // Quiet, then again: in full, and summed up 5 s later.
+        assert_eq!(t.warn(at(t0, 700_000), "flood", "anew"), ["anew"]);
+        assert!(t.warn(at(t0, 700_001), "flood", "anew").is_empty());
+        assert_eq!(t.warn(at(t0, 705_000), "flood", "anew").len(), 1);
     }
 
     #[test]
