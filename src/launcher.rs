@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitCode, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -54,10 +54,8 @@ struct Vm {
     ready: bool,
     gone: bool,
     status: Option<ExitStatus>,
-    /// Its last live figures (live view only), kept by its stdout's reader:
-    /// 1024 VMs say 4096 `status` lines a second, and the launcher's own
-    /// thread wakes only to draw them.
-    live: Arc<Mutex<Option<Status>>>,
+    /// What its stdout's reader keeps for the launcher's thread.
+    heard: Arc<Heard>,
     /// The peers it gave up on (`lost J N`), with its messages to each never
     /// acknowledged.
     lost: Vec<(u32, u64)>,
@@ -79,6 +77,53 @@ impl Vm {
                 self.stdin = None;
             }
         }
+    }
+}
+
+/// What a VM's stdout reader keeps itself, so that the launcher's thread
+/// need not wake for it: 1024 VMs say about 4096 `status` lines a second,
+/// and up to a million `linked K` lines during set-up.
+#[derive(Debug, Default)]
+struct Heard {
+    /// Its last live figures (live view only).
+    live: Mutex<Option<Status>>,
+    /// The most links it said were up.
+    linked: AtomicU32,
+}
+
+impl Heard {
+    fn live(&self) -> Option<Status> {
+        *self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// When a VM last said more of its links were up (set-up progress), noted
+/// by the stdout readers.
+#[derive(Debug)]
+struct LinkProgress {
+    base: Instant,
+    /// Milliseconds from `base`.
+    last_ms: AtomicU64,
+}
+
+impl LinkProgress {
+    fn new() -> Self {
+        LinkProgress {
+            base: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// VM's `heard` says `linked k`: progress if k is more than before.
+    fn linked(&self, heard: &Heard, k: u32) {
+        if heard.linked.fetch_max(k, Ordering::Relaxed) < k {
+            let ms = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.last_ms.fetch_max(ms, Ordering::Relaxed);
+        }
+    }
+
+    fn last(&self) -> Instant {
+        self.base + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
     }
 }
 
@@ -142,7 +187,8 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         cfg.model.logs.display()
     );
     println!("lamport-sim: --seed {seed} repeats it");
-    let mut vms = spawn_all(&cfg, seed, &run_id, &new_secret(), &tx)?;
+    let progress = Arc::new(LinkProgress::new());
+    let mut vms = spawn_all(&cfg, seed, &run_id, &new_secret(), &tx, &progress)?;
     let mut launch = Launch {
         rx,
         vms: &mut vms,
@@ -150,10 +196,15 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         interrupted: false,
         label,
         exited: Vec::new(),
+        progress,
     };
     let mut outcome = launch.drive(&cfg);
     if launch.interrupted && matches!(outcome, Outcome::Ran) {
         outcome = Outcome::InterruptedRun;
+    }
+    if let Outcome::SetupFailed(why, _) = &outcome {
+        // The cause first, before whatever the stop brings.
+        eprintln!("lamport-sim: {why}");
     }
     launch.stop_all();
     launch.reap(cfg.model.runtime + STOP_TIMEOUT);
@@ -203,6 +254,7 @@ fn spawn_all(
     run_id: &str,
     secret: &str,
     tx: &Sender<Ev>,
+    progress: &Arc<LinkProgress>,
 ) -> Result<Vec<Vm>> {
     let exe = std::env::current_exe().context("cannot find this program's own executable")?;
     let mut vms: Vec<Vm> = Vec::new();
@@ -253,9 +305,10 @@ fn spawn_all(
             }
         };
         let stdin = child.stdin.take();
-        let live = Arc::default();
+        let heard = Arc::new(Heard::default());
         if let Some(out) = child.stdout.take() {
-            watch_stdout(id, out, tx.clone(), Arc::clone(&live));
+            let keep = (Arc::clone(&heard), Arc::clone(progress));
+            watch_stdout(id, out, tx.clone(), keep);
         }
         let mut vm = Vm {
             id,
@@ -265,7 +318,7 @@ fn spawn_all(
             ready: false,
             gone: false,
             status: None,
-            live,
+            heard,
             lost: Vec::new(),
         };
         // The first line, before the peers: links admit only its holders.
@@ -330,13 +383,15 @@ fn rate_args(cfg: &RunConfig, id: u32) -> Vec<String> {
     }
 }
 
-/// Forwards a child's control lines; its end means the child is gone.
+/// Forwards a child's control lines, but for the figures and links it keeps
+/// in `keep`; its end means the child is gone.
 fn watch_stdout(
     id: u32,
     out: std::process::ChildStdout,
     tx: Sender<Ev>,
-    live: Arc<Mutex<Option<Status>>>,
+    keep: (Arc<Heard>, Arc<LinkProgress>),
 ) {
+    let (heard, progress) = keep;
     let _ = thread::Builder::new()
         .name(format!("vm{id}-stdout"))
         .stack_size(64 * 1024)
@@ -345,8 +400,9 @@ fn watch_stdout(
                 let Ok(line) = line else { break };
                 match FromVm::parse(&line) {
                     Some(FromVm::Status(s)) => {
-                        *live.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+                        *heard.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
                     }
+                    Some(FromVm::Linked(k)) => progress.linked(&heard, k),
                     Some(msg) => {
                         let _ = tx.send(Ev::Said(id, msg));
                     }
@@ -381,6 +437,8 @@ struct Launch<'a> {
     /// finished with every peer, and 1024 VMs stopping at once would
     /// otherwise make a million `gone` lines).
     exited: Vec<(u32, Instant)>,
+    /// Set-up progress that the stdout readers note.
+    progress: Arc<LinkProgress>,
 }
 
 /// The two waits of set-up.
@@ -450,6 +508,11 @@ impl SetupClock {
             self.last = now;
         }
         progress
+    }
+
+    /// Progress at `at`, noted elsewhere.
+    fn progressed(&mut self, at: Instant) {
+        self.last = self.last.max(at);
     }
 
     fn deadline(&self) -> Instant {
@@ -533,6 +596,7 @@ impl Launch<'_> {
     /// Waits until every VM has done `phase`; `None` if they all did.
     fn wait_setup(&mut self, clock: &mut SetupClock, phase: Phase) -> Option<Outcome> {
         while !self.vms.iter().all(|v| phase.done(v)) {
+            clock.progressed(self.progress.last());
             match self.rx.recv_deadline(clock.deadline()) {
                 Ok(Ev::Said(id, msg)) => {
                     clock.said(id, &msg, Instant::now());
@@ -554,6 +618,7 @@ impl Launch<'_> {
                     ));
                 }
                 Ok(Ev::Interrupt) => return Some(Outcome::Interrupted),
+                Err(_) if self.progress.last() + clock.timeout > Instant::now() => {}
                 Err(_) => {
                     let late: Vec<u32> = self
                         .vms
@@ -585,13 +650,15 @@ impl Launch<'_> {
         match msg {
             FromVm::Listening(addr) => vm.addr = Some(addr),
             FromVm::Ready => vm.ready = true,
-            FromVm::Status(s) => *vm.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(s),
+            FromVm::Status(s) => *vm.heard.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(s),
             FromVm::Lost { peer, unacked } => match vm.lost.iter_mut().find(|l| l.0 == peer) {
                 Some(l) => l.1 = l.1.max(unacked),
                 None => vm.lost.push((peer, unacked)),
             },
-            // Set-up progress only: the set-up clock has it.
-            FromVm::Linked(_) => {}
+            // Set-up progress only (its reader keeps it).
+            FromVm::Linked(k) => {
+                vm.heard.linked.fetch_max(k, Ordering::Relaxed);
+            }
         }
     }
 
@@ -702,7 +769,7 @@ impl Launch<'_> {
             .iter()
             .map(|v| live::Row {
                 vm: v.id,
-                status: *v.live.lock().unwrap_or_else(|p| p.into_inner()),
+                status: v.heard.live(),
                 running: !v.gone,
             })
             .collect();
@@ -764,7 +831,7 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
         .filter(|v| !gave_up(v))
         .map(|v| (v.id, describe(v.status)))
         .collect();
-    if let Outcome::SetupFailed(why, phase) = &outcome {
+    if let Outcome::SetupFailed(_, phase) = &outcome {
         // A VM's own usage error (exit 2, e.g. a port taken) is the user's.
         // Those come before it listens: once connecting, a VM that gives up
         // (its own --connect-timeout) is a load failure.
@@ -772,7 +839,6 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
             && vms
                 .iter()
                 .any(|v| v.status.and_then(|s| s.code()) == Some(2));
-        eprintln!("lamport-sim: {why}");
         return Ok(ExitCode::from(if usage { 2 } else { 1 }));
     }
     match table_of(&cfg.model.logs, cfg.vms) {
@@ -966,6 +1032,28 @@ mod tests {
         assert!(!c.said(9, &FromVm::Ready, at(58)), "no such VM");
         assert!(!c.said(0, &FromVm::Ready, at(58)), "no such VM");
         assert_eq!(c.deadline(), at(115));
+        c.progressed(at(100));
+        assert_eq!(c.deadline(), at(160));
+        c.progressed(at(90));
+        assert_eq!(c.deadline(), at(160), "never back");
+    }
+
+    #[test]
+    fn more_links_are_progress_and_the_same_or_fewer_are_not() {
+        let p = LinkProgress::new();
+        let heard = Heard::default();
+        assert_eq!(p.last(), p.base);
+        thread::sleep(Duration::from_millis(5));
+        p.linked(&heard, 3);
+        let first = p.last();
+        assert!(first > p.base);
+        thread::sleep(Duration::from_millis(5));
+        p.linked(&heard, 3);
+        p.linked(&heard, 2);
+        assert_eq!(p.last(), first);
+        p.linked(&heard, 4);
+        assert!(p.last() > first);
+        assert_eq!(heard.linked.load(Ordering::Relaxed), 4);
     }
 
     #[test]
