@@ -828,7 +828,7 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
         .filter(|v| !v.status.is_some_and(|s| s.success()))
         // Ctrl+C during set-up may reach a child before its handler exists.
         .filter(|v| !(interrupted_setup && killed_by_sigint(v.status)))
-        .filter(|v| !gave_up(v))
+        .filter(|v| !gave_up(&v.lost, v.status))
         .map(|v| (v.id, describe(v.status)))
         .collect();
     if let Outcome::SetupFailed(_, phase) = &outcome {
@@ -847,7 +847,7 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
     }
     let lost: Vec<(u32, &[(u32, u64)])> = vms
         .iter()
-        .filter(|v| gave_up(v))
+        .filter(|v| gave_up(&v.lost, v.status))
         .map(|v| (v.id, v.lost.as_slice()))
         .collect();
     if !lost.is_empty() {
@@ -874,8 +874,8 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
 
 /// True if the VM exited as one that gave up on a peer: it said `lost` and
 /// exited with status 1 (its log is complete; messages may be missing).
-fn gave_up(vm: &Vm) -> bool {
-    !vm.lost.is_empty() && vm.status.and_then(|s| s.code()) == Some(1)
+fn gave_up(lost: &[(u32, u64)], status: Option<ExitStatus>) -> bool {
+    !lost.is_empty() && status.and_then(|s| s.code()) == Some(1)
 }
 
 /// Most VMs that gave up named one line each; more make one line in all.
@@ -997,6 +997,21 @@ mod tests {
             failures(&failed),
             "VM 1-3, 5-12 died (killed by signal 9); VM 4 failed (exit code 1)"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_vm_gave_up_if_it_said_lost_and_exited_1() {
+        use std::os::unix::process::ExitStatusExt;
+        let exit = |code: i32| Some(ExitStatus::from_raw(code << 8));
+        let killed = Some(ExitStatus::from_raw(9));
+        let lost: &[(u32, u64)] = &[(3, 14)];
+        assert!(gave_up(lost, exit(1)));
+        assert!(!gave_up(lost, exit(0)), "a clean exit is no loss");
+        assert!(!gave_up(lost, exit(2)));
+        assert!(!gave_up(lost, killed), "a crash is a crash");
+        assert!(!gave_up(lost, None));
+        assert!(!gave_up(&[], exit(1)), "a failure that said no loss");
     }
 
     #[test]

@@ -94,3 +94,44 @@ fn connect_timeout_must_be_a_positive_number_of_seconds() {
         "{stderr}"
     );
 }
+
+/// The VMs' command lines (`ps` shows them to every local user), once all
+/// `n` VMs of the run logging into `dir` are up.
+#[cfg(target_os = "linux")]
+fn vm_command_lines(dir: &std::path::Path, n: usize) -> Vec<String> {
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let lines: Vec<String> = processes_mentioning(dir)
+            .into_iter()
+            .filter_map(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).ok())
+            .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+            .filter(|c| c.contains(" vm "))
+            .collect();
+        if lines.len() >= n {
+            return lines;
+        }
+        assert!(std::time::Instant::now() < end, "only {lines:?} came up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_runs_secret_is_on_no_command_line() {
+    let dir = tempdir();
+    let child = fast_run(dir.path(), &["--vms", "3", "--runtime", "2"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let lines = vm_command_lines(dir.path(), 3);
+    wait_ok(child);
+    for line in &lines {
+        let hexy = line
+            .split(' ')
+            .any(|w| w.len() >= 32 && w.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(!hexy && !line.contains("secret"), "{line}");
+        assert!(line.contains("--connect-timeout 60"), "{line}");
+    }
+}
