@@ -9,6 +9,15 @@
 //! Windows, `CREATE_NEW_PROCESS_GROUP`), so a terminal's Ctrl+C reaches only
 //! the launcher, which forwards `stop`: one path, and no child can be hit by
 //! SIGINT in the instants before its own handler exists.
+//!
+//! Each VM's first control line is the run's secret, new for every run and
+//! never on a command line. Set-up (every VM listening, then every VM with
+//! all its links up) may take as long as it makes progress: it is given up
+//! after `--connect-timeout` without any, in one line. A VM that exits
+//! uncleanly is announced to the others (`gone`), so none waits out its
+//! grace for it; one that gave up on peers (`lost`) is reported as a loss,
+//! and the run exits 1. Everything a VM says often (live figures, links up)
+//! is kept by its stdout's reader without waking the launcher's thread.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{SocketAddr, TcpListener};
