@@ -8,11 +8,15 @@
 //!                  ready                         (connected to every peer, both ways)
 //!                  status 4 120 131 2 30 41 49   (with --live: rate tick clock queue
 //!                                                 sends receives internals)
+//!                  ended 2:14 3:9                (stopped ticking; sent 14 messages to VM 2,
+//!                                                 9 to VM 3, none to the others)
 //!                  lost 3 14                     (gave up on VM 3 with 14 messages to it
 //!                                                 unacknowledged; or it never said goodbye)
 //! launcher -> VM:  secret 9f2c...                (the run's secret, hex; first, once)
 //!                  peer 2 127.0.0.1:40124        (one per peer)
 //!                  gone 3                        (VM 3 exited: give up on it at once)
+//!                  ended 2:5 4:0                 (VM 2 stopped ticking after sending this VM
+//!                                                 5 messages, VM 4 after none)
 //!                  connect                       (peers complete: connect now)
 //!                  go 1795000000000412           (start ticking at this wall time, us)
 //!                  stop                          (stop cleanly now)
@@ -29,6 +33,9 @@ pub enum ToVm {
     Peer(u32, SocketAddr),
     /// That VM's process exited: waiting for it is pointless.
     Gone(u32),
+    /// These VMs stopped ticking, each after sending this VM so many messages:
+    /// the goodbyes, relayed (one line instead of a frame on every link).
+    Ended(Vec<(u32, u64)>),
     Connect,
     Go(i64),
     Stop,
@@ -40,6 +47,9 @@ pub enum FromVm {
     Listening(SocketAddr),
     /// During set-up: this many of the VM's links are up (said as it grows).
     Linked(u32),
+    /// This VM stopped ticking after sending so many messages to each peer
+    /// listed (none to the others).
+    Ended(Vec<(u32, u64)>),
     Ready,
     /// This VM gave up on a peer (`peer_lost`) with `unacked` messages sent to
     /// it and not acknowledged (0 if the peer never said goodbye instead).
@@ -72,6 +82,7 @@ impl ToVm {
             ToVm::Secret(hex) => format!("secret {hex}\n"),
             ToVm::Peer(id, addr) => format!("peer {id} {addr}\n"),
             ToVm::Gone(id) => format!("gone {id}\n"),
+            ToVm::Ended(ends) => format!("ended{}\n", counts_text(ends)),
             ToVm::Connect => "connect\n".into(),
             ToVm::Go(at) => format!("go {at}\n"),
             ToVm::Stop => "stop\n".into(),
@@ -80,6 +91,9 @@ impl ToVm {
 
     /// Parses a line (newline optional); `None` if it is not one of ours.
     pub fn parse(line: &str) -> Option<ToVm> {
+        if let Some(rest) = line.trim_end().strip_prefix("ended") {
+            return parse_counts(rest).map(ToVm::Ended);
+        }
         let mut w = line.split_whitespace();
         let msg = match (w.next()?, w.next(), w.next()) {
             ("secret", Some(hex), None) => ToVm::Secret(hex.to_string()),
@@ -100,6 +114,7 @@ impl FromVm {
         match self {
             FromVm::Listening(addr) => format!("listening {addr}\n"),
             FromVm::Linked(n) => format!("linked {n}\n"),
+            FromVm::Ended(sent) => format!("ended{}\n", counts_text(sent)),
             FromVm::Ready => "ready\n".into(),
             FromVm::Lost { peer, unacked } => format!("lost {peer} {unacked}\n"),
             FromVm::Status(s) => format!(
@@ -111,6 +126,9 @@ impl FromVm {
 
     /// Parses a line (newline optional); `None` if it is not one of ours.
     pub fn parse(line: &str) -> Option<FromVm> {
+        if let Some(rest) = line.trim_end().strip_prefix("ended") {
+            return parse_counts(rest).map(FromVm::Ended);
+        }
         let mut w = line.split_whitespace();
         let msg = match (w.next()?, w.next()) {
             ("listening", Some(addr)) => FromVm::Listening(addr.parse().ok()?),
@@ -138,6 +156,23 @@ impl FromVm {
     }
 }
 
+/// ` 2:14 3:9`: id:count pairs, each after a space.
+fn counts_text(counts: &[(u32, u64)]) -> String {
+    counts.iter().map(|(id, n)| format!(" {id}:{n}")).collect()
+}
+
+fn parse_counts(rest: &str) -> Option<Vec<(u32, u64)>> {
+    if !rest.is_empty() && !rest.starts_with(' ') {
+        return None;
+    }
+    rest.split_whitespace()
+        .map(|pair| {
+            let (id, n) = pair.split_once(':')?;
+            Some((id.parse().ok()?, n.parse().ok()?))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +184,8 @@ mod tests {
             ToVm::Secret("9f2c01".into()),
             ToVm::Peer(2, addr),
             ToVm::Gone(3),
+            ToVm::Ended(vec![(2, 5), (4, 0)]),
+            ToVm::Ended(vec![]),
             ToVm::Connect,
             ToVm::Go(1_795_000_000_000_412),
             ToVm::Stop,
@@ -167,6 +204,7 @@ mod tests {
         for m in [
             FromVm::Listening(addr),
             FromVm::Linked(12),
+            FromVm::Ended(vec![(2, 14), (3, 9)]),
             FromVm::Ready,
             FromVm::Lost {
                 peer: 3,
@@ -187,6 +225,9 @@ mod tests {
             "peer 2",
             "peer x 1.2.3.4:5",
             "stop now",
+            "ended 2",
+            "ended 2:x",
+            "endedx",
             "hello",
         ] {
             assert_eq!(ToVm::parse(l), None, "{l}");

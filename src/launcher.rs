@@ -44,6 +44,8 @@ use crate::logline;
 const GONE_WAIT: Duration = Duration::from_millis(100);
 /// How long after the runtime a VM may take to stop before it is killed.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long goodbyes are gathered before they are passed on.
+const RELAY_EVERY: Duration = Duration::from_millis(10);
 /// How often the live view is redrawn.
 const LIVE_EVERY: Duration = Duration::from_millis(250);
 
@@ -206,6 +208,11 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         label,
         exited: Vec::new(),
         progress,
+        relay: Vec::new(),
+        relay_at: None,
+        // The VMs' own bound is --stop-grace without progress; this one is
+        // the safety net beyond it.
+        stop_limit: STOP_TIMEOUT + 3 * cfg.model.stop_grace,
     };
     let mut outcome = launch.drive(&cfg);
     if launch.interrupted && matches!(outcome, Outcome::Ran) {
@@ -216,7 +223,7 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         eprintln!("lamport-sim: {why}");
     }
     launch.stop_all();
-    launch.reap(cfg.model.runtime + STOP_TIMEOUT);
+    launch.reap(cfg.model.runtime + launch.stop_limit);
     finish(&cfg, &vms, outcome)
 }
 
@@ -448,6 +455,14 @@ struct Launch<'a> {
     exited: Vec<(u32, Instant)>,
     /// Set-up progress that the stdout readers note.
     progress: Arc<LinkProgress>,
+    /// Goodbyes to pass on, per VM (by position): (who ended, messages it
+    /// sent that VM). Gathered for [`RELAY_EVERY`], so that VMs stopping
+    /// together make one line each, not one per pair.
+    relay: Vec<Vec<(u32, u64)>>,
+    /// When the gathered goodbyes go out.
+    relay_at: Option<Instant>,
+    /// How long the stop may take before VMs still running are killed.
+    stop_limit: Duration,
 }
 
 /// The two waits of set-up.
@@ -644,6 +659,42 @@ impl Launch<'_> {
     }
 
     /// VM `id`, found by its place (ids are 1..=N in order) or else by search.
+    /// VM `id` stopped ticking after sending `sent` (peer, count; none to
+    /// the others): every other VM learns what to wait for from it.
+    fn ended(&mut self, id: u32, sent: &[(u32, u64)]) {
+        if self.relay.len() != self.vms.len() {
+            self.relay = vec![Vec::new(); self.vms.len()];
+        }
+        let mut counts: Vec<u64> = vec![0; self.vms.len()];
+        for &(peer, n) in sent {
+            if let Some(i) = self.vms.iter().position(|v| v.id == peer) {
+                counts[i] = n;
+            }
+        }
+        for (i, vm) in self.vms.iter().enumerate() {
+            if vm.id != id && !vm.gone {
+                self.relay[i].push((id, counts[i]));
+            }
+        }
+        self.relay_at.get_or_insert(Instant::now() + RELAY_EVERY);
+    }
+
+    /// Passes on the goodbyes gathered, if their time came.
+    fn relay_due(&mut self) {
+        if self.relay_at.is_none_or(|at| at > Instant::now()) {
+            return;
+        }
+        self.relay_at = None;
+        for (i, vm) in self.vms.iter_mut().enumerate() {
+            let Some(ends) = self.relay.get_mut(i) else {
+                break;
+            };
+            if !ends.is_empty() && !vm.gone {
+                vm.tell(&ToVm::Ended(std::mem::take(ends)));
+            }
+        }
+    }
+
     fn vm_mut(&mut self, id: u32) -> Option<&mut Vm> {
         let i = (id as usize).wrapping_sub(1);
         if self.vms.get(i).is_some_and(|v| v.id == id) {
@@ -668,6 +719,7 @@ impl Launch<'_> {
             FromVm::Linked(k) => {
                 vm.heard.linked.fetch_max(k, Ordering::Relaxed);
             }
+            FromVm::Ended(sent) => self.ended(id, &sent),
         }
     }
 
@@ -738,7 +790,7 @@ impl Launch<'_> {
     /// the live view a few times a second.
     fn watch_run(&mut self, start: Instant, runtime: Duration) {
         let live = live_view();
-        let hard_end = start + runtime + STOP_TIMEOUT;
+        let hard_end = start + runtime + self.stop_limit;
         let mut drawn = 0;
         let mut next_draw = Instant::now();
         while self.vms.iter().any(|v| !v.gone) && Instant::now() < hard_end {
@@ -746,6 +798,9 @@ impl Launch<'_> {
             let mut wake = if live { next_draw } else { hard_end };
             if let Some(settle) = self.next_settle() {
                 wake = wake.min(settle);
+            }
+            if let Some(at) = self.relay_at {
+                wake = wake.min(at);
             }
             match self.rx.recv_deadline(wake) {
                 Ok(Ev::Gone(id)) => {
@@ -761,6 +816,7 @@ impl Launch<'_> {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             self.settle_exits();
+            self.relay_due();
             if live && Instant::now() >= next_draw {
                 drawn = self.draw(drawn, start, runtime);
                 next_draw = Instant::now() + LIVE_EVERY;
@@ -802,7 +858,18 @@ impl Launch<'_> {
 
     /// Waits for every child; kills the ones still there after `limit`.
     fn reap(&mut self, limit: Duration) {
-        let end = Instant::now() + limit.min(STOP_TIMEOUT);
+        let end = Instant::now() + limit.min(self.stop_limit);
+        // VMs stopping before the run began still pass goodbyes through here.
+        while self.vms.iter().any(|v| !v.gone) && Instant::now() < end {
+            let wake = self.relay_at.map_or(end, |at| at.min(end));
+            match self.rx.recv_deadline(wake) {
+                Ok(Ev::Gone(id)) => self.mark_gone(id),
+                Ok(Ev::Said(id, msg)) => self.note(id, msg),
+                Ok(Ev::Interrupt) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            self.relay_due();
+        }
         let mut late: Vec<u32> = Vec::new();
         for vm in self.vms.iter_mut() {
             loop {

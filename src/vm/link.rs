@@ -41,6 +41,8 @@ pub struct Outgoing {
     bye: bool,
     /// The peer acknowledged the `Bye`: it has every message of this link.
     bye_acked: bool,
+    /// The goodbye travels another way (the launcher relays it): no `Bye` frame.
+    quiet: bool,
 }
 
 impl Outgoing {
@@ -89,9 +91,15 @@ impl Outgoing {
         self.last
     }
 
-    /// A `Bye` was said and the peer has not acknowledged it yet.
+    /// The same, when the goodbye is relayed rather than sent as a frame.
+    pub fn say_bye_quietly(&mut self) -> u64 {
+        self.quiet = true;
+        self.say_bye()
+    }
+
+    /// A `Bye` frame was said and the peer has not acknowledged it yet.
     pub fn bye_pending(&self) -> bool {
-        self.bye && !self.bye_acked
+        self.bye && !self.bye_acked && !self.quiet
     }
 
     /// This VM said `Bye` on this link.
@@ -99,9 +107,10 @@ impl Outgoing {
         self.bye
     }
 
-    /// The peer has every message and the `Bye`.
+    /// The peer has every message and the goodbye (a quiet one needs no
+    /// acknowledgement: the peer learns it from the relay).
     pub fn done(&self) -> bool {
-        self.bye_acked
+        self.bye_acked || (self.quiet && self.bye && self.unacked.is_empty())
     }
 
     pub fn unacked(&self) -> usize {
@@ -134,6 +143,8 @@ pub struct Incoming {
     bye: Option<u64>,
     /// The `Bye` was acknowledged.
     bye_acked: bool,
+    /// The peer's goodbye, relayed: it sent this many messages in all.
+    expect: Option<u64>,
 }
 
 impl Incoming {
@@ -141,6 +152,9 @@ impl Incoming {
     pub fn arrive(&mut self, seq: u64) -> Result<Arrival, LinkError> {
         if seq <= self.received {
             return Ok(Arrival::Duplicate);
+        }
+        if self.expect.is_some_and(|last| seq > last) {
+            return Err(LinkError(format!("message {seq} after its goodbye")));
         }
         if self.bye.is_some() {
             return Err(LinkError(format!("message {seq} after its goodbye")));
@@ -164,6 +178,18 @@ impl Incoming {
             )));
         }
         self.bye = Some(last);
+        Ok(())
+    }
+
+    /// The peer's goodbye came another way: it sent `last` messages in all.
+    pub fn end_at(&mut self, last: u64) -> Result<(), LinkError> {
+        if last < self.received {
+            return Err(LinkError(format!(
+                "goodbye after message {last}, but {} arrived",
+                self.received
+            )));
+        }
+        self.expect = Some(last);
         Ok(())
     }
 
@@ -191,9 +217,9 @@ impl Incoming {
         self.received
     }
 
-    /// The peer said goodbye: nothing more comes.
+    /// The peer said goodbye and everything it sent came: nothing more comes.
     pub fn ended(&self) -> bool {
-        self.bye.is_some()
+        self.bye.is_some() || self.expect == Some(self.received)
     }
 
     /// Messages recorded but not yet acknowledged.
@@ -223,6 +249,28 @@ mod tests {
         assert!(out.bye_pending() && !out.done());
         assert_eq!(out.ack(5, true), Ok(2));
         assert!(out.done() && !out.bye_pending());
+    }
+
+    #[test]
+    fn a_relayed_goodbye_ends_a_link_once_everything_came() {
+        let mut inc = Incoming::default();
+        inc.arrive(1).unwrap();
+        inc.end_at(3).unwrap();
+        assert!(!inc.ended());
+        inc.arrive(2).unwrap();
+        inc.arrive(3).unwrap();
+        assert!(inc.ended());
+        assert!(inc.arrive(4).is_err());
+        assert!(Incoming::default().end_at(0).is_ok());
+        let mut early = Incoming::default();
+        early.arrive(1).unwrap();
+        assert!(early.end_at(0).is_err());
+        let mut out = Outgoing::default();
+        out.push(1, 1);
+        assert_eq!(out.say_bye_quietly(), 1);
+        assert!(!out.bye_pending() && !out.done());
+        out.ack(1, false).unwrap();
+        assert!(out.done());
     }
 
     #[test]

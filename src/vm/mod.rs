@@ -55,8 +55,6 @@ use net::{Inbound, NetEvent, NetHandle, Warner};
 use queue::NetQueue;
 use step::Incoming;
 
-/// How often set-up looks again at its links (news wakes it sooner).
-const RETRY_EVERY: Duration = Duration::from_millis(50);
 /// How often a VM under the launcher says how many links are up during set-up.
 const LINKED_EVERY: Duration = Duration::from_millis(250);
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
@@ -509,7 +507,15 @@ impl Vm {
                 say_err!("vm {}: waiting for {}", self.id, waiting_text(&waiting));
                 next_progress = now + PROGRESS_EVERY;
             }
-            if let Some(reason) = self.wait_one(now + RETRY_EVERY)? {
+            // Asleep until news (a link up, a stop) or the next thing due.
+            let mut wake = deadline;
+            if self.by_hand {
+                wake = wake.min(next_progress);
+            }
+            if self.control && up > said_linked {
+                wake = wake.min(next_linked);
+            }
+            if let Some(reason) = self.wait_one(wake)? {
                 return Ok(Err(reason));
             }
             if self.linked.iter().filter(|&&l| l).count() > up {
@@ -663,6 +669,7 @@ impl Vm {
             Ctl::Stop(reason) => return Ok(Some(reason)),
             Ctl::Launcher(ToVm::Stop) => return Ok(Some(StopReason::Signal)),
             Ctl::Launcher(ToVm::Gone(peer)) => self.net.gone(peer),
+            Ctl::Launcher(ToVm::Ended(ends)) => self.net.ended(ends),
             Ctl::Launcher(_) => {}
             Ctl::Net(NetEvent::LinkUp {
                 peer,
@@ -730,7 +737,7 @@ impl Vm {
             Err(e) => {
                 // The log cannot be written (disk full...): say bye so the
                 // peers drain and carry on, then report the error.
-                self.net.stop();
+                self.say_goodbyes();
                 Err(e)
             }
         }
@@ -815,7 +822,7 @@ impl Vm {
     /// Set-up failed: a log that starts and stops with `reason=error`.
     fn log_failure(&mut self) -> Result<()> {
         self.log_start()?;
-        self.net.stop();
+        self.say_goodbyes();
         self.log.write(&Event::Stop {
             ticks: 0,
             clock: 0,
@@ -831,7 +838,7 @@ impl Vm {
     fn stop(mut self, reason: StopReason) -> Result<()> {
         self.stopping.store(true, Ordering::SeqCst);
         self.log.flush()?;
-        self.net.stop();
+        self.say_goodbyes();
         while !self.all_done {
             let ctl = self.ctl_rx.recv();
             self.handle(ctl)?;
@@ -855,6 +862,24 @@ impl Vm {
             say_err!("{}", self.summary(reason, pending.len()));
         }
         self.report_losses()
+    }
+
+    /// The goodbyes: a frame on every link by hand; under the launcher one
+    /// control line with the count of messages sent to each peer, which the
+    /// launcher passes on (a 1024-VM stop is then 1,024 lines, not a million
+    /// frames on links that may have carried nothing).
+    fn say_goodbyes(&mut self) {
+        let sent = self.net.stop(self.control);
+        if self.control {
+            let counts: Vec<(u32, u64)> = self
+                .peers
+                .iter()
+                .zip(sent)
+                .filter(|(_, n)| *n > 0)
+                .map(|(&id, n)| (id, n))
+                .collect();
+            let _ = say(FromVm::Ended(counts));
+        }
     }
 
     /// After the stop: every peer given up on, with the messages it never

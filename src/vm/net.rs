@@ -83,7 +83,7 @@ const KEEPALIVE: Duration = Duration::from_millis(500);
 const DIAL_FIRST: Duration = Duration::from_millis(20);
 const DIAL_MAX: Duration = Duration::from_millis(500);
 /// Dials in progress at once (connects in waves, not 1,023 SYNs at once).
-const MAX_DIALING: usize = 32;
+const MAX_DIALING: usize = 64;
 /// How often the coarse timers are looked at (broken links, giving up,
 /// keepalives): a look costs one pass over every peer, so not on every wake.
 const SWEEP: Duration = Duration::from_millis(250);
@@ -191,6 +191,8 @@ fn lock(link: &Mutex<Link>) -> MutexGuard<'_, Link> {
 enum Cmd {
     Stop,
     Gone(u32),
+    /// Relayed goodbyes: (peer, messages it sent this VM in all).
+    Ended(Vec<(u32, u64)>),
 }
 
 /// The tick thread's handle on the network.
@@ -228,11 +230,19 @@ impl NetHandle {
     }
 
     /// The stop: a `Bye` on every link (again on reconnections, until
-    /// acknowledged), then the net thread sees the stop through.
-    pub fn stop(&self) {
+    /// acknowledged), then the net thread sees the stop through. With
+    /// `relayed`, the goodbyes go through the launcher instead: returns how
+    /// many messages went to each peer (by position), for it to pass on.
+    pub fn stop(&self, relayed: bool) -> Vec<u64> {
+        let mut sent = Vec::with_capacity(self.links.len());
         for link in &self.links {
             let mut link = lock(link);
+            if relayed {
+                sent.push(link.out.say_bye_quietly());
+                continue;
+            }
             let last = link.out.say_bye();
+            sent.push(last);
             if link.lost {
                 continue;
             }
@@ -242,6 +252,13 @@ impl NetHandle {
             }
         }
         let _ = self.cmds.send(Cmd::Stop);
+        self.wake();
+        sent
+    }
+
+    /// Peers' goodbyes, relayed: (peer, messages it sent this VM in all).
+    pub fn ended(&self, ends: Vec<(u32, u64)>) {
+        let _ = self.cmds.send(Cmd::Ended(ends));
         self.wake();
     }
 
@@ -361,7 +378,7 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
         dialing: 0,
         dial_queue: (0..n).filter(|&pos| peers_dial[pos]).collect(),
         timers: BinaryHeap::new(),
-        next_sweep: now + SWEEP,
+        next_sweep: now,
         handshakes: 0,
         unfinished: n,
         stopping: false,
@@ -625,6 +642,20 @@ impl Net {
                         self.lose(pos, "its process exited".into());
                     }
                 }
+                Cmd::Ended(ends) => {
+                    let now = Instant::now();
+                    for (id, last) in ends {
+                        let Some(pos) = self.pos(id) else { continue };
+                        if let Err(e) = self.peers[pos].inc.end_at(last) {
+                            self.ctx
+                                .warner
+                                .warn("bad goodbye", &format!("VM {id}: {e}"));
+                            continue;
+                        }
+                        self.peers[pos].progress_at = now;
+                        self.maybe_done(pos);
+                    }
+                }
             }
         }
         for pos in 0..self.peers.len() {
@@ -693,7 +724,10 @@ impl Net {
             self.handshakes += 1;
         }
         if let Some(deadline) = role.deadline() {
-            self.at(deadline, Timer::Handshake(slot, self.conns[slot].generation));
+            self.at(
+                deadline,
+                Timer::Handshake(slot, self.conns[slot].generation),
+            );
         }
         self.conns[slot].conn = Some(Conn {
             stream: Arc::new(stream),
@@ -739,10 +773,15 @@ impl Net {
                 nonce,
                 ..
             } => {
-                // A non-blocking connect ended: in a connection or an error.
+                // A non-blocking connect ended: in a connection or an error
+                // (or it is still under way, when looked at right after it began).
                 let failed = match conn.stream.take_error() {
                     Ok(Some(e)) | Err(e) => Some(e.to_string()),
-                    Ok(None) => conn.stream.peer_addr().err().map(|e| e.to_string()),
+                    Ok(None) => match conn.stream.peer_addr() {
+                        Ok(_) => None,
+                        Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
+                        Err(e) => Some(e.to_string()),
+                    },
                 };
                 if let Some(why) = failed {
                     self.dial_failed(slot, pos, why);
@@ -948,7 +987,10 @@ impl Net {
         }
         self.peers[pos].challenged += 1;
         let deadline = Instant::now() + HANDSHAKE_LONG;
-        self.at(deadline, Timer::Handshake(slot, self.conns[slot].generation));
+        self.at(
+            deadline,
+            Timer::Handshake(slot, self.conns[slot].generation),
+        );
         conn.role = Role::Challenged {
             deadline,
             pos,
@@ -1187,6 +1229,10 @@ impl Net {
                     return Verdict::Close("the VM is gone".into());
                 }
                 self.paused = self.full();
+                if self.peers[pos].inc.ended() {
+                    // The last message of a relayed goodbye.
+                    self.maybe_done(pos);
+                }
                 Verdict::Open
             }
             Frame::Ack { upto, bye } => {
@@ -1245,8 +1291,20 @@ impl Net {
     /// this VM's and its goodbye. (Judged by the link alone: the net thread
     /// may see the last frames before it sees the tick thread's stop.)
     fn maybe_done(&mut self, pos: usize) {
+        if self.peers[pos].phase == Phase::Waiting && self.peers[pos].ever_up {
+            // Down, but (say) the peer finished and left first: if nothing is
+            // missing either way, there is nothing to reconnect for.
+            if self.delivered(pos) {
+                self.set_phase(pos, Phase::Done);
+            }
+            return;
+        }
         if self.peers[pos].phase != Phase::Up {
             return;
+        }
+        if self.peers[pos].inc.ended() && self.peers[pos].inc.ack_due().is_some() {
+            // The last acknowledgement goes now, not after the delay.
+            self.ack(pos);
         }
         let p = &self.peers[pos];
         if p.inc.ended() && p.inc.ack_due().is_none() && lock(&self.links[pos]).out.done() {
@@ -1259,7 +1317,11 @@ impl Net {
     /// peer's side: then it is seen through like any other.
     fn maybe_never(&mut self, pos: usize) {
         let p = &self.peers[pos];
-        if self.stopping && !p.ever_up && p.phase == Phase::Waiting && !p.dialing && p.challenged == 0
+        if self.stopping
+            && !p.ever_up
+            && p.phase == Phase::Waiting
+            && !p.dialing
+            && p.challenged == 0
         {
             self.set_phase(pos, Phase::Done);
         }
@@ -1316,9 +1378,16 @@ impl Net {
             self.dial(pos);
         }
         if now >= self.next_sweep {
-            self.next_sweep = now + SWEEP;
+            self.next_sweep = now + self.sweep_every();
             self.sweep(now);
         }
+    }
+
+    /// [`SWEEP`], stretched with the number of peers so that sweeping costs
+    /// about the same per second whatever the run's size (up to 2 s at 1,024 VMs).
+    fn sweep_every(&self) -> Duration {
+        let stretch = (self.peers.len() / 128).clamp(1, 8) as u32;
+        SWEEP * stretch
     }
 
     /// A dial timer fired: queue the dial if it is still wanted.
@@ -1464,9 +1533,12 @@ impl Net {
             connected: false,
             nonce: auth::nonce(),
         };
-        if self.admit(stream, target, role).is_some() {
+        if let Some(slot) = self.admit(stream, target, role) {
             self.peers[pos].dialing = true;
             self.dialing += 1;
+            // On loopback the connection is often up already: say hello now
+            // rather than on the next wake.
+            self.writable(token_of(slot, self.conns[slot].generation));
         }
     }
 
