@@ -363,8 +363,10 @@ fn an_impostor_at_a_reconnect_gets_nowhere() {
     };
     let (vm1, vm2) = (real(1, 40), real(2, 50));
     let start = started(dir.path(), 2);
-    // Impostors dial VM 2 one after another for the whole run.
+    // Impostors dial VM 2 one after another for the whole run (and stop
+    // when this test ends, even by a panic).
     let done = Arc::new(AtomicBool::new(false));
+    let _stop_dialling = SetOnDrop(done.clone());
     let dialler = {
         let (done, fake, aux) = (
             done.clone(),
@@ -426,6 +428,15 @@ fn an_impostor_at_a_reconnect_gets_nowhere() {
     assert_eq!(got, sent, "VM 2 records exactly the real VM 1's messages");
     assert_no_peer_lost(&logs);
     assert_clean(dir.path());
+}
+
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Microseconds since the Unix epoch now, as log lines count time.

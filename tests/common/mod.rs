@@ -460,9 +460,11 @@ pub fn assert_every_message_once(dir: &Path) -> usize {
     checked
 }
 
-/// Copies a test's folders to `$LAMPORT_SIM_KEEP_FAILED/NAME/` when the test
-/// fails (the drop runs while panicking), so a failure's logs outlive the
-/// temp folders. Does nothing without the variable.
+/// When a test fails (the drop runs while panicking): kills the processes
+/// still mentioning its folders (its own children, by pid), then, with
+/// `$LAMPORT_SIM_KEEP_FAILED` set, copies the folders to
+/// `$LAMPORT_SIM_KEEP_FAILED/NAME/`, so a failure's logs outlive the temp
+/// folders. Declare it after the folders, so it drops first.
 pub struct KeepOnFailure {
     pub name: String,
     pub dirs: Vec<PathBuf>,
@@ -470,12 +472,19 @@ pub struct KeepOnFailure {
 
 impl Drop for KeepOnFailure {
     fn drop(&mut self) {
-        let Some(root) = std::env::var_os("LAMPORT_SIM_KEEP_FAILED") else {
-            return;
-        };
         if !std::thread::panicking() {
             return;
         }
+        for d in &self.dirs {
+            for pid in processes_mentioning(d) {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
+        let Some(root) = std::env::var_os("LAMPORT_SIM_KEEP_FAILED") else {
+            return;
+        };
         let dest = Path::new(&root).join(&self.name);
         for (i, d) in self.dirs.iter().enumerate() {
             let to = dest.join(i.to_string());
