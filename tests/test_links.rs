@@ -164,6 +164,17 @@ fn a_vm_paused_across_the_end_of_the_run_loses_nothing() {
     for (id, lines) in &logs {
         assert!(stop_of(lines).is_some(), "vm {id} has no stop line");
     }
+    // The pause really paused VM 3: its log stops for seconds.
+    let gap = logs[2]
+        .1
+        .windows(2)
+        .map(|w| w[1].time_us - w[0].time_us)
+        .max()
+        .unwrap_or(0);
+    assert!(
+        gap > 2_000_000,
+        "VM 3's log never paused (longest gap {gap} us)"
+    );
     assert_no_peer_lost(&logs);
     assert_clean(dir.path());
 }
@@ -223,6 +234,12 @@ fn a_partition_healed_mid_run_is_logged_and_loses_nothing() {
         );
     }
     let logs = read_logs(dir.path());
+    // The cut really cut: something VM 3 sent VM 1 took over 1.5 s to arrive.
+    let slowest = slowest_delivery_us(&logs[2].1, &logs[0].1);
+    assert!(
+        slowest > 1_500_000,
+        "no message from VM 3 to VM 1 was held up by the cut (slowest {slowest} us)"
+    );
     for peer in [1, 2] {
         // A silent cut: either side may be the first to notice.
         let seen_by_3 = link_events(&logs[2].1, peer);
@@ -238,6 +255,32 @@ fn a_partition_healed_mid_run_is_logged_and_loses_nothing() {
     assert_no_peer_lost(&logs);
     assert_clean(dir.path());
     drop(hosts);
+}
+
+/// The longest a message from the sender (`from`, its log) took to reach
+/// the receiver's queue (`to`, its log): arrival is the receive's time less
+/// its wait on the queue. In microseconds.
+fn slowest_delivery_us(from: &[Line], to: &[Line]) -> i64 {
+    let sender = from.first().map_or(0, |l| l.vm);
+    let sent_at: std::collections::HashMap<u64, i64> = from
+        .iter()
+        .filter_map(|l| match l.event {
+            Event::Send { tick, .. } => Some((tick, l.time_us)),
+            _ => None,
+        })
+        .collect();
+    to.iter()
+        .filter_map(|l| match l.event {
+            Event::Receive {
+                from,
+                sent_tick,
+                wait_us,
+                ..
+            } if from == sender => Some(l.time_us - wait_us as i64 - sent_at.get(&sent_tick)?),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// `(sent_tick, clock)` of every message VM `from`'s log sends to `to`.
