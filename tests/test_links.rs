@@ -323,6 +323,92 @@ fn ever_ticked(dir: &Path, id: u32) -> bool {
     std::fs::read_to_string(log_path(dir, id)).is_ok_and(|t| t.contains(" tick="))
 }
 
+/// The clock a raw impostor's message carries: never a real run's.
+const FORGED_CLOCK: u64 = 1_000_000_000_000;
+
+/// An impostor that speaks the protocol itself, to the letter, and holds
+/// the wrong secret: `Hello` as VM 1 of `run` to VM 2 at `port`, a `Proof`
+/// made with its own secret in answer to the `Challenge` (it does not stop
+/// at the challenge's MAC, which it cannot check), then one `Msg` with a
+/// clock of 10^12. `Ok` once VM 2 has closed the connection (or was not
+/// there), `Err` if VM 2 answered the proof or kept the connection 5 s.
+fn raw_impostor(port: u16, run: &str) -> Result<(), String> {
+    use lamport_sim::vm::auth::{self, Secret, Side, Transcript};
+    use lamport_sim::wire::{Frame, FrameReader, ReadError};
+    use std::io::{ErrorKind, Write};
+    let send = |s: &mut std::net::TcpStream, f: Frame| {
+        let mut b = Vec::new();
+        f.encode(&mut b);
+        // VM 2 may close before all is written: that is its right.
+        let _ = s.write_all(&b);
+    };
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return Ok(()); // VM 2 is gone: nothing to get into
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let (nonce, instance) = (auth::nonce(), 7);
+    let hello = Frame::Hello {
+        from: 1,
+        to: 2,
+        nonce,
+        instance,
+        run: run.into(),
+    };
+    send(&mut stream, hello);
+    let Ok(clone) = stream.try_clone() else {
+        return Err("cannot clone the stream".into());
+    };
+    let mut reader = FrameReader::new(clone);
+    if let Ok(Frame::Challenge {
+        nonce: theirs,
+        instance: their_instance,
+        ..
+    }) = reader.next_frame()
+    {
+        let t = Transcript {
+            run,
+            dialer: 1,
+            acceptor: 2,
+            dialer_nonce: nonce,
+            acceptor_nonce: theirs,
+            dialer_instance: instance,
+            acceptor_instance: their_instance,
+        };
+        let mac = t.mac(&Secret::new(&b"B-not-the-secret"[..]), Side::Dialer, 0);
+        send(&mut stream, Frame::Proof { resume: 0, mac });
+        let forged = Frame::Msg {
+            seq: 1,
+            sent_tick: 1,
+            clock: FORGED_CLOCK,
+        };
+        send(&mut stream, forged);
+    }
+    loop {
+        match reader.next_frame() {
+            Ok(Frame::Reject { .. }) => {}
+            Ok(f) => return Err(format!("VM 2 answered the impostor's proof with {f:?}")),
+            Err(ReadError::Io(e))
+                if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) =>
+            {
+                return Err("VM 2 kept the impostor's connection open 5 s".into());
+            }
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
+/// True if any log in `dir` holds the raw impostor's clock.
+fn forged_clock_logged(dir: &Path) -> bool {
+    read_logs(dir).iter().any(|(_, lines)| {
+        lines.iter().any(|l| match l.event {
+            Event::Receive { msg_clock, .. } | Event::Pending { msg_clock, .. } => {
+                msg_clock == FORGED_CLOCK
+            }
+            _ => false,
+        })
+    })
+}
+
 /// An impostor: `vm --id 1` of run `run` towards VM 2 at `vm2_port`,
 /// holding the wrong secret, giving up after 1 s; logs in `logs`.
 fn impostor(logs: &Path, vm2_port: u16, run: &str) -> Command {
@@ -356,12 +442,23 @@ fn an_impostor_before_the_real_peer_gets_nowhere() {
     let imp_err = output_of(aux.path(), "impostor", "err");
     assert_ne!(code, Some(0), "the impostor joined: {imp_err}");
     assert!(
+        imp_err.contains("secret"),
+        "the impostor's error names the secret: {imp_err}"
+    );
+    assert!(
         !ever_ticked(fake.path(), 1),
         "the impostor started ticking: {imp_err}"
     );
     wait_for_line(
         &aux.path().join("vm2.err"),
-        "warning",
+        "warning: rejected connection",
+        Duration::from_secs(10),
+    );
+    // One that goes on past the challenge and proves with the wrong secret.
+    raw_impostor(ports[1], "members").unwrap_or_else(|e| panic!("{e}"));
+    wait_for_line(
+        &aux.path().join("vm2.err"),
+        "does not hold the run's secret",
         Duration::from_secs(10),
     );
     assert!(
@@ -384,6 +481,10 @@ fn an_impostor_before_the_real_peer_gets_nowhere() {
     sent.sort_unstable();
     got.sort_unstable();
     assert_eq!(got, sent, "VM 2 records exactly the real VM 1's messages");
+    assert!(
+        !forged_clock_logged(dir.path()),
+        "the impostor's message was logged"
+    );
     assert_no_peer_lost(&logs);
     assert_clean(dir.path());
 }
@@ -420,13 +521,19 @@ fn an_impostor_at_a_reconnect_gets_nowhere() {
         std::thread::spawn(move || {
             let mut tries = 0u32;
             while !done.load(Ordering::Relaxed) {
+                tries += 1;
+                if tries % 2 == 0 {
+                    if let Err(e) = raw_impostor(vm2_port, "members") {
+                        panic!("{e}");
+                    }
+                    continue;
+                }
                 let imp =
                     spawn_to_files(&mut impostor(&fake, vm2_port, "members"), &aux, "impostor");
                 let code = exit_code_within(imp, Duration::from_secs(20));
                 let err = output_of(&aux, "impostor", "err");
                 assert_ne!(code, Some(0), "an impostor joined: {err}");
                 assert!(!ever_ticked(&fake, 1), "an impostor started: {err}");
-                tries += 1;
             }
             tries
         })
@@ -458,8 +565,18 @@ fn an_impostor_at_a_reconnect_gets_nowhere() {
         );
     }
     assert!(
-        tries >= 2,
+        tries >= 4,
         "only {tries} impostor(s) dialled during the run"
+    );
+    let vm2_err = output_of(aux.path(), "vm2", "err");
+    assert!(
+        vm2_err.contains("warning: rejected connection")
+            && vm2_err.contains("does not hold the run's secret"),
+        "VM 2 never turned an impostor away while it ran:\n{vm2_err}"
+    );
+    assert!(
+        !forged_clock_logged(dir.path()),
+        "an impostor's message was logged"
     );
     let logs = read_logs(dir.path());
     assert_healed(&link_events(&logs[0].1, 2), 2, "VM 1 about VM 2");
