@@ -25,6 +25,20 @@ fn sleep_until(at: Instant) {
     std::thread::sleep(at.saturating_duration_since(Instant::now()));
 }
 
+/// Resets the connections of `port` (see [`reset_connections_of`]), trying
+/// again for up to `patience` while there is none (a link still coming
+/// back); how many sockets were destroyed.
+fn reset_soon(port: u16, patience: Duration) -> usize {
+    let end = Instant::now() + patience;
+    loop {
+        let n = reset_connections_of(port).unwrap_or_else(|e| panic!("{e}"));
+        if n > 0 || Instant::now() >= end {
+            return n;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// `lamport-sim run` of 3 VMs at 20..60 ticks/s for `runtime` s on free ports.
 fn launcher(dir: &Path, runtime: &str) -> Command {
     let mut c = bin();
@@ -110,7 +124,7 @@ fn two_tcp_resets_mid_run_heal_and_lose_nothing() {
     let mut killed = Vec::new();
     for at in [2.5, 5.0] {
         sleep_until(start + Duration::from_secs_f64(at));
-        killed.push(reset_connections_of(port).unwrap_or_else(|e| panic!("{e}")));
+        killed.push(reset_soon(port, Duration::from_secs(1)));
     }
     let code = exit_code_within(child, Duration::from_secs(30));
     if killed[0] == 0 {
@@ -123,7 +137,7 @@ fn two_tcp_resets_mid_run_heal_and_lose_nothing() {
     let stderr = output_of(aux.path(), "launcher", "err");
     assert!(
         killed[1] > 0,
-        "the link 1-2 was not back 2.5 s after the first reset (nothing to reset)\n{stderr}"
+        "the link 1-2 was not back 2.5 to 3.5 s after the first reset (nothing to reset)\n{stderr}"
     );
     assert_eq!(code, Some(0), "launcher: {stderr}");
     let logs = read_logs(dir.path());
@@ -541,7 +555,7 @@ fn an_impostor_at_a_reconnect_gets_nowhere() {
     let mut killed = Vec::new();
     for at in [2.0, 4.5] {
         sleep_until(start + Duration::from_secs_f64(at));
-        killed.push(reset_connections_of(ports[1]).unwrap_or_else(|e| panic!("{e}")));
+        killed.push(reset_soon(ports[1], Duration::from_secs(1)));
     }
     let codes = [
         exit_code_within(vm1, Duration::from_secs(30)),
@@ -657,7 +671,9 @@ fn a_crashed_vm_is_given_up_at_once_and_only_its_losses_are_reported() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "verify: {report}");
     // The only loss is the crashed VM's, and it is counted by that cause.
-    let summary = report
+    // (verify wraps long lines, continuing them indented.)
+    let unwrapped = report.replace("\n  ", " ");
+    let summary = unwrapped
         .lines()
         .find(|l| l.starts_with("messages: "))
         .unwrap_or_else(|| panic!("no messages line: {report}"));

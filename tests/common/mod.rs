@@ -277,21 +277,39 @@ pub fn vm_pid(dir: &Path, id: u32) -> Option<u32> {
     })
 }
 
-/// The TCP port process `pid` listens on, from `ss -ltnp` (iproute2).
+/// The TCP port process `pid` listens on: its sockets' inodes (from
+/// `/proc/PID/fd`) looked up among the listening sockets of `/proc/PID/net/tcp`
+/// and `tcp6`. (`ss -ltnp` would do, but reads every process's fds: slow
+/// on a machine running a thousand VMs.)
 pub fn listening_port(pid: u32) -> Result<u16, String> {
-    let out = Command::new("ss")
-        .args(["-ltnpH"])
-        .output()
-        .map_err(|e| format!("ss: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let tag = format!("pid={pid},");
-    text.lines()
-        .filter(|l| l.contains(&tag))
-        .find_map(|l| {
-            let local = l.split_whitespace().nth(3)?;
-            local.rsplit(':').next()?.parse().ok()
+    let fds =
+        std::fs::read_dir(format!("/proc/{pid}/fd")).map_err(|e| format!("/proc/{pid}/fd: {e}"))?;
+    let inodes: Vec<String> = fds
+        .flatten()
+        .filter_map(|fd| {
+            let link = std::fs::read_link(fd.path()).ok()?;
+            let link = link.to_string_lossy();
+            Some(
+                link.strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
         })
-        .ok_or_else(|| format!("ss -ltnp shows no listening socket of pid {pid}"))
+        .collect();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local_address is HEXIP:HEXPORT; state 0A is LISTEN; field 9 the inode.
+            if f.len() > 9 && f[3] == "0A" && inodes.iter().any(|i| i == f[9]) {
+                let port = f[1].rsplit(':').next().unwrap_or("");
+                if let Ok(port) = u16::from_str_radix(port, 16) {
+                    return Ok(port);
+                }
+            }
+        }
+    }
+    Err(format!("process {pid} has no listening TCP socket"))
 }
 
 /// Why `ss -K` cannot be used here (needs root and iproute2), if it cannot.
