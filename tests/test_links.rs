@@ -25,17 +25,51 @@ fn sleep_until(at: Instant) {
     std::thread::sleep(at.saturating_duration_since(Instant::now()));
 }
 
+/// What [`reset_soon`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reset {
+    /// It destroyed this many sockets.
+    Done(usize),
+    /// There were connections, and `ss -K` destroyed none: the kernel cannot.
+    Unsupported,
+    /// There was no connection to reset (the link was not up).
+    NothingThere,
+}
+
 /// Resets the connections of `port` (see [`reset_connections_of`]), trying
 /// again for up to `patience` while there is none (a link still coming
-/// back); how many sockets were destroyed.
-fn reset_soon(port: u16, patience: Duration) -> usize {
+/// back). Notes what it did in `aux`'s timeline.
+fn reset_soon(port: u16, patience: Duration, aux: &Path) -> Reset {
     let end = Instant::now() + patience;
     loop {
-        let n = reset_connections_of(port).unwrap_or_else(|e| panic!("{e}"));
-        if n > 0 || Instant::now() >= end {
-            return n;
+        let (matched, destroyed) = reset_connections_of(port).unwrap_or_else(|e| panic!("{e}"));
+        note(
+            aux,
+            &format!("ss -K port {port}: {matched} matched, {destroyed} destroyed"),
+        );
+        if destroyed > 0 {
+            return Reset::Done(destroyed);
+        }
+        if matched > 0 {
+            return Reset::Unsupported;
+        }
+        if Instant::now() >= end {
+            return Reset::NothingThere;
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Appends `what`, with the wall time, to `aux/faults.txt`: the faults'
+/// timeline, kept with the logs when a test fails.
+fn note(aux: &Path, what: &str) {
+    use std::io::Write;
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(aux.join("faults.txt"))
+    {
+        let _ = writeln!(f, "{} {what}", now_us());
     }
 }
 
@@ -92,10 +126,20 @@ fn assert_clean(dir: &Path) {
     assert!(n > 0, "the run sent no message to check");
 }
 
-/// Waits for a `start` line in VM `id`'s log; the instant it was seen.
+/// Waits for a `start` line in VM `id`'s log; the instant it was written
+/// (by its time, so a test that notices late still times its faults from
+/// the run's start).
 fn started(dir: &Path, id: u32) -> Instant {
     wait_for_line(&log_path(dir, id), "event=start", Duration::from_secs(20));
+    let text = std::fs::read_to_string(log_path(dir, id)).expect("read log");
+    let first = text.lines().next().expect("a start line");
+    let at = lamport_sim::logline::Line::parse(first)
+        .map(|l| l.time_us)
+        .unwrap_or_else(|e| panic!("{first}: {e}"));
+    let late = Duration::from_micros(now_us().saturating_sub(at).max(0) as u64);
     Instant::now()
+        .checked_sub(late)
+        .unwrap_or_else(Instant::now)
 }
 
 fn keep(name: &str, dirs: &[&Path]) -> KeepOnFailure {
@@ -121,23 +165,23 @@ fn two_tcp_resets_mid_run_heal_and_lose_nothing() {
     // connections of VM 2's port breaks the link 1-2 and no other.
     let pid = vm_pid(dir.path(), 2).expect("VM 2's process");
     let port = listening_port(pid).unwrap_or_else(|e| panic!("{e}"));
-    let mut killed = Vec::new();
+    let mut resets = Vec::new();
     for at in [2.5, 5.0] {
         sleep_until(start + Duration::from_secs_f64(at));
-        killed.push(reset_soon(port, Duration::from_secs(1)));
+        resets.push(reset_soon(port, Duration::from_secs(1), aux.path()));
     }
     let code = exit_code_within(child, Duration::from_secs(30));
-    if killed[0] == 0 {
+    if resets[0] == Reset::Unsupported {
         skip(
             NAME,
-            "ss -K destroyed no socket (a kernel without INET_DIAG_DESTROY?)",
+            "ss -K destroyed no socket (a kernel without INET_DIAG_DESTROY)",
         );
         return;
     }
     let stderr = output_of(aux.path(), "launcher", "err");
     assert!(
-        killed[1] > 0,
-        "the link 1-2 was not back 2.5 to 3.5 s after the first reset (nothing to reset)\n{stderr}"
+        resets.iter().all(|r| matches!(r, Reset::Done(_))),
+        "resets {resets:?}: the link 1-2 was not up when reset\n{stderr}"
     );
     assert_eq!(code, Some(0), "launcher: {stderr}");
     let logs = read_logs(dir.path());
@@ -168,8 +212,10 @@ fn a_vm_paused_across_the_end_of_the_run_loses_nothing() {
     let pid = vm_pid(dir.path(), 3).expect("VM 3's process");
     // From 1.5 s before the end to 1.5 s after it: within the 5 s stop grace.
     sleep_until(start + Duration::from_secs_f64(4.5));
+    note(aux.path(), "SIGSTOP VM 3");
     signal(pid, "STOP");
     sleep_until(start + Duration::from_secs_f64(7.5));
+    note(aux.path(), "SIGCONT VM 3");
     signal(pid, "CONT");
     let code = exit_code_within(child, Duration::from_secs(30));
     let stderr = output_of(aux.path(), "launcher", "err");
@@ -235,8 +281,10 @@ fn a_partition_healed_mid_run_is_logged_and_loses_nothing() {
     let hub = hosts.names[0].clone();
     let cut = hosts.outer[2].clone();
     sleep_until(start + Duration::from_secs_f64(2.5));
+    note(aux.path(), "cut VM 3 off");
     ip(&["-n", &hub, "link", "set", &cut, "down"]).unwrap_or_else(|e| panic!("{e}"));
     sleep_until(start + Duration::from_secs_f64(5.5));
+    note(aux.path(), "VM 3 back");
     ip(&["-n", &hub, "link", "set", &cut, "up"]).unwrap_or_else(|e| panic!("{e}"));
     for (i, c) in (1..).zip(children) {
         let code = exit_code_within(c, Duration::from_secs(30));
@@ -552,10 +600,10 @@ fn an_impostor_at_a_reconnect_gets_nowhere() {
             tries
         })
     };
-    let mut killed = Vec::new();
+    let mut resets = Vec::new();
     for at in [2.0, 4.5] {
         sleep_until(start + Duration::from_secs_f64(at));
-        killed.push(reset_soon(ports[1], Duration::from_secs(1)));
+        resets.push(reset_soon(ports[1], Duration::from_secs(1), aux.path()));
     }
     let codes = [
         exit_code_within(vm1, Duration::from_secs(30)),
@@ -563,13 +611,17 @@ fn an_impostor_at_a_reconnect_gets_nowhere() {
     ];
     done.store(true, Ordering::Relaxed);
     let tries = dialler.join().expect("the impostors' thread");
-    if killed[0] == 0 {
+    if resets[0] == Reset::Unsupported {
         skip(
             NAME,
-            "ss -K destroyed no socket (a kernel without INET_DIAG_DESTROY?)",
+            "ss -K destroyed no socket (a kernel without INET_DIAG_DESTROY)",
         );
         return;
     }
+    assert!(
+        resets.iter().all(|r| matches!(r, Reset::Done(_))),
+        "resets {resets:?}: the link 1-2 was not up when reset"
+    );
     for (id, code) in [(1, codes[0]), (2, codes[1])] {
         assert_eq!(
             code,
@@ -634,6 +686,7 @@ fn a_crashed_vm_is_given_up_at_once_and_only_its_losses_are_reported() {
     let pid = vm_pid(dir.path(), 2).expect("VM 2's process");
     sleep_until(start + Duration::from_secs_f64(1.5));
     let killed_at = now_us();
+    note(aux.path(), "SIGKILL VM 2");
     signal(pid, "KILL");
     let code = exit_code_within(child, Duration::from_secs(30));
     let stderr = output_of(aux.path(), "launcher", "err");

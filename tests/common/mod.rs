@@ -325,25 +325,34 @@ pub fn cannot_kill_sockets() -> Option<String> {
 }
 
 /// Resets (`ss -K`) every established TCP connection to or from `port` on
-/// this host; returns how many sockets the kernel destroyed (0 on a kernel
+/// this host. Returns (matched, destroyed): how many such sockets `ss`
+/// listed just before, and how many the kernel destroyed (none on a kernel
 /// without INET_DIAG_DESTROY, where ss matches but cannot kill).
-pub fn reset_connections_of(port: u16) -> Result<usize, String> {
+pub fn reset_connections_of(port: u16) -> Result<(usize, usize), String> {
     let filter = format!("( sport = :{port} or dport = :{port} )");
-    let out = Command::new("ss")
-        .args(["-K", "-tnH", "state", "established", &filter])
-        .output()
-        .map_err(|e| format!("ss -K: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "ss -K {filter}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    // ss prints a socket only once the kernel has destroyed it.
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .count())
+    let ss = |kill: bool| -> Result<usize, String> {
+        let mut c = Command::new("ss");
+        if kill {
+            c.arg("-K");
+        }
+        let out = c
+            .args(["-tnH", "state", "established", &filter])
+            .output()
+            .map_err(|e| format!("ss: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "ss {filter}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        // With -K, ss prints a socket only once the kernel has destroyed it.
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count())
+    };
+    let matched = ss(false)?;
+    Ok((matched, ss(true)?))
 }
 
 /// Spawns `cmd` with stdin closed and stdout/stderr into `NAME.out` and
