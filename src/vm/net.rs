@@ -693,10 +693,7 @@ impl Net {
             self.handshakes += 1;
         }
         if let Some(deadline) = role.deadline() {
-            self.at(
-                deadline,
-                Timer::Handshake(slot, self.conns[slot].generation),
-            );
+            self.at(deadline, Timer::Handshake(slot, self.conns[slot].generation));
         }
         self.conns[slot].conn = Some(Conn {
             stream: Arc::new(stream),
@@ -951,10 +948,7 @@ impl Net {
         }
         self.peers[pos].challenged += 1;
         let deadline = Instant::now() + HANDSHAKE_LONG;
-        self.at(
-            deadline,
-            Timer::Handshake(slot, self.conns[slot].generation),
-        );
+        self.at(deadline, Timer::Handshake(slot, self.conns[slot].generation));
         conn.role = Role::Challenged {
             deadline,
             pos,
@@ -1265,11 +1259,7 @@ impl Net {
     /// peer's side: then it is seen through like any other.
     fn maybe_never(&mut self, pos: usize) {
         let p = &self.peers[pos];
-        if self.stopping
-            && !p.ever_up
-            && p.phase == Phase::Waiting
-            && !p.dialing
-            && p.challenged == 0
+        if self.stopping && !p.ever_up && p.phase == Phase::Waiting && !p.dialing && p.challenged == 0
         {
             self.set_phase(pos, Phase::Done);
         }
