@@ -97,6 +97,11 @@ impl Outgoing {
         self.say_bye()
     }
 
+    /// The relay is gone: the goodbye goes as a frame after all.
+    pub fn speak_up(&mut self) {
+        self.quiet = false;
+    }
+
     /// A `Bye` frame was said and the peer has not acknowledged it yet.
     pub fn bye_pending(&self) -> bool {
         self.bye && !self.bye_acked && !self.quiet

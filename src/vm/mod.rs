@@ -71,6 +71,8 @@ pub enum Ctl {
     Launcher(ToVm),
     /// Ctrl+C, SIGTERM, or the launcher's stdin closed.
     Stop(StopReason),
+    /// The launcher is gone (its end of stdin closed): nobody relays goodbyes.
+    Orphaned,
 }
 
 /// The RNG of VM `id` in a run with `seed`: each VM its own stream.
@@ -383,6 +385,7 @@ fn spawn_stdin_reader(tx: Ctls) {
                 tx.send(Ctl::Launcher(msg));
             }
         }
+        tx.send(Ctl::Orphaned);
         tx.send(Ctl::Stop(StopReason::Signal));
     });
     if spawned.is_err() {
@@ -667,6 +670,14 @@ impl Vm {
     fn handle(&mut self, ctl: Ctl) -> Result<Option<StopReason>> {
         match ctl {
             Ctl::Stop(reason) => return Ok(Some(reason)),
+            Ctl::Orphaned => {
+                // Goodbyes said to the launcher are lost with it: say them
+                // on the links (again, if the stop had begun).
+                self.control = false;
+                if self.stopping.load(Ordering::SeqCst) {
+                    self.net.stop(false);
+                }
+            }
             Ctl::Launcher(ToVm::Stop) => return Ok(Some(StopReason::Signal)),
             Ctl::Launcher(ToVm::Gone(peer)) => self.net.gone(peer),
             Ctl::Launcher(ToVm::Ended(ends)) => self.net.ended(ends),

@@ -67,10 +67,14 @@ pub const MAX_UNACKED: usize = 1 << 16;
 pub const MAX_QUEUE: usize = 1 << 20;
 /// A link with messages waiting for an acknowledgement this long, and
 /// nothing at all heard from the peer meanwhile, is broken: it is dialled
-/// again (a partition or a paused peer never resets a connection). Long
-/// enough that a peer starved of CPU by a thousand others is not taken for
-/// a dead one (a false alarm only costs a reconnection).
-pub const LINK_TIMEOUT: Duration = Duration::from_secs(5);
+/// again (a partition or a paused peer never resets a connection). This is
+/// the figure of runs up to 129 VMs; larger runs stretch it (up to 4 times
+/// at 513 VMs and more), so that a peer starved of CPU by a thousand others
+/// is not taken for a dead one (a false alarm costs a reconnection, and a
+/// thousand of them at once cost the machine).
+pub const LINK_TIMEOUT: Duration = Duration::from_secs(2);
+/// Why a connection ends when the peer closed it cleanly.
+const CLOSED: &str = "connection closed";
 /// A receiver acknowledges at most this long after a message arrives...
 const ACK_DELAY: Duration = Duration::from_millis(20);
 /// ...or at once when this many wait.
@@ -241,6 +245,7 @@ impl NetHandle {
                 sent.push(link.out.say_bye_quietly());
                 continue;
             }
+            link.out.speak_up();
             let last = link.out.say_bye();
             sent.push(last);
             if link.lost {
@@ -864,7 +869,7 @@ impl Net {
             }
             match (&*conn.stream).read(&mut self.buf) {
                 Ok(0) if conn.pending.is_empty() => {
-                    return Verdict::Close("connection closed".into());
+                    return Verdict::Close(CLOSED.into());
                 }
                 Ok(0) => return Verdict::Close("connection closed inside a frame".into()),
                 Ok(n) => conn.pending.extend_from_slice(&self.buf[..n]),
@@ -1383,6 +1388,12 @@ impl Net {
         }
     }
 
+    /// [`LINK_TIMEOUT`], stretched for large runs.
+    fn link_timeout(&self) -> Duration {
+        let stretch = (self.peers.len() / 128).clamp(1, 4) as u32;
+        LINK_TIMEOUT * stretch
+    }
+
     /// [`SWEEP`], stretched with the number of peers so that sweeping costs
     /// about the same per second whatever the run's size (up to 2 s at 1,024 VMs).
     fn sweep_every(&self) -> Duration {
@@ -1436,7 +1447,7 @@ impl Net {
             let mut link = lock(&self.links[pos]);
             let dead = link
                 .waiting_since
-                .is_some_and(|since| now >= since.max(p.last_heard) + LINK_TIMEOUT);
+                .is_some_and(|since| now >= since.max(p.last_heard) + self.link_timeout());
             let quiet = link
                 .writer
                 .as_ref()
@@ -1452,7 +1463,7 @@ impl Net {
         };
         let _ = keepalive;
         if dead {
-            let why = format!("no answer for {} s", LINK_TIMEOUT.as_secs());
+            let why = format!("no answer for {} s", self.link_timeout().as_secs());
             self.link_down(pos, why);
         }
     }
@@ -1461,7 +1472,7 @@ impl Net {
         let p = &mut self.peers[pos];
         if let Some(since) = p
             .down_since
-            .filter(|s| !p.down_warned && now >= *s + LINK_TIMEOUT)
+            .filter(|s| !p.down_warned && now >= *s + LINK_TIMEOUT * 2)
         {
             p.down_warned = true;
             let msg = format!(
@@ -1573,7 +1584,20 @@ impl Net {
             self.set_phase(pos, Phase::Done);
             return;
         }
+        // Stopping, a peer that closed cleanly with nothing of ours
+        // missing has finished (its goodbye may still be on its way through
+        // the launcher): no link to remake, nothing to log.
+        let finished = {
+            let link = lock(&self.links[pos]);
+            why == CLOSED && link.out.bye_said() && link.out.unacked() == 0
+        };
         self.set_phase(pos, Phase::Waiting);
+        if finished {
+            self.peers[pos].down_since = Some(now);
+            self.peers[pos].down_warned = true;
+            self.peers[pos].down_why = why;
+            return;
+        }
         if self.peers[pos].dial.is_some() {
             self.at(now, Timer::Dial(pos));
         }
