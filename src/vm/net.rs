@@ -68,7 +68,7 @@ pub const MAX_QUEUE: usize = 1 << 20;
 /// A link with messages waiting for an acknowledgement this long, and
 /// nothing at all heard from the peer meanwhile, is broken: it is dialled
 /// again (a partition or a paused peer never resets a connection). This is
-/// the figure of runs up to 129 VMs; larger runs stretch it (up to 4 times
+/// the figure of runs up to 256 VMs; larger runs stretch it (up to 4 times
 /// at 513 VMs and more), so that a peer starved of CPU by a thousand others
 /// is not taken for a dead one (a false alarm costs a reconnection, and a
 /// thousand of them at once cost the machine).
