@@ -972,15 +972,7 @@ impl Net {
         };
         let nonce = auth::nonce();
         let resume = self.peers[pos].inc.received();
-        let t = Transcript {
-            run: &self.ctx.run,
-            dialer: from,
-            acceptor: self.ctx.me,
-            dialer_nonce,
-            acceptor_nonce: nonce,
-            dialer_instance,
-            acceptor_instance: self.ctx.instance,
-        };
+        let t = self.as_acceptor(from, dialer_nonce, nonce, dialer_instance);
         let challenge = Frame::Challenge {
             nonce,
             instance: self.ctx.instance,
@@ -1005,6 +997,25 @@ impl Net {
             resume,
         };
         Verdict::Open
+    }
+
+    /// The handshake as this VM sees it when it accepts `dialer`'s link.
+    fn as_acceptor(
+        &self,
+        dialer: u32,
+        dialer_nonce: Nonce,
+        nonce: Nonce,
+        dialer_instance: u64,
+    ) -> Transcript<'_> {
+        Transcript {
+            run: &self.ctx.run,
+            dialer,
+            acceptor: self.ctx.me,
+            dialer_nonce,
+            acceptor_nonce: nonce,
+            dialer_instance,
+            acceptor_instance: self.ctx.instance,
+        }
     }
 
     /// The peer's position, or why its hello is refused.
@@ -1052,15 +1063,7 @@ impl Net {
             return Verdict::Open;
         };
         let id = self.peers[pos].id;
-        let t = Transcript {
-            run: &self.ctx.run,
-            dialer: id,
-            acceptor: self.ctx.me,
-            dialer_nonce,
-            acceptor_nonce: nonce,
-            dialer_instance,
-            acceptor_instance: self.ctx.instance,
-        };
+        let t = self.as_acceptor(id, dialer_nonce, nonce, dialer_instance);
         if !t.check(&self.ctx.secret, Side::Dialer, peer_has, mac) {
             return Verdict::Close(format!(
                 "it claims to be VM {id} but does not hold the run's secret"
