@@ -1175,17 +1175,22 @@ fn scale_n(vms: u32, o: &Opts, out: &mut Report) {
         v.push("own", run.tree_peak_kb.1 as f64 / 1024.0);
         v.push("warnings", run.warnings as f64);
         let mut note = format!(
-            "{case}{} run {}/{runs}: launcher exit {}, {} VM processes seen, CPU {:.2} s, {} warning lines on stderr",
+            "{case}{} run {}/{runs}: launcher exit {} {:.1} s after the launch, {} VM processes seen, CPU {:.2} s, {} warning lines on stderr",
             o.tag(b),
             i + 1,
             run.exit_code
                 .map_or("by a signal".to_string(), |c| c.to_string()),
+            (run.exited_us - run.spawned_us) as f64 / 1e6,
             run.vms_seen,
             run.cpu_s,
             run.warnings,
         );
         if !run.exit_ok {
-            let _ = write!(note, "; its last stderr line: {:?}", run.why);
+            let _ = write!(
+                note,
+                "; its last stderr line: {:?}",
+                shortened(&run.why, 240)
+            );
         }
         match &figures {
             Ok(f) => {
@@ -2022,6 +2027,28 @@ const DEFINITIONS: &str = "
 ";
 
 // ---------------------------------------------------------------- small helpers
+
+/// `text` cut to about `max` bytes, saying how long it was.
+fn shortened(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let tail_from = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .find(|&i| i >= text.len().saturating_sub(60))
+        .unwrap_or(text.len());
+    format!(
+        "{} [... {} bytes in all ...] {}",
+        &text[..cut],
+        text.len(),
+        &text[tail_from..]
+    )
+}
 
 /// Up to three significant digits: 0.0412, 3.21, 45.6, 1234.
 fn sig(v: f64) -> String {
