@@ -14,16 +14,18 @@
 //!
 //! How it works, in three passes that each touch a line at most once:
 //! 1. Each file is parsed once. That pass checks the rules local to one file
-//!    (shape, ticks, time, clocks, tick count) and keeps only what the
-//!    cross-file rules need: each send (tick, clock, line, `to`), each
-//!    `receive`/`pending` and each `peer_lost`.
+//!    (shape, ticks, time, clocks, tick count, link events) and keeps only
+//!    what the cross-file rules need: each send (tick, clock, line, `to`)
+//!    and each `receive`/`pending`.
 //! 2. Every `receive`/`pending` is matched to its send by binary search over
 //!    the sender's sends (kept sorted by tick), filling one "recorded at line"
 //!    slot per message (a send to k VMs owns k slots); FIFO order is checked
 //!    on the way.
 //! 3. Each sender's messages are walked per link: the recorded ones must be a
-//!    prefix; an unrecorded tail is either excused (and counted as lost, by
-//!    cause) or reported at the send line.
+//!    prefix; an unrecorded tail is either excused by a crash or a missing
+//!    log (and counted as lost, by cause) or reported at the send line.
+//!    Nothing excuses a loss between two VMs that both stopped cleanly: not
+//!    `peer_lost` (a VM gave up on a peer), not a link that broke.
 //!
 //! Every message sent ends in exactly one of: recorded as `receive`,
 //! recorded as `pending`, lost (excused), or never recorded (a violation);
@@ -126,6 +128,12 @@ pub struct Summary {
     pub crashed: Vec<u32>,
     /// `peer_lost` lines.
     pub peer_lost: u64,
+    /// `link_down` lines: links that broke.
+    pub link_down: u64,
+    /// `link_up` lines: links re-established.
+    pub link_up: u64,
+    /// The sum of `resent` over the `link_up` lines.
+    pub resent: u64,
     /// VM ids named in `peers`, `to` or `from` that have no log file: each one
     /// a [`Cause`], failing the run only if a receive or pending names it.
     pub missing: Vec<u32>,
@@ -134,8 +142,7 @@ pub struct Summary {
 /// Why some messages were never recorded, and the VM that excuse is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Loss {
-    /// "receiver crashed", "sender crashed", "sender peer_lost",
-    /// "receiver peer_lost" or "no receiver log".
+    /// "receiver crashed", "sender crashed" or "no receiver log".
     pub cause: &'static str,
     /// The receiver, or for the sender's causes the sender.
     pub vm: u32,
@@ -148,8 +155,6 @@ impl fmt::Display for Loss {
             "receiver crashed" => write!(f, "to crashed VM {vm}"),
             "sender crashed" => write!(f, "from crashed VM {vm}"),
             "no receiver log" => write!(f, "to VM {vm} without a log"),
-            "sender peer_lost" => write!(f, "from VM {vm} after its peer_lost"),
-            "receiver peer_lost" => write!(f, "to VM {vm} after its peer_lost"),
             other => write!(f, "{other} (VM {vm})"),
         }
     }
@@ -169,45 +174,142 @@ impl Summary {
 
     /// The arithmetic line: every message sent, by how it ended.
     pub fn messages_line(&self) -> String {
-        let mut line = format!(
-            "messages: {} sent = {} received + {} pending + {} lost",
-            self.messages_sent, self.recorded_received, self.recorded_pending, self.lost
-        );
-        if !self.lost_by.is_empty() {
-            let causes: Vec<String> = self
-                .lost_by
-                .iter()
-                .map(|(loss, n)| format!("{n} {loss}"))
-                .collect();
-            line += &format!(" ({})", causes.join(", "));
-        }
+        self.messages_parts().join(" ")
+    }
+
+    /// [`Summary::messages_line`] in pieces that are never broken apart.
+    fn messages_parts(&self) -> Vec<String> {
+        let mut parts = vec![
+            format!("messages: {} sent", self.messages_sent),
+            format!("= {} received", self.recorded_received),
+            format!("+ {} pending", self.recorded_pending),
+            format!("+ {} lost", self.lost),
+        ];
+        let causes: Vec<String> = self
+            .lost_by
+            .iter()
+            .map(|(loss, n)| format!("{n} {loss}"))
+            .collect();
+        parts.extend(listed(&causes, "(", ")"));
         if self.unrecorded > 0 {
-            line += &format!(" + {} never recorded", self.unrecorded);
+            parts.push(format!("+ {} never recorded", self.unrecorded));
         }
         if self.unmatched > 0 {
-            line += &format!(
-                "; {} receive and pending lines record no message sent",
-                self.unmatched
-            );
+            if let Some(last) = parts.last_mut() {
+                last.push(';');
+            }
+            parts.push(format!("{} receive and pending lines", self.unmatched));
+            parts.push("record no message sent".to_string());
         }
-        line
+        parts
+    }
+
+    /// The first line in pieces: the counts, by kind, and who crashed.
+    fn counts_parts(&self) -> Vec<String> {
+        let mut parts = vec![
+            format!("{} VMs,", self.vms),
+            format!("{} lines:", self.lines),
+        ];
+        let kinds = KINDS.iter().filter(|k| !LINK_KINDS.contains(k));
+        let counts: Vec<String> = kinds
+            .map(|kind| format!("{} {kind}", self.events.get(kind).copied().unwrap_or(0)))
+            .collect();
+        parts.extend(listed(&counts, "", ";"));
+        parts.push("crashed:".to_string());
+        parts.extend(listed(&id_strings(&self.crashed), "", ""));
+        if !self.missing.is_empty() {
+            if let Some(last) = parts.last_mut() {
+                last.push(';');
+            }
+            parts.push("no log:".to_string());
+            parts.extend(listed(&id_strings(&self.missing), "", ""));
+        }
+        parts
+    }
+
+    /// `links: 3 broke, 3 healed, 41 messages resent`, or `None` when no
+    /// link event was logged.
+    pub fn links_line(&self) -> Option<String> {
+        if self.link_down + self.link_up == 0 {
+            return None;
+        }
+        let resent = messages(self.resent);
+        Some(format!(
+            "links: {} broke, {} healed, {resent} resent",
+            self.link_down, self.link_up
+        ))
+    }
+
+    /// The summary as [`fmt::Display`] writes it, each line broken (between
+    /// its items, never inside one) to fit in
+    /// [`WIDTH`](crate::analyze::table::WIDTH) columns.
+    pub fn wrapped(&self) -> String {
+        let mut out = pack(&self.counts_parts());
+        out += &pack(&self.messages_parts());
+        if let Some(links) = self.links_line() {
+            out += &wrap(&links);
+        }
+        out
     }
 }
 
-/// Two lines: the counts, then [`Summary::messages_line`].
+/// `items` as a comma-separated list in pieces, each item with the comma
+/// after it; `open` before the first, `close` after the last.
+fn listed(items: &[String], open: &str, close: &str) -> Vec<String> {
+    let n = items.len();
+    let piece = |(i, item): (usize, &String)| {
+        let (first, last) = (i == 0, i + 1 == n);
+        let end = if last { close } else { "," };
+        format!("{}{item}{end}", if first { open } else { "" })
+    };
+    items.iter().enumerate().map(piece).collect()
+}
+
+/// Pieces joined by spaces into lines of at most
+/// [`WIDTH`](crate::analyze::table::WIDTH) columns, the lines after the
+/// first indented by two spaces; a piece is never broken.
+fn pack(parts: &[String]) -> String {
+    let width = crate::analyze::table::WIDTH;
+    let mut out = String::new();
+    let mut line = String::new();
+    for part in parts {
+        let len = line.chars().count();
+        if len > 2 && len + 1 + part.chars().count() > width {
+            out += &line;
+            out.push('\n');
+            line = "  ".to_string();
+        } else if !line.is_empty() && line != "  " {
+            line.push(' ');
+        }
+        line += part;
+    }
+    out += &line;
+    out.push('\n');
+    out
+}
+
+/// Link events are told by [`Summary::links_line`], not among the counts.
+const LINK_KINDS: [&str; 2] = ["link_down", "link_up"];
+
+/// The counts, [`Summary::messages_line`], then [`Summary::links_line`] if
+/// any link event was logged; [`Summary::wrapped`] is the same in 80 columns.
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} VMs, {} lines: ", self.vms, self.lines)?;
-        for (i, kind) in KINDS.iter().enumerate() {
-            let n = self.events.get(kind).copied().unwrap_or(0);
-            write!(f, "{}{n} {kind}", if i > 0 { ", " } else { "" })?;
+        write!(f, "{}", self.counts_parts().join(" "))?;
+        write!(f, "\n{}", self.messages_line())?;
+        if let Some(links) = self.links_line() {
+            write!(f, "\n{links}")?;
         }
-        write!(f, "; crashed: {}", id_list(&self.crashed))?;
-        if !self.missing.is_empty() {
-            write!(f, "; no log: {}", id_list(&self.missing))?;
-        }
-        write!(f, "\n{}", self.messages_line())
+        Ok(())
     }
+}
+
+/// Ids as strings, or `none`.
+fn id_strings(ids: &[u32]) -> Vec<String> {
+    if ids.is_empty() {
+        return vec!["none".to_string()];
+    }
+    ids.iter().map(u32::to_string).collect()
 }
 
 fn id_list(ids: &[u32]) -> String {
@@ -279,8 +381,27 @@ impl Report {
     }
 
     /// What `verify DIR` prints: the causes, at most [`SHOWN`] violations
-    /// then a count, the summary, and the verdict.
+    /// then a count, the summary, and the verdict, every line wrapped to
+    /// [`WIDTH`](crate::analyze::table::WIDTH) columns (the continuation
+    /// lines indented by two spaces).
     pub fn render(&self) -> String {
+        let mut out = wrap(&self.faults());
+        out += &self.summary.wrapped();
+        out += &wrap(&format!("verify: {}\n", self.verdict()));
+        out
+    }
+
+    /// [`Report::render`] without breaking long lines.
+    #[cfg(test)]
+    fn render_unwrapped(&self) -> String {
+        let mut out = self.faults();
+        out += &format!("{}\n", self.summary);
+        out += &format!("verify: {}\n", self.verdict());
+        out
+    }
+
+    /// The causes, at most [`SHOWN`] violations, then a count, one a line.
+    fn faults(&self) -> String {
         let mut out = String::new();
         for c in &self.causes {
             out += &format!("{c}\n");
@@ -292,8 +413,6 @@ impl Report {
             let more = self.violations.len() - SHOWN;
             out += &format!("... and {more} more violations\n");
         }
-        out += &format!("{}\n", self.summary);
-        out += &format!("verify: {}\n", self.verdict());
         out
     }
 
@@ -343,6 +462,13 @@ impl Report {
 /// The repository's own description of the rules.
 pub const DOC: &str = "docs/log-format.md";
 
+/// Each line of `text` broken at spaces to fit in
+/// [`WIDTH`](crate::analyze::table::WIDTH) columns; the lines a long one is
+/// broken into are indented by two spaces.
+fn wrap(text: &str) -> String {
+    crate::analyze::table::wrap_lines(text, 2)
+}
+
 fn plural(n: usize, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
@@ -383,8 +509,8 @@ struct Log {
     /// Messages sent: the number of slots.
     slots: usize,
     incoming: Vec<Incoming>,
-    /// (peer, line) of each `peer_lost`.
-    peer_lost: Vec<(u32, usize)>,
+    /// The sum of `resent` over its `link_up` lines.
+    resent: u64,
     /// The last line, cut short (not checked).
     cut_line: Option<usize>,
     /// Lines in the file, the cut one included.
@@ -408,10 +534,6 @@ impl Log {
             .as_ref()
             .is_none_or(|p| p.binary_search(&id).is_ok())
     }
-
-    fn lost_peer_by(&self, peer: u32, line: usize) -> bool {
-        self.peer_lost.iter().any(|&(p, l)| p == peer && l <= line)
-    }
 }
 
 /// The single pass over one file: rules 1, 2, 3 and 6.
@@ -430,6 +552,8 @@ struct Scan {
     last_time: Option<(i64, usize)>,
     /// Pending lines not yet followed by a tick event.
     open_pendings: Vec<usize>,
+    /// Peers whose link is down: the line of its `link_down`, by peer.
+    down: HashMap<u32, usize>,
 }
 
 impl Scan {
@@ -443,7 +567,7 @@ impl Scan {
                 sends: Vec::new(),
                 slots: 0,
                 incoming: Vec::new(),
-                peer_lost: Vec::new(),
+                resent: 0,
                 cut_line: None,
                 lines: 0,
                 end_tick: 0,
@@ -460,6 +584,7 @@ impl Scan {
             last_clock: 0,
             last_time: None,
             open_pendings: Vec::new(),
+            down: HashMap::new(),
         }
     }
 
@@ -519,8 +644,12 @@ impl Scan {
                 self.open_pendings.push(no);
                 self.incoming(no, from, sent_tick, msg_clock, true);
             }
-            Event::PeerLost { peer } => self.log.peer_lost.push((peer, no)),
-            Event::LinkDown { .. } | Event::LinkUp { .. } => {}
+            Event::PeerLost { peer } => {
+                // Given up: a link_down before it needs no link_up.
+                self.down.remove(&peer);
+            }
+            Event::LinkDown { peer } => self.link_down(no, peer),
+            Event::LinkUp { peer, resent } => self.link_up(no, peer, resent),
             Event::Stop {
                 ticks,
                 clock,
@@ -657,6 +786,41 @@ impl Scan {
             return Some(format!("send to {} names a VM twice", id_list(to)));
         }
         None
+    }
+
+    /// A link event must name a peer (rule 1); says so if not.
+    fn link_peer(&mut self, no: usize, kind: &str, peer: u32) -> bool {
+        if self.log.is_peer(peer) {
+            return true;
+        }
+        let peers = id_list(self.log.peers.as_deref().unwrap_or_default());
+        let msg = format!("{kind} names VM {peer}, which is not a peer (peers: {peers})");
+        self.flag(no, msg);
+        false
+    }
+
+    /// Per peer, `link_down` and `link_up` alternate, a `link_down` first.
+    fn link_down(&mut self, no: usize, peer: u32) {
+        if !self.link_peer(no, "link_down", peer) {
+            return;
+        }
+        if let Some(at) = self.down.insert(peer, no) {
+            let msg = format!(
+                "link_down for VM {peer}, whose link is down since line {at} (a link_up comes between)"
+            );
+            self.flag(no, msg);
+        }
+    }
+
+    fn link_up(&mut self, no: usize, peer: u32, resent: u64) {
+        self.log.resent = self.log.resent.saturating_add(resent);
+        if !self.link_peer(no, "link_up", peer) {
+            return;
+        }
+        if self.down.remove(&peer).is_none() {
+            let msg = format!("link_up for VM {peer} without a link_down before it");
+            self.flag(no, msg);
+        }
     }
 
     fn incoming(&mut self, line: usize, from: u32, sent_tick: u64, msg_clock: u64, pending: bool) {
@@ -961,12 +1125,13 @@ impl Run {
         }
     }
 
-    /// An unrecorded tail of link `s` -> `to`: excused and counted as lost, or told.
+    /// An unrecorded tail of link `s` -> `to`: excused and counted as lost,
+    /// or one violation per message at its send line.
     fn settle_tail(&self, s: &Log, to: u32, tail: &[(usize, u64)], found: &mut Findings) {
-        let Some(&(first, _)) = tail.first() else {
+        if tail.is_empty() {
             return;
-        };
-        if let Some(loss) = self.excuse(s, to, first) {
+        }
+        if let Some(loss) = self.excuse(s, to) {
             found.lost += tail.len() as u64;
             *found.lost_by.entry(loss).or_default() += tail.len() as u64;
             if loss.cause == "no receiver log" {
@@ -975,16 +1140,21 @@ impl Run {
             return;
         }
         found.unrecorded += tail.len() as u64;
+        let from = s.id;
         for &(line, tick) in tail {
             let msg = format!(
-                "message to VM {to} of tick {tick} never recorded there (VM {to} stopped cleanly and no peer_lost excuses it)"
+                "VM {from}'s message of tick {tick} to VM {to} never recorded there, though VM {to} stopped cleanly"
             );
             found.flag(&s.file, line, msg);
         }
     }
 
-    /// Why messages from `s` to `to`, from line `first` of `s` on, may be missing.
-    fn excuse(&self, s: &Log, to: u32, first: usize) -> Option<Loss> {
+    /// Why the tail of messages from `s` to `to` may be missing: only a
+    /// crash or a missing log. Between two VMs that stopped cleanly nothing
+    /// excuses a loss, a `peer_lost` of either side included: links resend
+    /// what was not acknowledged, and a VM that gives up on a peer has lost
+    /// messages, which rule 5 reports.
+    fn excuse(&self, s: &Log, to: u32) -> Option<Loss> {
         let loss = |cause, vm| Some(Loss { cause, vm });
         let Some(r) = self.log(to) else {
             return loss("no receiver log", to);
@@ -994,14 +1164,6 @@ impl Run {
         } else if !s.stopped {
             // It may have logged sends that never reached the wire.
             loss("sender crashed", s.id)
-        } else if s.lost_peer_by(to, first) {
-            loss("sender peer_lost", s.id)
-        } else if r.lost_peer_by(s.id, usize::MAX) {
-            // An extension of rule 5, which names only the sender's
-            // peer_lost: a receiver that stops waiting for a hung sender after
-            // its grace period loses the link's tail too, and says so with
-            // peer_lost.
-            loss("receiver peer_lost", to)
         } else {
             None
         }
@@ -1221,6 +1383,9 @@ fn fill_summary(summary: &mut Summary, run: &Run, found: &Findings) {
     summary.received = count("receive");
     summary.pending = count("pending");
     summary.peer_lost = count("peer_lost");
+    summary.link_down = count("link_down");
+    summary.link_up = count("link_up");
+    summary.resent = run.logs.iter().map(|l| l.resent).sum();
     summary.vms = run.logs.len();
     summary.messages_sent = run.logs.iter().map(|l| l.slots as u64).sum();
     [summary.recorded_received, summary.recorded_pending] = found.recorded;
@@ -1290,7 +1455,7 @@ fn main_experiment(dir: &Path) -> ExitCode {
                 format!("FAILED: {e:#}")
             }
         };
-        println!("run_{k}: {line}");
+        print!("{}", wrap(&format!("run_{k}: {line}")));
     }
     let n = runs.len();
     if failed == 0 {
@@ -1456,6 +1621,14 @@ mod tests {
 
         fn peer_lost(&mut self, id: u32, peer: u32) -> usize {
             self.write(id, Event::PeerLost { peer })
+        }
+
+        fn link_down(&mut self, id: u32, peer: u32) -> usize {
+            self.write(id, Event::LinkDown { peer })
+        }
+
+        fn link_up(&mut self, id: u32, peer: u32, resent: u64) -> usize {
+            self.write(id, Event::LinkUp { peer, resent })
         }
 
         fn stop(&mut self, id: u32) -> usize {
@@ -1670,7 +1843,7 @@ mod tests {
         let s = &report.summary;
         assert_eq!((s.vms, s.lines), (3, 22));
         let events: Vec<u64> = KINDS.iter().map(|k| s.events[k]).collect();
-        assert_eq!(events, [3, 3, 5, 4, 4, 0, 3]);
+        assert_eq!(events, [3, 3, 5, 4, 4, 0, 0, 0, 3]);
         assert_eq!((s.messages_sent, s.received, s.pending), (8, 4, 4));
         assert_eq!((s.lost, s.peer_lost), (0, 0));
         assert!(s.crashed.is_empty() && s.missing.is_empty() && s.lost_by.is_empty());
@@ -1683,7 +1856,7 @@ mod tests {
         assert_eq!(
             report.summary.to_string(),
             "3 VMs, 22 lines: 3 start, 3 internal, 5 send, 4 receive, 4 pending, \
-             0 peer_lost, 3 stop; crashed: none\n\
+             0 peer_lost, 0 link_down, 0 link_up, 3 stop; crashed: none\n\
              messages: 8 sent = 4 received + 4 pending + 0 lost"
         );
         let v = Violation::new(
@@ -1792,7 +1965,7 @@ mod tests {
             ("machine_3.log", 4, "previous clock 9"),
         ];
         expect_causes(&report, &cause, &want);
-        let text = report.render();
+        let text = report.render_unwrapped();
         let lines: Vec<&str> = text.lines().collect();
         assert!(
             lines[0].starts_with("machine_2.log:3: last line cut short"),
@@ -1911,7 +2084,7 @@ mod tests {
             with_lines(&mut files, "machine_1.log", |l| l.push(l[1].clone()));
         }
         let report = check(&files);
-        let text = report.render();
+        let text = report.render_unwrapped();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("machine_3.log is missing"), "{text}");
         assert!(
@@ -2412,7 +2585,7 @@ mod tests {
             &[(
                 "machine_1.log",
                 second,
-                "message to VM 2 of tick 2 never recorded there",
+                "message of tick 2 to VM 2 never recorded there",
             )],
         );
         assert_eq!(report.summary.lost, 0);
@@ -2463,19 +2636,21 @@ mod tests {
     }
 
     #[test]
-    fn the_senders_peer_lost_excuses_what_follows_it() {
+    fn the_senders_peer_lost_excuses_nothing() {
         let mut s = Sim::new(2);
         s.send(1, &[2]);
         s.peer_lost(1, 2);
-        s.send(1, &[2]);
+        let second = s.send(1, &[2]);
         s.drop_nth(2, 1);
         s.receive(2);
         s.stop(1);
         s.stop(2);
         let report = check(&s.files());
-        expect_ok(&report);
-        assert_eq!((report.summary.lost, report.summary.peer_lost), (1, 1));
-        assert_eq!(report.summary.lost_for("sender peer_lost"), 1);
+        let word =
+            "VM 1's message of tick 2 to VM 2 never recorded there, though VM 2 stopped cleanly";
+        expect(&report, &[("machine_1.log", second, word)]);
+        assert_eq!((report.summary.lost, report.summary.unrecorded), (0, 1));
+        assert_eq!(report.summary.peer_lost, 1);
     }
 
     #[test]
@@ -2492,15 +2667,239 @@ mod tests {
     }
 
     #[test]
-    fn the_receivers_peer_lost_excuses_the_tail() {
+    fn the_receivers_peer_lost_excuses_nothing() {
         let mut s = Sim::new(2);
-        lose_second(&mut s);
+        let second = lose_second(&mut s);
         s.peer_lost(2, 1);
         s.stop(1);
         s.stop(2);
         let report = check(&s.files());
+        expect(
+            &report,
+            &[("machine_1.log", second, "though VM 2 stopped cleanly")],
+        );
+        assert_eq!(report.summary.lost, 0);
+        assert!(
+            report
+                .summary
+                .messages_line()
+                .ends_with("+ 1 never recorded")
+        );
+    }
+
+    #[test]
+    fn each_unexcused_loss_is_told_at_its_send() {
+        // A whole tail lost between two clean stoppers: one violation each.
+        let mut s = Sim::new(3);
+        s.send(1, &[2]);
+        s.receive(2);
+        let a = s.send(1, &[2, 3]);
+        let b = s.send(1, &[2]);
+        s.drop_nth(2, 0);
+        s.drop_nth(2, 0);
+        s.link_down(1, 2);
+        s.peer_lost(1, 2);
+        s.stop_all();
+        let report = check(&s.files());
+        expect(
+            &report,
+            &[
+                ("machine_1.log", a, "of tick 2 to VM 2"),
+                ("machine_1.log", b, "of tick 3 to VM 2"),
+            ],
+        );
+        let line = report.summary.messages_line();
+        assert_eq!(
+            line,
+            "messages: 4 sent = 1 received + 1 pending + 0 lost + 2 never recorded"
+        );
+    }
+
+    #[test]
+    fn a_crashed_receiver_still_excuses_after_a_peer_lost() {
+        // The crash is the cause, whatever peer_lost lines say.
+        let mut s = Sim::new(2);
+        s.send(1, &[2]);
+        s.send(1, &[2]);
+        s.receive(2);
+        s.link_down(1, 2);
+        s.peer_lost(1, 2);
+        s.stop(1);
+        let report = check(&s.files());
         expect_ok(&report);
-        assert_eq!(report.summary.lost_for("receiver peer_lost"), 1);
+        assert_eq!(report.summary.lost_for("receiver crashed"), 1);
+        assert_eq!(
+            report.summary.messages_line(),
+            "messages: 2 sent = 1 received + 0 pending + 1 lost (1 to crashed VM 2)"
+        );
+    }
+
+    // ---- link events ----
+
+    #[test]
+    fn link_events_that_alternate_pass_and_are_summed_up() {
+        let mut s = Sim::new(3);
+        s.link_down(1, 2);
+        s.send(1, &[2, 3]);
+        s.link_up(1, 2, 1);
+        s.link_down(2, 1);
+        s.link_up(2, 1, 0);
+        s.link_down(1, 2);
+        s.link_up(1, 2, 4);
+        s.link_down(3, 1);
+        s.stop_all();
+        let report = check(&s.files());
+        expect_ok(&report);
+        let sum = &report.summary;
+        assert_eq!((sum.link_down, sum.link_up, sum.resent), (4, 3, 5));
+        assert_eq!(
+            sum.links_line().as_deref(),
+            Some("links: 4 broke, 3 healed, 5 messages resent")
+        );
+        let text = sum.to_string();
+        assert!(!text.contains("link_down"), "{text}");
+        assert!(text.ends_with("\nlinks: 4 broke, 3 healed, 5 messages resent"));
+        assert_eq!(check(&base()).summary.links_line(), None);
+    }
+
+    #[test]
+    fn a_peer_lost_may_follow_a_link_down() {
+        let mut s = Sim::new(2);
+        s.link_down(1, 2);
+        s.peer_lost(1, 2);
+        let up = s.link_up(1, 2, 0);
+        s.stop_all();
+        // Given up: the link is not down any more, so no link_up may follow.
+        let report = check(&s.files());
+        expect(&report, &[("machine_1.log", up, "without a link_down")]);
+    }
+
+    #[test]
+    fn a_link_up_needs_a_link_down_before_it() {
+        let mut s = Sim::new(2);
+        let up = s.link_up(2, 1, 0);
+        s.link_down(2, 1);
+        s.link_up(2, 1, 0);
+        let again = s.link_up(2, 1, 0);
+        s.stop_all();
+        expect(
+            &check(&s.files()),
+            &[
+                (
+                    "machine_2.log",
+                    up,
+                    "link_up for VM 1 without a link_down before it",
+                ),
+                (
+                    "machine_2.log",
+                    again,
+                    "link_up for VM 1 without a link_down",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn two_link_downs_need_a_link_up_between() {
+        let mut s = Sim::new(3);
+        let first = s.link_down(1, 3);
+        s.link_down(1, 2);
+        let second = s.link_down(1, 3);
+        s.stop_all();
+        let word = format!("link_down for VM 3, whose link is down since line {first}");
+        expect(&check(&s.files()), &[("machine_1.log", second, &word)]);
+    }
+
+    #[test]
+    fn a_link_event_names_a_peer() {
+        let mut s = Sim::new(3);
+        let down = s.link_down(1, 4);
+        let up = s.link_up(1, 1, 0);
+        s.stop_all();
+        expect(
+            &check(&s.files()),
+            &[
+                (
+                    "machine_1.log",
+                    down,
+                    "link_down names VM 4, which is not a peer (peers: 2, 3)",
+                ),
+                (
+                    "machine_1.log",
+                    up,
+                    "link_up names VM 1, which is not a peer",
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn link_events_excuse_nothing() {
+        let mut s = Sim::new(2);
+        let second = lose_second(&mut s);
+        s.link_down(1, 2);
+        s.link_up(1, 2, 1);
+        s.stop_all();
+        expect(
+            &check(&s.files()),
+            &[("machine_1.log", second, "though VM 2 stopped cleanly")],
+        );
+    }
+
+    #[test]
+    fn what_verify_prints_fits_in_80_columns() {
+        // Long causes, long violations and a long summary, all wrapped.
+        let mut s = Sim::new(12);
+        for id in 1..=12 {
+            let to: Vec<u32> = (1..=12).filter(|&p| p != id).collect();
+            s.send(id, &to);
+        }
+        s.drop_nth(2, 0);
+        s.send(1, &[2]);
+        s.receive(2);
+        s.link_down(3, 4);
+        s.stop_all();
+        let mut files = s.files();
+        files.remove(11);
+        let report = check(&files);
+        assert!(!report.ok());
+        let text = report.render();
+        let wide: Vec<&str> = text
+            .lines()
+            .filter(|l| l.chars().count() > crate::analyze::table::WIDTH)
+            .collect();
+        assert!(wide.is_empty(), "{text}");
+        // Nothing is lost by wrapping: each cause and violation is a line
+        // and its indented continuation lines.
+        let unwrapped = report.render_unwrapped();
+        assert!(unwrapped.lines().any(|l| l.chars().count() > 80));
+        let words = |t: &str| t.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(words(&text), words(&unwrapped));
+        let heads = text.lines().filter(|l| !l.starts_with("  ")).count();
+        assert_eq!(heads, unwrapped.lines().count(), "{text}");
+    }
+
+    #[test]
+    fn a_long_summary_breaks_between_items() {
+        let mut sum = check(&base()).summary;
+        sum.crashed = (1..=60).collect();
+        sum.missing = (61..=90).collect();
+        let cause = "receiver crashed";
+        sum.lost_by = (1..=20).map(|vm| (Loss { cause, vm }, 1_000)).collect();
+        sum.link_down = 3;
+        let text = sum.wrapped();
+        assert!(crate::analyze::table::max_width(&text) <= 80, "{text}");
+        let words = |t: &str| t.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(words(&text), words(&sum.to_string()));
+        // Never inside an item: no line starts with the kind of a count.
+        assert!(
+            text.lines()
+                .all(|l| !l.trim_start().starts_with("peer_lost")),
+            "{text}"
+        );
+        let second = text.lines().nth(1).unwrap_or_default();
+        assert!(second.starts_with("  3 stop; crashed: 1, 2, 3,"), "{text}");
+        assert_eq!(text.lines().filter(|l| !l.starts_with("  ")).count(), 3);
     }
 
     // ---- rule 6: tick count ----

@@ -3,35 +3,83 @@
 //!
 //! Every frame is `len: u16 BE` (bytes after the length) then `kind: u8` then
 //! the payload. No frame is longer than [`MAX_FRAME`] bytes, so a reader never
-//! allocates more than that for one connection.
+//! allocates more than that for one connection. Integers are big-endian.
+//!
+//! One TCP connection joins a pair of VMs and carries messages both ways: the
+//! lower id dials, the higher accepts. The handshake, on every connection
+//! (first or reconnect), proves that both sides hold the run's secret without
+//! sending it (see `vm::auth`), and says where each side's stream resumes.
 //!
 //! | kind | frame | payload |
 //! |---|---|---|
-//! | 1 | `Hello` (connector -> listener) | magic `LSIM`, version u8, from u32, to u32, run id (rest, UTF-8, 1..=64 bytes) |
-//! | 2 | `Accept` (listener -> connector) | none |
-//! | 3 | `Reject` (listener -> connector) | reason (rest, UTF-8) |
-//! | 4 | `Msg` | sent_tick u64, clock u64 |
-//! | 5 | `Bye` (sender is stopping cleanly; nothing follows) | none |
+//! | 1 | `Hello` (dialer -> acceptor) | magic `LSIM`, version u8, from u32, to u32, nonce [16], instance u64, run id (rest, UTF-8, 1..=64 bytes) |
+//! | 2 | `Challenge` (acceptor -> dialer) | nonce [16], instance u64, resume u64, mac [32] |
+//! | 3 | `Reject` (acceptor -> dialer) | reason (rest, UTF-8) |
+//! | 4 | `Msg` | seq u64, sent_tick u64, clock u64 |
+//! | 5 | `Bye` (the sender stopped ticking; `last` is its last seq) | last u64 |
+//! | 6 | `Proof` (dialer -> acceptor) | resume u64, mac [32] |
+//! | 7 | `Ack` (every message up to `upto` arrived; `bye`: and the `Bye`) | upto u64, bye u8 (0 or 1) |
+//!
+//! `instance` is drawn by each VM process at start: a peer whose instance
+//! changes between connections is a restarted process, not the same VM.
+//! `resume` is how many of the other side's messages this side has: the
+//! other side sends again everything after that.
 
 use std::fmt;
 
 /// The protocol version carried in `Hello`.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Magic bytes at the start of a `Hello`.
 pub const MAGIC: &[u8; 4] = b"LSIM";
 /// Largest frame on the wire, length prefix included.
 pub const MAX_FRAME: usize = 256;
 /// Longest run id.
 pub const MAX_RUN_ID: usize = 64;
+/// Bytes of a handshake nonce.
+pub const NONCE: usize = 16;
+/// Bytes of a handshake MAC (HMAC-SHA256).
+pub const MAC: usize = 32;
+
+/// A handshake nonce.
+pub type Nonce = [u8; NONCE];
+/// A handshake MAC.
+pub type Mac = [u8; MAC];
 
 /// One frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
-    Hello { from: u32, to: u32, run: String },
-    Accept,
-    Reject { reason: String },
-    Msg { sent_tick: u64, clock: u64 },
-    Bye,
+    Hello {
+        from: u32,
+        to: u32,
+        nonce: Nonce,
+        instance: u64,
+        run: String,
+    },
+    Challenge {
+        nonce: Nonce,
+        instance: u64,
+        resume: u64,
+        mac: Mac,
+    },
+    Reject {
+        reason: String,
+    },
+    Msg {
+        seq: u64,
+        sent_tick: u64,
+        clock: u64,
+    },
+    Bye {
+        last: u64,
+    },
+    Proof {
+        resume: u64,
+        mac: Mac,
+    },
+    Ack {
+        upto: u64,
+        bye: bool,
+    },
 }
 
 /// What is wrong with bytes that do not decode.
@@ -65,26 +113,63 @@ impl Frame {
         let start = out.len();
         out.extend_from_slice(&[0, 0]);
         match self {
-            Frame::Hello { from, to, run } => {
+            Frame::Hello {
+                from,
+                to,
+                nonce,
+                instance,
+                run,
+            } => {
                 out.push(1);
                 out.extend_from_slice(MAGIC);
                 out.push(VERSION);
                 out.extend_from_slice(&from.to_be_bytes());
                 out.extend_from_slice(&to.to_be_bytes());
-                out.extend_from_slice(&run.as_bytes()[..run.len().min(MAX_RUN_ID)]);
+                out.extend_from_slice(nonce);
+                out.extend_from_slice(&instance.to_be_bytes());
+                out.extend_from_slice(truncate_utf8(run, MAX_RUN_ID).as_bytes());
             }
-            Frame::Accept => out.push(2),
+            Frame::Challenge {
+                nonce,
+                instance,
+                resume,
+                mac,
+            } => {
+                out.push(2);
+                out.extend_from_slice(nonce);
+                out.extend_from_slice(&instance.to_be_bytes());
+                out.extend_from_slice(&resume.to_be_bytes());
+                out.extend_from_slice(mac);
+            }
             Frame::Reject { reason } => {
                 out.push(3);
                 let room = MAX_FRAME - 3;
                 out.extend_from_slice(truncate_utf8(reason, room).as_bytes());
             }
-            Frame::Msg { sent_tick, clock } => {
+            Frame::Msg {
+                seq,
+                sent_tick,
+                clock,
+            } => {
                 out.push(4);
+                out.extend_from_slice(&seq.to_be_bytes());
                 out.extend_from_slice(&sent_tick.to_be_bytes());
                 out.extend_from_slice(&clock.to_be_bytes());
             }
-            Frame::Bye => out.push(5),
+            Frame::Bye { last } => {
+                out.push(5);
+                out.extend_from_slice(&last.to_be_bytes());
+            }
+            Frame::Proof { resume, mac } => {
+                out.push(6);
+                out.extend_from_slice(&resume.to_be_bytes());
+                out.extend_from_slice(mac);
+            }
+            Frame::Ack { upto, bye } => {
+                out.push(7);
+                out.extend_from_slice(&upto.to_be_bytes());
+                out.push(u8::from(*bye));
+            }
         }
         let len = (out.len() - start - 2) as u16;
         out[start..start + 2].copy_from_slice(&len.to_be_bytes());
@@ -112,16 +197,30 @@ impl Frame {
 fn decode_body(kind: u8, p: &[u8]) -> Result<Frame, WireError> {
     let frame = match kind {
         1 => decode_hello(p)?,
-        2 if p.is_empty() => Frame::Accept,
+        2 if p.len() == NONCE + 16 + MAC => Frame::Challenge {
+            nonce: array(&p[..NONCE]),
+            instance: be_u64(&p[NONCE..NONCE + 8]),
+            resume: be_u64(&p[NONCE + 8..NONCE + 16]),
+            mac: array(&p[NONCE + 16..]),
+        },
         3 => Frame::Reject {
             reason: text(p, "reject reason")?,
         },
-        4 if p.len() == 16 => Frame::Msg {
-            sent_tick: be_u64(&p[0..8]),
-            clock: be_u64(&p[8..16]),
+        4 if p.len() == 24 => Frame::Msg {
+            seq: be_u64(&p[0..8]),
+            sent_tick: be_u64(&p[8..16]),
+            clock: be_u64(&p[16..24]),
         },
-        5 if p.is_empty() => Frame::Bye,
-        2..=5 => {
+        5 if p.len() == 8 => Frame::Bye { last: be_u64(p) },
+        6 if p.len() == 8 + MAC => Frame::Proof {
+            resume: be_u64(&p[..8]),
+            mac: array(&p[8..]),
+        },
+        7 if p.len() == 9 && p[8] <= 1 => Frame::Ack {
+            upto: be_u64(&p[..8]),
+            bye: p[8] == 1,
+        },
+        2 | 4..=7 => {
             return Err(WireError::Bad(format!(
                 "kind {kind} with {} payload bytes",
                 p.len()
@@ -133,7 +232,8 @@ fn decode_body(kind: u8, p: &[u8]) -> Result<Frame, WireError> {
 }
 
 fn decode_hello(p: &[u8]) -> Result<Frame, WireError> {
-    if p.len() < 13 || &p[0..4] != MAGIC {
+    const FIXED: usize = 4 + 1 + 4 + 4 + NONCE + 8;
+    if p.len() < 5 || &p[0..4] != MAGIC {
         return Err(WireError::Bad("hello without the LSIM magic".into()));
     }
     if p[4] != VERSION {
@@ -142,13 +242,26 @@ fn decode_hello(p: &[u8]) -> Result<Frame, WireError> {
             p[4]
         )));
     }
-    let from = be_u32(&p[5..9]);
-    let to = be_u32(&p[9..13]);
-    let run = text(&p[13..], "run id")?;
+    if p.len() < FIXED {
+        return Err(WireError::Bad(format!("hello of {} bytes", p.len())));
+    }
+    let run = text(&p[FIXED..], "run id")?;
     if run.is_empty() || run.len() > MAX_RUN_ID {
         return Err(WireError::Bad(format!("run id of {} bytes", run.len())));
     }
-    Ok(Frame::Hello { from, to, run })
+    Ok(Frame::Hello {
+        from: be_u32(&p[5..9]),
+        to: be_u32(&p[9..13]),
+        nonce: array(&p[13..13 + NONCE]),
+        instance: be_u64(&p[13 + NONCE..FIXED]),
+        run,
+    })
+}
+
+fn array<const N: usize>(b: &[u8]) -> [u8; N] {
+    let mut a = [0u8; N];
+    a.copy_from_slice(b);
+    a
 }
 
 fn text(p: &[u8], what: &str) -> Result<String, WireError> {
@@ -259,19 +372,35 @@ mod tests {
     fn samples() -> Vec<Frame> {
         vec![
             Frame::Hello {
-                from: 3,
-                to: 1,
+                from: 1,
+                to: 3,
+                nonce: [7; NONCE],
+                instance: u64::MAX,
                 run: "5f3a9c".into(),
             },
-            Frame::Accept,
+            Frame::Challenge {
+                nonce: [9; NONCE],
+                instance: 12,
+                resume: 40,
+                mac: [0xab; MAC],
+            },
             Frame::Reject {
                 reason: "another run".into(),
             },
             Frame::Msg {
+                seq: 1,
                 sent_tick: 42,
                 clock: u64::MAX,
             },
-            Frame::Bye,
+            Frame::Bye { last: 17 },
+            Frame::Proof {
+                resume: 3,
+                mac: [1; MAC],
+            },
+            Frame::Ack {
+                upto: 17,
+                bye: true,
+            },
         ]
     }
 
@@ -316,10 +445,17 @@ mod tests {
             Frame::decode(&[0, 3, 4, 0, 0]),
             Err(WireError::Bad(_))
         ));
+        // An ack's bye flag is 0 or 1.
+        assert!(matches!(
+            Frame::decode(&[0, 10, 7, 0, 0, 0, 0, 0, 0, 0, 1, 2]),
+            Err(WireError::Bad(_))
+        ));
         let mut hello = Vec::new();
         Frame::Hello {
             from: 1,
             to: 2,
+            nonce: [0; NONCE],
+            instance: 5,
             run: "r".into(),
         }
         .encode(&mut hello);
@@ -364,7 +500,7 @@ mod tests {
         }
         assert!(matches!(r.next_frame(), Err(ReadError::Eof)));
         let mut r = FrameReader::new(&bytes[..bytes.len() - 1]);
-        for _ in 0..4 {
+        for _ in 0..samples().len() - 1 {
             r.next_frame().unwrap();
         }
         assert!(matches!(r.next_frame(), Err(ReadError::Truncated)));

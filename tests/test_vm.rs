@@ -165,33 +165,42 @@ fn garbage_and_impostors_on_a_vm_port_change_nothing() {
         "tick=20 ",
         Duration::from_secs(20),
     );
-    let target = format!("127.0.0.1:{}", ports[0]);
-    let hello = |from, to, run: &str| {
+    // VM 2 accepts VM 1's link (the lower id dials): the attacks play VM 1.
+    let target = format!("127.0.0.1:{}", ports[1]);
+    let frame = |f: Frame| {
         let mut b = Vec::new();
-        Frame::Hello {
-            from,
-            to,
-            run: run.into(),
-        }
-        .encode(&mut b);
+        f.encode(&mut b);
         b
     };
-    let mut attacks: Vec<Vec<u8>> = vec![
+    let hello = |from, to, run: &str| {
+        frame(Frame::Hello {
+            from,
+            to,
+            nonce: [7; 16],
+            instance: 1,
+            run: run.into(),
+        })
+    };
+    let msg = frame(Frame::Msg {
+        seq: 1,
+        sent_tick: 1,
+        clock: 1_000_000,
+    });
+    let forged = frame(Frame::Proof {
+        resume: 0,
+        mac: [0; 32],
+    });
+    let attacks: Vec<Vec<u8>> = vec![
         b"GET / HTTP/1.0\r\n\r\n".to_vec(),
         vec![0xff; 300],
         vec![0, 0],
-        hello(2, 1, "other-run"),
-        hello(9, 1, "t"),
-        hello(2, 7, "t"),
-        hello(2, 1, "t"), // VM 2 is already connected: a duplicate
+        hello(1, 2, "other-run"),
+        hello(9, 2, "t"),
+        hello(1, 7, "t"),
+        hello(3, 2, "t"), // not a peer, and would have to be dialled
+        [hello(1, 2, "t"), msg.clone()].concat(), // no proof, straight to a message
+        [hello(1, 2, "t"), forged, msg].concat(), // a proof without the secret
     ];
-    let mut msg = Vec::new();
-    Frame::Msg {
-        sent_tick: 1,
-        clock: 1_000_000,
-    }
-    .encode(&mut msg);
-    attacks.push([hello(2, 1, "t"), msg].concat());
     for bytes in &attacks {
         if let Ok(mut s) = TcpStream::connect(&target) {
             let _ = s.write_all(bytes);

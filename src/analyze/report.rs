@@ -67,9 +67,49 @@ pub fn summary_table(a: &Analysis) -> String {
     out
 }
 
-/// Events by kind and messages, per VM.
+/// Events by kind and messages, per VM. When a link broke, two columns
+/// more (links: down, resent) if they fit in [`table::WIDTH`], else a line
+/// under the table.
 fn events_table(vms: &[VmStats]) -> String {
-    let cols = [
+    let plain = counts_table(vms, false);
+    if vms.iter().all(|s| s.link_down == 0 && s.resent == 0) {
+        return plain;
+    }
+    let with_links = counts_table(vms, true);
+    if table::max_width(&with_links) <= table::WIDTH {
+        return with_links;
+    }
+    plain + &links_line(vms)
+}
+
+/// `links: VM 2 broke 3 times, resent 41; VM 3 broke 1 time, resent 0`,
+/// for the VMs whose links broke or that resent, wrapped.
+fn links_line(vms: &[VmStats]) -> String {
+    let times = |n: u64| {
+        if n == 1 {
+            "1 time".to_string()
+        } else {
+            format!("{n} times")
+        }
+    };
+    let per_vm: Vec<String> = vms
+        .iter()
+        .filter(|s| s.link_down > 0 || s.resent > 0)
+        .map(|s| {
+            format!(
+                "VM {} broke {}, resent {}",
+                s.vm,
+                times(s.link_down),
+                s.resent
+            )
+        })
+        .collect();
+    table::wrap(&format!("links: {}", per_vm.join("; ")), 2)
+}
+
+/// The events table, with the two link columns or without.
+fn counts_table(vms: &[VmStats], links: bool) -> String {
+    let mut cols = vec![
         col("vm"),
         col("rate"),
         word("stop"),
@@ -80,6 +120,9 @@ fn events_table(vms: &[VmStats]) -> String {
         under("messages", "sent"),
         under("messages", "pending"),
     ];
+    if links {
+        cols.extend([under("links", "down"), under("links", "resent")]);
+    }
     let rows: Vec<Vec<String>> = vms
         .iter()
         .map(|s| {
@@ -87,6 +130,9 @@ fn events_table(vms: &[VmStats]) -> String {
             c.push(stop_word(s).to_string());
             c.extend(ints(&[s.ticks, s.internals, s.sends, s.receives]));
             c.extend(ints(&[s.messages_sent, s.pending]));
+            if links {
+                c.extend(ints(&[s.link_down, s.resent]));
+            }
             c
         })
         .collect();
@@ -328,6 +374,8 @@ pub fn columns(a: &Analysis, s: &VmStats) -> Vec<(&'static str, Cell)> {
         ("receive_events", Int(s.receives)),
         ("pending", Int(s.pending)),
         ("peer_lost", Int(s.peer_lost)),
+        ("link_down", Int(s.link_down)),
+        ("messages_resent", Int(s.resent)),
         ("messages_sent", Int(s.messages_sent)),
         ("messages_received", Int(s.receives)),
         ("final_clock", Int(s.final_clock)),
@@ -1095,5 +1143,43 @@ mod tests {
         }
         let short = summary_table(&causal_analysis(3));
         assert!(table::max_width(&short) <= table::WIDTH, "{short}");
+    }
+    #[test]
+    fn broken_links_show_in_the_events_table_or_under_it() {
+        let mut a = causal_analysis(3);
+        let header = csv(&a).lines().next().unwrap().to_string();
+        assert!(header.contains(",peer_lost,link_down,messages_resent,"));
+        let quiet = summary_table(&a);
+        assert!(
+            !quiet.contains("links") && !quiet.contains("resent"),
+            "{quiet}"
+        );
+        a.vms[1].link_down = 2;
+        a.vms[1].resent = 41;
+        // Narrow figures: two columns more.
+        let t = summary_table(&a);
+        assert!(table::max_width(&t) <= table::WIDTH, "{t}");
+        let heads = t.lines().nth(1).unwrap();
+        assert!(heads.ends_with("pending  down  resent"), "{t}");
+        let row = t.lines().nth(3).unwrap();
+        assert!(row.ends_with("     2      41"), "{t}");
+        assert!(csv(&a).lines().nth(2).unwrap().contains(",2,41,"));
+        assert!(json(&a).contains("\"link_down\": 2, \"messages_resent\": 41,"));
+        // Wide figures fit with one space between columns.
+        let mut a = wide_analysis(12);
+        a.vms[1].link_down = 1;
+        a.vms[4].link_down = 3;
+        a.vms[4].resent = 123_456;
+        let t = summary_table(&a);
+        assert!(table::max_width(&t) <= table::WIDTH, "{t}");
+        assert!(t.lines().nth(1).unwrap().ends_with("down resent"), "{t}");
+        // Wider ones do not: a line under the table instead.
+        a.vms[4].resent = 123_456_789_012_345;
+        let t = summary_table(&a);
+        assert!(table::max_width(&t) <= table::WIDTH, "{t}");
+        assert!(!t.lines().nth(1).unwrap().contains("resent"), "{t}");
+        let line =
+            "links: VM 2 broke 1 time, resent 0; VM 5 broke 3 times, resent 123456789012345\n";
+        assert!(t.contains(&format!("\n{line}\n")), "{t}");
     }
 }

@@ -94,6 +94,11 @@ pub struct VmStats {
     pub receives: u64,
     pub pending: u64,
     pub peer_lost: u64,
+    /// `link_down` lines: how often one of its links broke.
+    pub link_down: u64,
+    /// Messages it sent again on a link that came back: the sum of
+    /// `resent` over its `link_up` lines.
+    pub resent: u64,
     /// Messages sent: the sum of the `to` lengths of its sends.
     pub messages_sent: u64,
     pub final_clock: u64,
@@ -167,7 +172,8 @@ impl Acc {
             }
             Event::Pending { .. } => s.pending += 1,
             Event::PeerLost { .. } => s.peer_lost += 1,
-            Event::LinkDown { .. } | Event::LinkUp { .. } => {}
+            Event::LinkDown { .. } => s.link_down += 1,
+            Event::LinkUp { resent, .. } => s.resent += resent,
             Event::Stop { reason, .. } => s.stop = Some(*reason),
         }
     }
@@ -836,6 +842,7 @@ mod tests {
             (1, 1, 2, 2)
         );
         assert_eq!((s.peer_lost, s.stop), (1, Some(StopReason::Runtime)));
+        assert_eq!((s.link_down, s.resent), (0, 0));
         // Jumps 1, 1, 7, 1.
         assert_eq!(s.jump_counts, vec![(1, 3), (7, 1)]);
         let j = s.jumps.unwrap();
@@ -994,5 +1001,53 @@ mod tests {
         assert_eq!(st.cap(4), Some(10.0));
         assert_eq!(st.marks.len(), 4);
         assert!(st.window.1 < 0.05 && st.window.1 > 0.04);
+    }
+    #[test]
+    fn link_events_are_counted_and_change_nothing_else() {
+        let mut h = crate::analyze::causal::history::History::new(3);
+        h.internal(1, 0).send(1, &[2, 3], 100).internal(2, 150);
+        h.receive(2, 1, 300).send(2, &[1], 350).receive(3, 1, 400);
+        h.receive(1, 2, 450).internal(3, 500);
+        let plain = h.logs(600);
+        let mut linked = plain.clone();
+        // (VM, index the event goes at, event), each with the time of the
+        // line before it: VM 1's link to 2 breaks twice and heals, VM 3's
+        // link to 1 breaks during the stop and is never back.
+        let events = [
+            (1, 2, Event::LinkDown { peer: 2 }),
+            (1, 4, Event::LinkUp { peer: 2, resent: 1 }),
+            (1, 5, Event::LinkDown { peer: 2 }),
+            (1, 6, Event::LinkUp { peer: 2, resent: 3 }),
+            (2, 1, Event::LinkDown { peer: 1 }),
+            (2, 2, Event::LinkUp { peer: 1, resent: 0 }),
+            (3, 3, Event::LinkDown { peer: 1 }),
+        ];
+        for (vm, at, event) in events {
+            let lines = &mut linked[vm as usize - 1].1;
+            let time_us = lines[at - 1].time_us;
+            lines.insert(at, Line { time_us, vm, event });
+        }
+        let window = (0.0, 10.0);
+        let (a, mut b) = (analyze(&plain, window), analyze(&linked, window));
+        let counts: Vec<(u64, u64)> = b.vms.iter().map(|s| (s.link_down, s.resent)).collect();
+        assert_eq!(counts, [(2, 4), (1, 0), (1, 0)]);
+        for s in &mut b.vms {
+            (s.link_down, s.resent) = (0, 0);
+        }
+        assert_eq!(a, b);
+        let svg = super::super::spacetime::diagram;
+        assert_eq!(svg(&a.space_time, &a.vms), svg(&b.space_time, &b.vms));
+        // And the ShiViz export.
+        let shiviz = |logs: &RunLogs| {
+            let clocks = super::super::causal::VectorClocks::of(logs);
+            let run = crate::export::shiviz::Run {
+                label: None,
+                logs,
+                clocks: &clocks,
+            };
+            crate::export::shiviz::shiviz(&[run])
+        };
+        assert_eq!(shiviz(&plain), shiviz(&linked));
+        assert!(shiviz(&plain).contains("vm1"));
     }
 }

@@ -22,7 +22,9 @@ macro_rules! say_err {
     }};
 }
 
+pub mod auth;
 pub mod clock;
+pub mod link;
 pub mod log;
 pub mod mailbox;
 pub mod net;
@@ -45,22 +47,18 @@ use rand::{RngExt, SeedableRng};
 use crate::config::{ConfigError, RateSpec, VmConfig};
 use crate::control::{FromVm, Status, ToVm};
 use crate::logline::{self, Event, StartInfo, StopReason};
+use auth::Secret;
 use clock::Clock;
 use log::LogWriter;
 use mailbox::Mailbox;
-use net::{Inbound, NetEvent, Outbound, Warner};
+use net::{Inbound, NetEvent, NetHandle, Warner};
 use queue::NetQueue;
 use step::Incoming;
 
-/// How long a stopping VM waits for its peers to close their connections.
-pub const STOP_GRACE: Duration = Duration::from_millis(500);
-/// How long this VM keeps sending to a peer that said bye before it calls the
-/// peer lost: a run-wide stop reaches VMs a few ms apart, and a peer drains
-/// its inbound connections for [`STOP_GRACE`], so nothing sent meanwhile is lost.
-pub const BYE_PATIENCE: Duration = Duration::from_millis(100);
-/// How long a stopping VM waits for a slow peer to take its last messages.
-pub const FINISH_TIMEOUT: Duration = Duration::from_millis(300);
+/// How often set-up looks again at its links (news wakes it sooner).
 const RETRY_EVERY: Duration = Duration::from_millis(50);
+/// How often a VM under the launcher says how many links are up during set-up.
+const LINKED_EVERY: Duration = Duration::from_millis(250);
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// How often a VM under a live view reports its figures.
 pub const STATUS_EVERY: Duration = Duration::from_millis(250);
@@ -103,6 +101,13 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         RateSpec::Fixed(r) => r,
         RateSpec::Draw { min, max } => rng.random_range(min..=max),
     };
+    // By hand the secret comes from a file or the environment (under the
+    // launcher, over stdin): read it before anything else can fail late.
+    let secret = if cfg.control {
+        Secret::default()
+    } else {
+        secret_by_hand(&cfg)?
+    };
     // The handler first, so a signal never finds a half-made VM; then bind
     // before touching the log, so a port in use cannot wipe an old log.
     let ctl: Ctls = Mailbox::new();
@@ -123,6 +128,7 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         crate::lock::hand_vm(&cfg.model.logs, cfg.id, &cfg.run)?
     };
     let log = LogWriter::create(&cfg.model.logs, cfg.id)?;
+    let warner = Arc::new(Warner::new(cfg.id));
     if !cfg.control {
         say_err!(
             "vm {}: run {}, log {}",
@@ -134,14 +140,19 @@ pub fn run(cfg: VmConfig) -> Result<()> {
             say_err!("{}", seed_hint(cfg.id, seed));
         }
     }
-    let peers = match peers(&cfg, &listener, &ctl)? {
-        Ok(peers) => peers,
-        Err(reason) => {
-            let (_, queue) = queue::channel();
-            let vm = Vm::new(&cfg, &[], rate, seed, rng, log, queue, Arc::clone(&ctl));
-            return vm.abort_setup(reason);
-        }
+    let (peers, secret) = match peers(&cfg, &listener, &ctl, secret)? {
+        Ok(got) => got,
+        Err(reason) => return stopped_before_peers(&cfg, rate, seed, log, reason),
     };
+    if secret.is_empty() && !cfg.listen.ip().is_loopback() {
+        warner.warn(
+            "no secret",
+            &format!(
+                "listening on {} without a secret: anyone who knows the run id can join (set LAMPORT_SECRET or --secret-file)",
+                cfg.listen
+            ),
+        );
+    }
     let max_id = peers
         .iter()
         .map(|p| p.0)
@@ -150,19 +161,35 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         .unwrap_or(cfg.id);
     log::remove_stale(&cfg.model.logs, max_id)?;
     let (queue_tx, queue) = queue::channel();
-    let mut vm = Vm::new(&cfg, &peers, rate, seed, rng, log, queue, Arc::clone(&ctl));
+    let stopping = Arc::new(AtomicBool::new(false));
     let ctx = Inbound {
         me: cfg.id,
         run: cfg.run.clone(),
-        peers: vm.peers.clone(),
+        secret,
+        instance: rand::rng().random(),
+        peers: peers.clone(),
         queue: queue_tx,
-        events: ctl,
-        warner: Arc::clone(&vm.warner),
+        events: Arc::clone(&ctl),
+        warner: Arc::clone(&warner),
         max_queue: cfg.model.max_queue,
-        stopping: Arc::clone(&vm.stopping),
+        stopping: Arc::clone(&stopping),
         delay: cfg.model.delay.map(|d| (d, seed)),
+        peer_timeout: cfg.model.peer_timeout,
+        stop_grace: cfg.model.stop_grace,
     };
-    net::spawn(listener, ctx).context("cannot start the network thread")?;
+    let net = net::spawn(listener, ctx).context("cannot start the network thread")?;
+    let parts = Parts {
+        rate,
+        seed,
+        rng,
+        log,
+        queue,
+        ctl_rx: ctl,
+        net,
+        warner,
+        stopping,
+    };
+    let mut vm = Vm::new(&cfg, &peers, parts);
     let started = match vm.connect(&cfg, &peers)? {
         Ok(()) => vm.wait_for_go(cfg.control)?,
         Err(reason) => Err(reason),
@@ -173,6 +200,62 @@ pub fn run(cfg: VmConfig) -> Result<()> {
     match started {
         Ok(t0) => vm.run_ticks(t0),
         Err(reason) => vm.abort_setup(reason),
+    }
+}
+
+/// The secret of a VM started by hand: `--secret-file`, else `LAMPORT_SECRET`, else none.
+fn secret_by_hand(cfg: &VmConfig) -> Result<Secret, ConfigError> {
+    if let Some(path) = &cfg.secret_file {
+        let text = std::fs::read(path).map_err(|e| ConfigError {
+            flag: "--secret-file",
+            value: path.display().to_string(),
+            why: format!("cannot be read: {}", short_reason(&e.to_string())),
+            hint: None,
+        })?;
+        let secret = Secret::from_text(&text);
+        if secret.is_empty() {
+            return Err(ConfigError {
+                flag: "--secret-file",
+                value: path.display().to_string(),
+                why: "is empty".into(),
+                hint: None,
+            });
+        }
+        return Ok(secret);
+    }
+    Ok(std::env::var_os("LAMPORT_SECRET")
+        .map(|v| Secret::from_text(v.as_encoded_bytes()))
+        .unwrap_or_default())
+}
+
+/// Stopped (Ctrl+C, the launcher gone) before the peers were known: a log
+/// that starts and stops.
+fn stopped_before_peers(
+    cfg: &VmConfig,
+    rate: u32,
+    seed: u64,
+    mut log: LogWriter,
+    reason: StopReason,
+) -> Result<()> {
+    log.write(&Event::Start(start_info(cfg, &[], rate, seed)))?;
+    log.write(&Event::Stop {
+        ticks: 0,
+        clock: 0,
+        reason,
+    })?;
+    log.flush()
+}
+
+fn start_info(cfg: &VmConfig, peers: &[u32], rate: u32, seed: u64) -> StartInfo {
+    StartInfo {
+        rate,
+        event_range: cfg.model.event_range,
+        seed,
+        peers: peers.to_vec(),
+        run: cfg.run.clone(),
+        runtime_us: Some(cfg.model.runtime.as_micros() as u64),
+        start_at_us: None,
+        delay_us: cfg.model.delay.map(|d| (d.min_us, d.max_us)),
     }
 }
 
@@ -248,21 +331,30 @@ fn resolve_peers(peers: &[(u32, String)]) -> Result<(), ConfigError> {
 /// A start instant (monotonic and wall, in us), or why the VM stopped before ticking.
 type Started = std::result::Result<(Instant, i64), StopReason>;
 
-/// The peers: from the command line, or from the launcher over stdin (after
-/// telling it the address this VM listens on). The inner error is a stop request.
+/// Sorted (id, address) of every peer, and the run's secret.
+type PeersAndSecret = (Vec<(u32, String)>, Secret);
+
+/// The peers and the secret: from the command line, or from the launcher
+/// over stdin (after telling it the address this VM listens on). The inner
+/// error is a stop request.
 fn peers(
     cfg: &VmConfig,
     listener: &TcpListener,
     ctl: &Ctls,
-) -> Result<std::result::Result<Vec<(u32, String)>, StopReason>> {
+    secret: Secret,
+) -> Result<std::result::Result<PeersAndSecret, StopReason>> {
     if !cfg.control {
-        return Ok(Ok(cfg.peers.clone()));
+        return Ok(Ok((cfg.peers.clone(), secret)));
     }
     spawn_stdin_reader(Arc::clone(ctl));
     say(FromVm::Listening(listener.local_addr()?))?;
     let mut peers = Vec::new();
+    let mut secret = secret;
     loop {
         match ctl.recv() {
+            Ctl::Launcher(ToVm::Secret(hex)) => {
+                secret = Secret::from_hex(&hex).context("the launcher sent a secret not in hex")?;
+            }
             Ctl::Launcher(ToVm::Peer(id, a)) => peers.push((id, a.to_string())),
             Ctl::Launcher(ToVm::Connect) => break,
             Ctl::Stop(r) => return Ok(Err(r)),
@@ -271,7 +363,7 @@ fn peers(
         }
     }
     peers.sort_by_key(|p| p.0);
-    Ok(Ok(peers))
+    Ok(Ok((peers, secret)))
 }
 
 /// Writes one control line to the launcher.
@@ -300,6 +392,19 @@ fn spawn_stdin_reader(tx: Ctls) {
     }
 }
 
+/// What [`Vm::new`] is made of, besides the configuration.
+struct Parts {
+    rate: u32,
+    seed: u64,
+    rng: StdRng,
+    log: LogWriter,
+    queue: NetQueue,
+    ctl_rx: Ctls,
+    net: NetHandle,
+    warner: Arc<Warner>,
+    stopping: Arc<AtomicBool>,
+}
+
 /// A running VM: everything the tick loop owns.
 struct Vm {
     id: u32,
@@ -310,23 +415,20 @@ struct Vm {
     clock: Clock,
     rng: StdRng,
     ticks: u64,
-    ticking: bool,
     log: LogWriter,
     queue: NetQueue,
     ctl_rx: Ctls,
-    /// Per peer (by position in `peers`): the outbound connection.
-    outbound: Vec<Option<Outbound>>,
-    /// Per peer: its inbound connection is open.
-    inbound_open: Vec<bool>,
-    /// Per peer: the inbound connection was ever up.
-    inbound_seen: Vec<bool>,
-    /// Per peer: `peer_lost` was logged.
+    /// The links, through the net thread.
+    net: NetHandle,
+    /// Per peer (by position in `peers`): the link has been up.
+    linked: Vec<bool>,
+    /// Per peer: given up on (`peer_lost` logged).
     lost: Vec<bool>,
-    /// Per peer: it said bye while this VM ticks; lost at this instant unless we stop first.
-    bye_deadline: Vec<Option<Instant>>,
     /// Shared with the net thread: set when the stop protocol begins.
     stopping: Arc<AtomicBool>,
-    /// The `start` line is in the log (lines about peers wait for it).
+    /// Stopping: the net thread says every link is done or given up.
+    all_done: bool,
+    /// The `start` line is in the log (lines about links wait for it).
     start_logged: bool,
     warner: Arc<Warner>,
     /// Under a live view: when the next [`Status`] line is due, and where it goes.
@@ -338,96 +440,80 @@ struct Vm {
     counts: [u64; 3],
     /// Started by hand (not under the launcher): it talks on stderr.
     by_hand: bool,
+    /// Under the launcher.
+    control: bool,
 }
 
 impl Vm {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        cfg: &VmConfig,
-        peers: &[(u32, String)],
-        rate: u32,
-        seed: u64,
-        rng: StdRng,
-        log: LogWriter,
-        queue: NetQueue,
-        ctl_rx: Ctls,
-    ) -> Vm {
+    fn new(cfg: &VmConfig, peers: &[(u32, String)], parts: Parts) -> Vm {
         let ids: Vec<u32> = peers.iter().map(|p| p.0).collect();
         let n = ids.len();
         Vm {
             id: cfg.id,
-            start: StartInfo {
-                rate,
-                event_range: cfg.model.event_range,
-                seed,
-                peers: ids.clone(),
-                run: cfg.run.clone(),
-                runtime_us: Some(cfg.model.runtime.as_micros() as u64),
-                start_at_us: None,
-                delay_us: cfg.model.delay.map(|d| (d.min_us, d.max_us)),
-            },
+            start: start_info(cfg, &ids, parts.rate, parts.seed),
             peers: ids,
-            rate,
+            rate: parts.rate,
             runtime: cfg.model.runtime,
             clock: Clock::default(),
-            rng,
+            rng: parts.rng,
             ticks: 0,
-            ticking: false,
-            log,
-            queue,
-            ctl_rx,
-            outbound: (0..n).map(|_| None).collect(),
-            inbound_open: vec![false; n],
-            inbound_seen: vec![false; n],
+            log: parts.log,
+            queue: parts.queue,
+            ctl_rx: parts.ctl_rx,
+            net: parts.net,
+            linked: vec![false; n],
             lost: vec![false; n],
-            bye_deadline: vec![None; n],
-            stopping: Arc::new(AtomicBool::new(false)),
+            stopping: parts.stopping,
+            all_done: false,
             start_logged: false,
-            warner: Arc::new(Warner::new(cfg.id)),
+            warner: parts.warner,
             next_status: None,
             status: None,
             live: cfg.live,
             counts: [0; 3],
             by_hand: !cfg.control,
+            control: cfg.control,
         }
     }
 
-    /// Connects to every peer and waits for every peer to connect back.
+    /// Waits until every link is up. The deadline counts from the last link
+    /// that came up: set-up fails only when it stops getting anywhere.
     /// The outer error is a failure; the inner one a stop request.
     fn connect(
         &mut self,
         cfg: &VmConfig,
         peers: &[(u32, String)],
     ) -> Result<std::result::Result<(), StopReason>> {
-        let deadline = Instant::now() + cfg.connect_timeout;
-        let mut last_error: Vec<Option<String>> = vec![None; peers.len()];
+        let mut deadline = Instant::now() + cfg.connect_timeout;
         let mut next_progress = Instant::now() + PROGRESS_EVERY;
+        let mut next_linked = Instant::now();
+        let mut said_linked = 0;
         loop {
-            for (pos, (id, addr)) in peers.iter().enumerate() {
-                if self.outbound[pos].is_some() || self.lost[pos] {
-                    continue;
-                }
-                match net::connect(self.id, *id, addr, &cfg.run, Duration::from_secs(1)) {
-                    Ok(out) => self.outbound[pos] = Some(out),
-                    Err(e) => last_error[pos] = Some(e.to_string()),
-                }
-            }
-            let waiting = self.waiting_for(peers, &last_error);
-            if waiting.is_empty() {
+            let up = self.linked.iter().filter(|&&l| l).count();
+            if up == peers.len() {
                 return Ok(Ok(()));
             }
             let now = Instant::now();
+            if self.control && up > said_linked && now >= next_linked {
+                say(FromVm::Linked(up as u32))?;
+                said_linked = up;
+                next_linked = now + LINKED_EVERY;
+            }
             if now >= deadline {
+                let waiting = self.waiting_for(peers);
                 self.log_failure()?;
                 return Err(self.gave_up(cfg, peers, &waiting).into());
             }
-            if now >= next_progress && !cfg.control {
+            if now >= next_progress && self.by_hand {
+                let waiting = self.waiting_for(peers);
                 say_err!("vm {}: waiting for {}", self.id, waiting_text(&waiting));
                 next_progress = now + PROGRESS_EVERY;
             }
-            // Any news (a peer connecting to us, say) is a reason to retry now.
             if let Some(reason) = self.wait_one(now + RETRY_EVERY)? {
                 return Ok(Err(reason));
+            }
+            if self.linked.iter().filter(|&&l| l).count() > up {
+                deadline = Instant::now() + cfg.connect_timeout;
             }
         }
     }
@@ -439,15 +525,13 @@ impl Vm {
         peers: &[(u32, String)],
         waiting: &[(u32, Option<String>)],
     ) -> ConfigError {
-        let missing = peers.iter().enumerate().find(|(pos, _)| {
-            !self.lost[*pos] && (self.outbound[*pos].is_none() || !self.inbound_seen[*pos])
-        });
+        let missing = peers.iter().enumerate().find(|(pos, _)| !self.linked[*pos]);
         let value = missing.map_or(String::new(), |(_, (id, addr))| format!("{id}={addr}"));
         // The flag names the peer: if it is the only one missing, its reason is enough.
         let what = match waiting {
-            [(id, why)] if missing.is_some_and(|m| m.1.0 == *id) => why
-                .clone()
-                .unwrap_or_else(|| "it never connected back".into()),
+            [(id, why)] if missing.is_some_and(|m| m.1.0 == *id) => {
+                why.clone().unwrap_or_else(|| "it never connected".into())
+            }
             _ => format!("waiting for {}", waiting_text(waiting)),
         };
         ConfigError {
@@ -483,53 +567,34 @@ impl Vm {
         self.peers.binary_search(&peer).ok()
     }
 
-    /// Who set-up still waits for: each peer with why it cannot connect to
-    /// it, or `None` if it waits for the peer to connect back.
-    fn waiting_for(
-        &self,
-        peers: &[(u32, String)],
-        errors: &[Option<String>],
-    ) -> Vec<(u32, Option<String>)> {
+    /// Who set-up still waits for: each peer this VM dials with why the
+    /// last dial failed, or `None` for a peer that has yet to dial this VM.
+    fn waiting_for(&self, peers: &[(u32, String)]) -> Vec<(u32, Option<String>)> {
+        let errors = self.net.dial_errors();
         let mut out = Vec::new();
         for (pos, (id, _)) in peers.iter().enumerate() {
-            if self.lost[pos] {
+            if self.linked[pos] {
                 continue;
             }
-            if self.outbound[pos].is_none() {
+            if *id > self.id {
                 let why = errors[pos].as_deref().unwrap_or("not tried yet");
                 out.push((*id, Some(short_reason(why).to_string())));
-            } else if !self.inbound_seen[pos] {
+            } else {
                 out.push((*id, None));
             }
         }
         out
     }
 
-    /// `vm 1: connected to 2, 3; ticking at 5/s, seed 42` (and the peers
-    /// lost during set-up, if any).
+    /// `vm 1: connected to 2, 3; ticking at 5/s, seed 42`.
     fn connected_line(&self) -> String {
-        let pick = |lost: bool| -> Vec<u32> {
-            self.peers
-                .iter()
-                .zip(&self.lost)
-                .filter(|p| *p.1 == lost)
-                .map(|p| *p.0)
-                .collect()
-        };
-        let (up, lost) = (pick(false), pick(true));
-        let mut line = format!(
-            "vm {}: connected to {}",
+        format!(
+            "vm {}: connected to {}; ticking at {}/s, seed {}",
             self.id,
-            crate::analyze::table::id_list(&up)
-        );
-        if !lost.is_empty() {
-            line.push_str(&format!(", lost {}", crate::analyze::table::id_list(&lost)));
-        }
-        line.push_str(&format!(
-            "; ticking at {}/s, seed {}",
-            self.rate, self.start.seed
-        ));
-        line
+            crate::analyze::table::id_list(&self.peers),
+            self.rate,
+            self.start.seed
+        )
     }
 
     /// Two lines: `vm 1: stopped (runtime) after 300 ticks, clock 412` and
@@ -551,14 +616,8 @@ impl Vm {
         // Even when the deadline has passed (a late tick) one piece of news is
         // handled, so an overloaded VM still hears a stop request.
         loop {
-            self.expire_byes()?;
             self.report_status();
-            let wake = self
-                .bye_deadline
-                .iter()
-                .chain(std::iter::once(&self.next_status))
-                .flatten()
-                .fold(deadline, |a, &b| a.min(b));
+            let wake = self.next_status.map_or(deadline, |s| s.min(deadline));
             if let Some(reason) = self.wait_one(wake)? {
                 return Ok(Some(reason));
             }
@@ -599,54 +658,47 @@ impl Vm {
         }
     }
 
-    /// Peers that said bye [`BYE_PATIENCE`] ago while this VM still ticks are lost.
-    fn expire_byes(&mut self) -> Result<()> {
-        let now = Instant::now();
-        for pos in 0..self.peers.len() {
-            if self.bye_deadline[pos].is_some_and(|d| d <= now) {
-                self.bye_deadline[pos] = None;
-                self.lose(pos, "stopped before this VM")?;
-            }
-        }
-        Ok(())
-    }
-
     fn handle(&mut self, ctl: Ctl) -> Result<Option<StopReason>> {
         match ctl {
             Ctl::Stop(reason) => return Ok(Some(reason)),
             Ctl::Launcher(ToVm::Stop) => return Ok(Some(StopReason::Signal)),
+            Ctl::Launcher(ToVm::Gone(peer)) => self.net.gone(peer),
             Ctl::Launcher(_) => {}
-            Ctl::Net(NetEvent::InboundUp(peer)) => {
+            Ctl::Net(NetEvent::LinkUp {
+                peer,
+                first,
+                resent,
+            }) => {
                 if let Some(pos) = self.pos(peer) {
-                    self.inbound_open[pos] = true;
-                    self.inbound_seen[pos] = true;
+                    self.linked[pos] = true;
+                }
+                if !first && self.start_logged {
+                    self.log.write(&Event::LinkUp { peer, resent })?;
                 }
             }
-            Ctl::Net(NetEvent::InboundClosed { peer, clean, why }) => {
-                let Some(pos) = self.pos(peer) else {
-                    return Ok(None);
-                };
-                self.inbound_open[pos] = false;
-                if !clean {
+            Ctl::Net(NetEvent::LinkDown { peer, .. }) => {
+                if self.start_logged {
+                    self.log.write(&Event::LinkDown { peer })?;
+                }
+            }
+            Ctl::Net(NetEvent::PeerLost { peer, why }) => {
+                if let Some(pos) = self.pos(peer) {
                     self.lose(pos, &why)?;
-                } else if self.ticking && !self.lost[pos] {
-                    self.bye_deadline[pos] = Some(Instant::now() + BYE_PATIENCE);
                 }
             }
+            Ctl::Net(NetEvent::AllDone) => self.all_done = true,
         }
         Ok(None)
     }
 
-    /// Logs `peer_lost` once and closes the outbound connection.
+    /// Logs `peer_lost` once.
     fn lose(&mut self, pos: usize, why: &str) -> Result<()> {
-        self.bye_deadline[pos] = None;
-        if let Some(out) = self.outbound[pos].take() {
-            let _ = out.finish(FINISH_TIMEOUT);
-        }
         if !self.lost[pos] {
             self.lost[pos] = true;
-            self.warner
-                .warn("lost peer", &format!("lost VM {}: {why}", self.peers[pos]));
+            self.warner.warn(
+                "lost peer",
+                &format!("gave up on VM {}: {why}", self.peers[pos]),
+            );
             // Lost during set-up: logged right after `start`, which comes first.
             if self.start_logged {
                 self.log.write(&Event::PeerLost {
@@ -678,10 +730,7 @@ impl Vm {
             Err(e) => {
                 // The log cannot be written (disk full...): say bye so the
                 // peers drain and carry on, then report the error.
-                self.ticking = false;
-                for out in self.outbound.iter_mut().filter_map(Option::take) {
-                    let _ = out.finish(FINISH_TIMEOUT);
-                }
+                self.net.stop();
                 Err(e)
             }
         }
@@ -695,7 +744,6 @@ impl Vm {
         }
         self.start.start_at_us = Some(t0_us);
         let total = tick_count(self.rate, self.runtime);
-        self.ticking = total > 0;
         if let Some(reason) = self.wait_until(t0)? {
             return Ok((reason, false));
         }
@@ -705,12 +753,10 @@ impl Vm {
             if let Some(reason) = self.wait_until(deadline)? {
                 return Ok((reason, true));
             }
-            self.ticking = k < total;
             self.tick(k)?;
             let next = t0 + tick_offset(self.rate, k + 1);
             self.log.flush_if_due(next)?;
         }
-        self.ticking = false;
         self.log.flush()?;
         let reason = self
             .wait_until(t0 + self.runtime)?
@@ -752,33 +798,9 @@ impl Vm {
         if let Event::Send { to, clock, .. } = &event {
             self.log.flush()?;
             for peer in to {
-                self.transmit(*peer, k, *clock)?;
-            }
-        }
-        self.drain_backlogs()
-    }
-
-    fn transmit(&mut self, peer: u32, tick: u64, clock: u64) -> Result<()> {
-        let Some(pos) = self.pos(peer) else {
-            return Ok(());
-        };
-        let Some(out) = self.outbound[pos].as_mut() else {
-            return Ok(());
-        };
-        if let Err(e) = out.send(tick, clock) {
-            self.lose(pos, &format!("send failed: {e}"))?;
-        }
-        Ok(())
-    }
-
-    fn drain_backlogs(&mut self) -> Result<()> {
-        for pos in 0..self.outbound.len() {
-            let failed = match self.outbound[pos].as_mut() {
-                Some(out) if out.has_backlog() => out.drain().err(),
-                _ => None,
-            };
-            if let Some(e) = failed {
-                self.lose(pos, &format!("send failed: {e}"))?;
+                if let Some(pos) = self.pos(*peer) {
+                    self.net.send(pos, k, *clock);
+                }
             }
         }
         Ok(())
@@ -793,7 +815,7 @@ impl Vm {
     /// Set-up failed: a log that starts and stops with `reason=error`.
     fn log_failure(&mut self) -> Result<()> {
         self.log_start()?;
-        self.close_outbound()?;
+        self.net.stop();
         self.log.write(&Event::Stop {
             ticks: 0,
             clock: 0,
@@ -802,39 +824,17 @@ impl Vm {
         self.log.flush()
     }
 
-    fn close_outbound(&mut self) -> Result<()> {
-        for pos in 0..self.outbound.len() {
-            if let Some(out) = self.outbound[pos].take() {
-                if let Err(e) = out.finish(FINISH_TIMEOUT) {
-                    self.lose(pos, &format!("could not say bye: {e}"))?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The stop of docs/log-format.md §1: close outbound, drain inbound until
-    /// peers close (or the grace period ends), log what is still queued as
-    /// `pending`, log `stop`.
+    /// The stop of docs/log-format.md §1: a goodbye on every link, then
+    /// read, acknowledge and resend until every link is done both ways (or
+    /// given up on after `--stop-grace` without progress), log what is
+    /// still queued as `pending`, log `stop`.
     fn stop(mut self, reason: StopReason) -> Result<()> {
-        self.ticking = false;
         self.stopping.store(true, Ordering::SeqCst);
-        self.bye_deadline.fill(None);
         self.log.flush()?;
-        self.close_outbound()?;
-        let grace = Instant::now() + STOP_GRACE;
-        while self.inbound_open.contains(&true) {
-            match self.ctl_rx.recv_deadline(grace) {
-                Some(ctl) => {
-                    self.handle(ctl)?;
-                }
-                None => break,
-            }
-        }
-        for pos in 0..self.peers.len() {
-            if self.inbound_open[pos] {
-                self.lose(pos, "did not close its connection in time")?;
-            }
+        self.net.stop();
+        while !self.all_done {
+            let ctl = self.ctl_rx.recv();
+            self.handle(ctl)?;
         }
         let pending = self.queue.drain_all();
         for q in &pending {
@@ -850,10 +850,35 @@ impl Vm {
             reason,
         })?;
         self.log.flush()?;
+        self.warner.flush();
         if self.by_hand {
             say_err!("{}", self.summary(reason, pending.len()));
         }
-        Ok(())
+        self.report_losses()
+    }
+
+    /// After the stop: every peer given up on, with the messages it never
+    /// acknowledged. Any such peer fails the VM (exit 1).
+    fn report_losses(&self) -> Result<()> {
+        let mut lost = Vec::new();
+        for pos in 0..self.peers.len() {
+            if !self.lost[pos] {
+                continue;
+            }
+            let (peer, unacked) = (self.peers[pos], self.net.unacked(pos) as u64);
+            if self.control {
+                let _ = say(FromVm::Lost { peer, unacked });
+            }
+            lost.push(format!("VM {peer} ({unacked} unacknowledged)"));
+        }
+        if lost.is_empty() {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "vm {}: gave up on {}; messages may be lost: run verify",
+            self.id,
+            lost.join(", ")
+        )
     }
 }
 

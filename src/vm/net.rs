@@ -1,61 +1,95 @@
-//! A VM's network: one thread that owns the listener and every inbound
-//! connection, multiplexed with `mio`'s own portable sockets (epoll on Linux,
-//! kqueue on the BSDs and macOS, AFD on Windows), and feeds the network
-//! queue; plus the outbound connections the tick loop writes to. No clock
-//! logic here.
+//! A VM's network: one thread that owns the listener and every connection,
+//! multiplexed with `mio`'s own portable sockets (epoll on Linux, kqueue on
+//! the BSDs and macOS, AFD on Windows). It makes and remakes the links,
+//! checks every handshake, feeds the network queue, acknowledges what
+//! arrives and sends again what a broken connection lost. No clock logic here.
 //!
-//! One thread per VM, whatever the number of peers: a 64-VM run holds 64 of
-//! them instead of 4,032 reader threads (NOTEBOOK.md, "One net thread").
+//! **Links.** One TCP connection per pair of VMs carries messages both ways:
+//! the lower id dials, the higher accepts (a 1024-VM run holds 523,776
+//! connections, not twice that). The handshake (`wire`, `auth`) proves both
+//! sides hold the run's secret and says where each side's stream resumes;
+//! [`super::link`] keeps every message until the peer acknowledges it, so a
+//! connection that breaks (a reset, a peer paused or cut off: no answer for
+//! [`LINK_TIMEOUT`] while messages wait) is dialled again and loses nothing.
+//! A peer is given up on (`peer_lost`) only after `--peer-timeout` unreachable
+//! while ticking, or `--stop-grace` without progress during the stop.
 //!
-//! Hostile or broken input closes only its own connection, with one
-//! rate-limited warning on stderr: bad frames, wrong run, unknown or duplicate
-//! sender, a handshake that does not finish within [`HANDSHAKE_TIMEOUT`].
-//! Outbound writes never block the tick loop: sockets are non-blocking and
-//! whatever the kernel does not take waits in a bounded backlog.
+//! **Sending.** The tick thread writes a message straight onto the link's
+//! socket (under the link's lock, so frames never interleave with the net
+//! thread's acks): no thread hop between a `send` line and the wire. What
+//! the kernel does not take waits in the link's backlog, which the net
+//! thread drains when the socket is writable again.
+//!
+//! Hostile or broken input closes only its own connection, with one warning:
+//! bad frames, wrong run, unknown sender, a failed secret check, a
+//! handshake that does not finish within [`HANDSHAKE_TIMEOUT`].
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
-use std::sync::Arc;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crossbeam_channel::{Receiver, Sender};
 use mio::net::{TcpListener as MioListener, TcpStream as MioStream};
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Token, Waker};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::Ctl;
+use super::auth::{self, Secret, Side, Transcript};
+use super::link::{Arrival, Incoming, Msg, Outgoing};
 use super::queue::{DelayLine, QueueTx, Queued};
 pub use super::warn::Warner;
 use crate::config::DelayRange;
-use crate::wire::{Frame, FrameReader, WireError};
+use crate::wire::{Frame, Nonce, WireError};
 
 /// How long a new connection has to complete its handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Connections allowed in handshake at once; past that the oldest is dropped,
-/// so connections that never speak cannot keep a real peer out.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Connections in handshake at once, beyond one per peer; past that the
+/// oldest is dropped, so connections that never speak cannot keep a real
+/// peer out.
 pub const MAX_HANDSHAKING: usize = 64;
-/// Most bytes waiting for one slow peer before the link is declared lost
-/// (about 55,000 messages).
-pub const MAX_BACKLOG: usize = 1 << 20;
+/// Most messages kept for one peer that has not acknowledged them; past
+/// that the peer is given up on (a peer that reads nothing for this long is
+/// not coming back in time).
+pub const MAX_UNACKED: usize = 1 << 16;
 /// Default for the most messages a VM holds (`--max-queue`); while it holds
 /// this many the net thread stops reading (so TCP pushes back on senders),
 /// until the VM stops.
 pub const MAX_QUEUE: usize = 1 << 20;
+/// A link with messages waiting for an acknowledgement this long, and
+/// nothing at all heard from the peer meanwhile, is broken: it is dialled
+/// again (a partition or a paused peer never resets a connection).
+pub const LINK_TIMEOUT: Duration = Duration::from_secs(2);
+/// A receiver acknowledges at most this long after a message arrives...
+const ACK_DELAY: Duration = Duration::from_millis(20);
+/// ...or at once when this many wait.
+const ACK_EVERY: u64 = 32;
+/// While a VM does not read (its queue is full) it still tells each peer
+/// this often that it is alive, so none of them takes the silence for a
+/// broken link.
+const KEEPALIVE: Duration = Duration::from_millis(500);
+/// Redialling a peer: first after this long, doubling up to [`DIAL_MAX`].
+const DIAL_FIRST: Duration = Duration::from_millis(20);
+const DIAL_MAX: Duration = Duration::from_millis(500);
+/// Dials in progress at once (connects in waves, not 1,023 SYNs at once).
+const MAX_DIALING: usize = 32;
 /// How often a paused net thread looks whether the queue has room again.
 const PAUSE_POLL: Duration = Duration::from_millis(1);
 /// How long after a failed accept the listener is tried again.
 const ACCEPT_RETRY: Duration = Duration::from_millis(10);
 /// Bytes read from one connection at a time.
-const READ_CHUNK: usize = 4096;
+const READ_CHUNK: usize = 16 * 1024;
 const NET_STACK: usize = 256 * 1024;
 const LISTENER: Token = Token(usize::MAX);
+const WAKER: Token = Token(usize::MAX - 1);
 /// Connections the kernel holds for the listener before it accepts them.
 /// std's `TcpListener::bind` asks for 128; a burst of connections past that
-/// (a port scan, a fuzzer) has its SYNs dropped and retried a second later,
-/// while real peers wait behind it. The kernel caps this at its own limit
-/// (`net.core.somaxconn` on Linux, 4096 by default).
-pub const LISTEN_BACKLOG: i32 = 1024;
+/// (a port scan, a 1024-VM set-up) has its SYNs dropped and retried a second
+/// later. The kernel caps this at its own limit (`net.core.somaxconn` on
+/// Linux, 4096 by default).
+pub const LISTEN_BACKLOG: i32 = 4096;
 
 /// Binds a VM's listener as `TcpListener::bind` does (with `SO_REUSEADDR`
 /// on Unix, as std sets it), but with a [`LISTEN_BACKLOG`] std cannot ask for.
@@ -71,45 +105,248 @@ pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 /// What the network tells the VM's control loop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NetEvent {
-    /// A peer's inbound connection passed the handshake.
-    InboundUp(u32),
-    /// A peer's inbound connection ended: `clean` if it said `Bye` first.
-    InboundClosed { peer: u32, clean: bool, why: String },
+    /// The link to `peer` is up: for the first time, or again after a
+    /// break with `resent` messages sent again.
+    LinkUp { peer: u32, first: bool, resent: u64 },
+    /// The link to `peer` broke (after it had been up); it is being remade.
+    LinkDown { peer: u32, why: String },
+    /// This VM gave up on `peer`.
+    PeerLost { peer: u32, why: String },
+    /// Stopping: every link is done (both ways delivered) or given up.
+    AllDone,
+}
+
+/// One link's state shared by the tick thread (which sends) and the net
+/// thread (which acknowledges, resends and remakes connections).
+#[derive(Default)]
+pub struct Link {
+    out: Outgoing,
+    /// The current connection, while the link is up.
+    writer: Option<Writer>,
+    /// Given up on: messages are still numbered and kept (to count them), never sent.
+    lost: bool,
+    /// Since when messages (or the `Bye`) wait for an acknowledgement, if any do.
+    waiting_since: Option<Instant>,
+}
+
+/// The sending half of a link's current connection.
+struct Writer {
+    stream: Arc<MioStream>,
+    /// Encoded frames the kernel has not taken yet.
+    backlog: Vec<u8>,
+    /// A write failed: the net thread closes the connection.
+    failed: bool,
+    /// When anything was last written (for keepalives).
+    wrote: Instant,
+}
+
+impl Writer {
+    fn new(stream: Arc<MioStream>) -> Writer {
+        Writer {
+            stream,
+            backlog: Vec::new(),
+            failed: false,
+            wrote: Instant::now(),
+        }
+    }
+
+    /// Queues a frame and hands the kernel what it takes now.
+    fn send(&mut self, frame: &Frame) {
+        frame.encode(&mut self.backlog);
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        if self.failed || self.backlog.is_empty() {
+            return;
+        }
+        match write_some(&self.stream, &self.backlog) {
+            Ok(n) => {
+                self.backlog.drain(..n);
+                self.wrote = Instant::now();
+            }
+            Err(_) => self.failed = true,
+        }
+    }
+}
+
+fn lock(link: &Mutex<Link>) -> MutexGuard<'_, Link> {
+    // A panic while holding a link's lock leaves plain data behind: use it.
+    link.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What the tick thread asks of the net thread.
+enum Cmd {
+    Stop,
+    Gone(u32),
+}
+
+/// The tick thread's handle on the network.
+pub struct NetHandle {
+    /// By position in the sorted peer list.
+    links: Vec<Arc<Mutex<Link>>>,
+    cmds: Sender<Cmd>,
+    waker: Arc<Waker>,
+    /// Per peer: why the last dial failed (for set-up's progress lines).
+    dial_errors: Arc<Mutex<Vec<Option<String>>>>,
+}
+
+impl NetHandle {
+    /// Sends one message to the peer at `pos`: numbered, kept until
+    /// acknowledged, and written now if the link is up.
+    pub fn send(&self, pos: usize, sent_tick: u64, clock: u64) {
+        let mut link = lock(&self.links[pos]);
+        let msg = link.out.push(sent_tick, clock);
+        if link.lost {
+            return;
+        }
+        if link.waiting_since.is_none() {
+            link.waiting_since = Some(Instant::now());
+        }
+        let over = link.out.unacked() > MAX_UNACKED;
+        let mut failed = false;
+        if let Some(w) = link.writer.as_mut() {
+            w.send(&msg_frame(msg));
+            failed = w.failed;
+        }
+        drop(link);
+        if failed || over {
+            self.wake();
+        }
+    }
+
+    /// The stop: a `Bye` on every link (again on reconnections, until
+    /// acknowledged), then the net thread sees the stop through.
+    pub fn stop(&self) {
+        for link in &self.links {
+            let mut link = lock(link);
+            let last = link.out.say_bye();
+            if link.lost {
+                continue;
+            }
+            link.waiting_since.get_or_insert_with(Instant::now);
+            if let Some(w) = link.writer.as_mut() {
+                w.send(&Frame::Bye { last });
+            }
+        }
+        let _ = self.cmds.send(Cmd::Stop);
+        self.wake();
+    }
+
+    /// That peer's process is gone: give up on it now.
+    pub fn gone(&self, peer: u32) {
+        let _ = self.cmds.send(Cmd::Gone(peer));
+        self.wake();
+    }
+
+    /// Messages to the peer at `pos` never acknowledged.
+    pub fn unacked(&self, pos: usize) -> usize {
+        lock(&self.links[pos]).out.unacked()
+    }
+
+    /// Why the last dial of each peer failed, if it did.
+    pub fn dial_errors(&self) -> Vec<Option<String>> {
+        self.dial_errors
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default()
+    }
+
+    fn wake(&self) {
+        let _ = self.waker.wake();
+    }
+}
+
+fn msg_frame(m: Msg) -> Frame {
+    Frame::Msg {
+        seq: m.seq,
+        sent_tick: m.sent_tick,
+        clock: m.clock,
+    }
 }
 
 /// Everything the net thread needs to know and share.
 pub struct Inbound {
     pub me: u32,
     pub run: String,
-    /// Sorted peer ids.
-    pub peers: Vec<u32>,
+    pub secret: Secret,
+    /// This process's instance (drawn at start).
+    pub instance: u64,
+    /// Sorted (peer id, address): this VM dials the peers with higher ids.
+    pub peers: Vec<(u32, String)>,
     pub queue: QueueTx,
     pub events: super::Ctls,
     pub warner: Arc<Warner>,
     /// The net thread stops reading while the VM holds this many messages.
     pub max_queue: usize,
     /// Set when the VM stops: from then on every message goes to `pending`,
-    /// so the net thread reads on whatever the VM holds, to reach each `Bye`.
+    /// so the net thread reads on whatever the VM holds.
     pub stopping: Arc<AtomicBool>,
     /// `--delay`, and the run's seed it draws from.
     pub delay: Option<(DelayRange, u64)>,
+    pub peer_timeout: Duration,
+    pub stop_grace: Duration,
 }
 
 /// Starts the net thread on a bound listener.
-pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<()> {
+pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHandle> {
     listener.set_nonblocking(true)?;
     let mut listener = MioListener::from_std(listener);
     let poll = Poll::new()?;
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
-    let claimed = vec![false; ctx.peers.len()];
+    let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+    let (cmd_tx, cmd_rx) = crossbeam_channel::unbounded();
+    let n = ctx.peers.len();
+    let links: Vec<Arc<Mutex<Link>>> = (0..n).map(|_| Arc::default()).collect();
+    let dial_errors = Arc::new(Mutex::new(vec![None; n]));
+    let now = Instant::now();
+    let peers = ctx
+        .peers
+        .iter()
+        .map(|(id, addr)| Peer {
+            id: *id,
+            dial: (*id > ctx.me).then(|| addr.clone()),
+            inc: Incoming::default(),
+            delay: ctx
+                .delay
+                .map(|(range, seed)| DelayLine::new(range, seed, *id, ctx.me)),
+            conn: None,
+            dialing: false,
+            phase: Phase::Waiting,
+            ever_up: false,
+            instance: None,
+            down_since: None,
+            last_heard: now,
+            ack_at: None,
+            next_dial: now,
+            backoff: DIAL_FIRST,
+            progress_at: now,
+            resolved: None,
+            challenged: 0,
+            down_why: String::new(),
+            down_warned: false,
+        })
+        .collect();
+    let handle = NetHandle {
+        links: links.clone(),
+        cmds: cmd_tx,
+        waker,
+        dial_errors: Arc::clone(&dial_errors),
+    };
     let mut net = Net {
         ctx,
         listener,
         poll,
         conns: Vec::new(),
         free: Vec::new(),
-        claimed,
+        peers,
+        links,
+        cmds: cmd_rx,
+        dial_errors,
+        dialing: 0,
+        stopping: false,
+        all_done: false,
         paused: false,
         resume_from: 0,
         retry_accept: None,
@@ -118,8 +355,55 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<()> {
     thread::Builder::new()
         .name("net".into())
         .stack_size(NET_STACK)
-        .spawn(move || net.run())
-        .map(|_| ())
+        .spawn(move || net.run())?;
+    Ok(handle)
+}
+
+/// Where a link stands, as the net thread sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Not up: not yet connected, or broken and being remade.
+    Waiting,
+    Up,
+    /// Stopping, and everything went through both ways.
+    Done,
+    /// Given up on.
+    Lost,
+}
+
+/// The net thread's own state of one peer's link.
+struct Peer {
+    id: u32,
+    /// The address to dial, if this VM is the dialer of the pair.
+    dial: Option<String>,
+    inc: Incoming,
+    delay: Option<DelayLine>,
+    /// The slot of the established connection.
+    conn: Option<usize>,
+    /// A dial is in progress.
+    dialing: bool,
+    phase: Phase,
+    ever_up: bool,
+    /// The peer process's instance, once a handshake proved it.
+    instance: Option<u64>,
+    /// Since when the link is down (after it was up).
+    down_since: Option<Instant>,
+    /// When a frame last came from the peer on the current connection.
+    last_heard: Instant,
+    /// When the delayed acknowledgement is due.
+    ack_at: Option<Instant>,
+    next_dial: Instant,
+    backoff: Duration,
+    /// Stopping: the last time this link got anywhere.
+    progress_at: Instant,
+    /// The dial address, resolved once.
+    resolved: Option<SocketAddr>,
+    /// Connections of this peer waiting for its `Proof`.
+    challenged: u32,
+    /// Why the link last broke.
+    down_why: String,
+    /// This break was already warned about (it lasted).
+    down_warned: bool,
 }
 
 /// The net thread's state.
@@ -130,10 +414,16 @@ struct Net {
     /// Connections by slot; a token is (generation << 32) | slot.
     conns: Vec<Slot>,
     free: Vec<usize>,
-    /// One flag per peer: an inbound connection was accepted (never cleared,
-    /// so nobody can take a peer's place later).
-    claimed: Vec<bool>,
-    /// The VM holds `max_queue` messages: no peer's connection is read.
+    peers: Vec<Peer>,
+    links: Vec<Arc<Mutex<Link>>>,
+    cmds: Receiver<Cmd>,
+    dial_errors: Arc<Mutex<Vec<Option<String>>>>,
+    /// Dials in progress.
+    dialing: usize,
+    stopping: bool,
+    /// [`NetEvent::AllDone`] was said.
+    all_done: bool,
+    /// The VM holds `max_queue` messages: no link is read.
     paused: bool,
     /// The slot the last resume from a pause served last.
     resume_from: usize,
@@ -151,34 +441,58 @@ struct Slot {
 }
 
 struct Conn {
-    stream: MioStream,
+    stream: Arc<MioStream>,
     addr: SocketAddr,
     /// Bytes read but not yet decoded (less than one frame, except while paused).
     pending: Vec<u8>,
-    state: State,
+    role: Role,
 }
 
-enum State {
-    /// Waiting for a `Hello` until this instant.
-    Handshake(Instant),
-    /// A peer, after its `Hello` was accepted.
-    Peer {
-        id: u32,
-        delay: Option<Box<DelayLine>>,
+enum Role {
+    /// Accepted; waiting for a `Hello` until the deadline.
+    Accepted(Instant),
+    /// Accepted, `Challenge` sent; waiting for the dialer's `Proof`.
+    Challenged {
+        deadline: Instant,
+        pos: usize,
+        dialer_nonce: Nonce,
+        nonce: Nonce,
+        dialer_instance: u64,
+        resume: u64,
     },
+    /// Dialled; `Hello` sent once connected, waiting for the `Challenge`.
+    Dialing {
+        deadline: Instant,
+        pos: usize,
+        connected: bool,
+        nonce: Nonce,
+    },
+    /// The established connection of the link at `pos`.
+    Link(usize),
+}
+
+impl Role {
+    fn deadline(&self) -> Option<Instant> {
+        match *self {
+            Role::Accepted(d)
+            | Role::Challenged { deadline: d, .. }
+            | Role::Dialing { deadline: d, .. } => Some(d),
+            Role::Link(_) => None,
+        }
+    }
 }
 
 /// What reading a connection came to.
 enum Verdict {
     /// Nothing more for now; keep it.
     Open,
-    /// Drop it; for a peer, tell the VM (`clean` if it said bye).
-    Close { clean: bool, why: String },
+    /// Drop it, saying why.
+    Close(String),
 }
 
 impl Net {
     fn run(&mut self) {
-        let mut events = Events::with_capacity(256);
+        let mut events = Events::with_capacity(1024);
         loop {
             let timeout = self.next_timeout();
             if let Err(e) = self.poll.poll(&mut events, timeout) {
@@ -193,30 +507,100 @@ impl Net {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept_all(),
-                    token => self.serve(token),
+                    WAKER => self.commands(),
+                    token => {
+                        if event.is_writable() || event.is_error() || event.is_write_closed() {
+                            self.writable(token);
+                        }
+                        if event.is_readable() || event.is_error() || event.is_read_closed() {
+                            self.serve(token);
+                        }
+                    }
                 }
             }
             if self.retry_accept.is_some_and(|at| at <= Instant::now()) {
                 self.accept_all();
             }
-            self.expire_handshakes();
+            self.timers();
             self.resume_if_room();
+            self.check_all_done();
         }
     }
 
-    /// The earliest handshake deadline or accept retry, or a short poll while paused.
+    /// The earliest timer of any connection or link.
     fn next_timeout(&self) -> Option<Duration> {
         let now = Instant::now();
-        let handshakes = self
-            .conns
-            .iter()
-            .filter_map(|s| match s.conn.as_ref()?.state {
-                State::Handshake(deadline) => Some(deadline),
-                State::Peer { .. } => None,
-            });
-        let pause = self.paused.then(|| now + PAUSE_POLL);
-        let wake = handshakes.chain(self.retry_accept).chain(pause).min()?;
-        Some(wake.saturating_duration_since(now))
+        let mut wake: Option<Instant> = self.retry_accept;
+        let mut at = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
+        for slot in &self.conns {
+            if let Some(d) = slot.conn.as_ref().and_then(|c| c.role.deadline()) {
+                at(d);
+            }
+        }
+        for (pos, p) in self.peers.iter().enumerate() {
+            if let Some(t) = p.ack_at {
+                at(t);
+            }
+            match p.phase {
+                Phase::Up => {
+                    if let Some(since) = lock(&self.links[pos]).waiting_since {
+                        at(since.max(p.last_heard) + LINK_TIMEOUT);
+                    }
+                    if self.paused {
+                        at(now + KEEPALIVE);
+                    }
+                }
+                Phase::Waiting => {
+                    if p.dial.is_some() && !p.dialing {
+                        at(p.next_dial);
+                    }
+                    if let Some(since) = p.down_since {
+                        at(since + self.ctx.peer_timeout);
+                    }
+                }
+                Phase::Done | Phase::Lost => continue,
+            }
+            if self.stopping {
+                at(p.progress_at + self.ctx.stop_grace);
+            }
+        }
+        if self.paused {
+            at(now + PAUSE_POLL);
+        }
+        wake.map(|w| w.saturating_duration_since(now))
+    }
+
+    /// What the tick thread asked, and writes it found failing.
+    fn commands(&mut self) {
+        while let Ok(cmd) = self.cmds.try_recv() {
+            match cmd {
+                Cmd::Stop => {
+                    self.stopping = true;
+                    let now = Instant::now();
+                    for p in &mut self.peers {
+                        p.progress_at = now;
+                    }
+                }
+                Cmd::Gone(id) => {
+                    if let Some(pos) = self.pos(id) {
+                        self.lose(pos, "its process exited".into());
+                    }
+                }
+            }
+        }
+        for pos in 0..self.peers.len() {
+            let (failed, over) = {
+                let link = lock(&self.links[pos]);
+                let failed = link.writer.as_ref().is_some_and(|w| w.failed);
+                (failed, !link.lost && link.out.unacked() > MAX_UNACKED)
+            };
+            if over {
+                let why = format!("it has not acknowledged {MAX_UNACKED} messages");
+                self.lose(pos, why);
+            } else if failed {
+                self.link_down(pos, "a write failed".into());
+            }
+        }
     }
 
     /// Accepts until the listener has nothing more (readiness is
@@ -225,7 +609,10 @@ impl Net {
         self.retry_accept = None;
         loop {
             match self.listener.accept() {
-                Ok((stream, addr)) => self.admit(stream, addr),
+                Ok((stream, addr)) => {
+                    let role = Role::Accepted(Instant::now() + HANDSHAKE_TIMEOUT);
+                    self.admit(stream, addr, role);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -240,107 +627,183 @@ impl Net {
         }
     }
 
-    /// Registers a new connection for its handshake.
-    /// (mio's accepted streams are already non-blocking.)
-    fn admit(&mut self, mut stream: MioStream, addr: SocketAddr) {
-        if self.handshaking() >= MAX_HANDSHAKING {
+    /// Registers a new connection; returns its slot.
+    fn admit(&mut self, mut stream: MioStream, addr: SocketAddr, role: Role) -> Option<usize> {
+        if matches!(role, Role::Accepted(_)) && self.handshaking() >= self.max_handshaking() {
             self.drop_oldest_handshake();
         }
+        let _ = stream.set_nodelay(true);
         let slot = self.free.pop().unwrap_or_else(|| {
             self.conns.push(Slot::default());
             self.conns.len() - 1
         });
         let token = token_of(slot, self.conns[slot].generation);
-        let registered = self
-            .poll
-            .registry()
-            .register(&mut stream, token, Interest::READABLE);
-        if let Err(e) = registered {
+        // Both interests from the start: a link's socket is shared with the
+        // tick thread as soon as it is up, and mio registers through `&mut`.
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self.poll.registry().register(&mut stream, token, interest) {
             self.free.push(slot);
             self.ctx.warner.warn(
                 "dropped connection",
-                &format!("dropped connection from {addr}: {e}"),
+                &format!("dropped connection with {addr}: {e}"),
             );
-            return;
+            return None;
         }
+        let accepted = matches!(role, Role::Accepted(_));
         self.conns[slot].conn = Some(Conn {
-            stream,
+            stream: Arc::new(stream),
             addr,
             pending: Vec::new(),
-            state: State::Handshake(Instant::now() + HANDSHAKE_TIMEOUT),
+            role,
         });
         // Edge-triggered: bytes that came with the connection are read now.
-        self.serve(token);
+        if accepted {
+            self.serve(token);
+        }
+        Some(slot)
+    }
+
+    fn max_handshaking(&self) -> usize {
+        MAX_HANDSHAKING + self.peers.len()
     }
 
     fn handshaking(&self) -> usize {
         self.conns
             .iter()
             .filter(|s| {
-                matches!(
-                    s.conn,
-                    Some(Conn {
-                        state: State::Handshake(_),
-                        ..
-                    })
-                )
+                s.conn
+                    .as_ref()
+                    .is_some_and(|c| matches!(c.role, Role::Accepted(_) | Role::Challenged { .. }))
             })
             .count()
     }
 
     fn drop_oldest_handshake(&mut self) {
         let oldest = (0..self.conns.len())
-            .filter_map(|i| match self.conns[i].conn.as_ref()?.state {
-                State::Handshake(deadline) => Some((deadline, i)),
-                State::Peer { .. } => None,
+            .filter_map(|i| match self.conns[i].conn.as_ref()?.role {
+                Role::Accepted(d) | Role::Challenged { deadline: d, .. } => Some((d, i)),
+                _ => None,
             })
             .min();
         if let Some((_, slot)) = oldest {
-            let why = "too many handshakes at once".to_string();
-            self.close(slot, Verdict::Close { clean: false, why });
+            self.close(slot, "too many handshakes at once".into());
         }
+    }
+
+    /// The socket of a connection can take bytes again.
+    fn writable(&mut self, token: Token) {
+        let Some(slot) = self.live_slot(token) else {
+            return;
+        };
+        let Some(conn) = self.conns[slot].conn.as_mut() else {
+            return;
+        };
+        match conn.role {
+            Role::Dialing {
+                connected: false,
+                pos,
+                nonce,
+                ..
+            } => {
+                // A non-blocking connect ended: in a connection or an error.
+                let failed = match conn.stream.take_error() {
+                    Ok(Some(e)) | Err(e) => Some(e.to_string()),
+                    Ok(None) => conn.stream.peer_addr().err().map(|e| e.to_string()),
+                };
+                if let Some(why) = failed {
+                    self.dial_failed(slot, pos, why);
+                    return;
+                }
+                let hello = Frame::Hello {
+                    from: self.ctx.me,
+                    to: self.peers[pos].id,
+                    nonce,
+                    instance: self.ctx.instance,
+                    run: self.ctx.run.clone(),
+                };
+                if let Role::Dialing { connected, .. } = &mut conn.role {
+                    *connected = true;
+                }
+                if let Err(why) = write_frame(&conn.stream, &hello) {
+                    self.dial_failed(slot, pos, why);
+                    return;
+                }
+                // The answer may already be there.
+                self.serve(token);
+            }
+            Role::Link(pos) => {
+                let failed = {
+                    let mut link = lock(&self.links[pos]);
+                    link.writer.as_mut().is_some_and(|w| {
+                        w.flush();
+                        w.failed
+                    })
+                };
+                if failed {
+                    self.link_down(pos, "a write failed".into());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The slot of a token, unless the token is stale.
+    fn live_slot(&self, token: Token) -> Option<usize> {
+        let (slot, generation) = slot_of(token);
+        let s = self.conns.get(slot)?;
+        (s.generation == generation && s.conn.is_some()).then_some(slot)
     }
 
     /// Reads what a connection has, unless its token is stale.
     fn serve(&mut self, token: Token) {
-        let (slot, generation) = slot_of(token);
-        let Some(s) = self.conns.get_mut(slot) else {
+        let Some(slot) = self.live_slot(token) else {
             return;
         };
-        if s.generation != generation {
-            return;
-        }
-        let Some(mut conn) = s.conn.take() else {
+        let Some(mut conn) = self.conns[slot].conn.take() else {
             return;
         };
-        let verdict = self.pump(&mut conn);
+        let verdict = self.pump(slot, &mut conn);
+        // A handshake that completed may have closed this slot's old
+        // occupant elsewhere, never this one: put it back.
         self.conns[slot].conn = Some(conn);
-        if let Verdict::Close { .. } = verdict {
-            self.close(slot, verdict);
+        if let Verdict::Close(why) = verdict {
+            self.close(slot, why);
         }
     }
 
     /// Decodes what is buffered, then reads until the socket has nothing more.
-    fn pump(&mut self, conn: &mut Conn) -> Verdict {
+    fn pump(&mut self, slot: usize, conn: &mut Conn) -> Verdict {
         loop {
-            if let Verdict::Close { clean, why } = self.decode(conn) {
-                return Verdict::Close { clean, why };
+            if let Verdict::Close(why) = self.decode(slot, conn) {
+                return Verdict::Close(why);
             }
             if self.holds_back(conn) {
                 return Verdict::Open;
             }
-            match conn.stream.read(&mut self.buf) {
-                Ok(0) => return eof(conn),
+            if matches!(
+                conn.role,
+                Role::Dialing {
+                    connected: false,
+                    ..
+                }
+            ) {
+                return Verdict::Open;
+            }
+            match (&*conn.stream).read(&mut self.buf) {
+                Ok(0) if conn.pending.is_empty() => {
+                    return Verdict::Close("connection closed".into());
+                }
+                Ok(0) => return Verdict::Close("connection closed inside a frame".into()),
                 Ok(n) => conn.pending.extend_from_slice(&self.buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Verdict::Open,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return closed(e.to_string()),
+                Err(e) => return Verdict::Close(e.to_string()),
             }
         }
     }
 
     /// Handles every complete frame in `conn.pending`.
-    fn decode(&mut self, conn: &mut Conn) -> Verdict {
+    fn decode(&mut self, slot: usize, conn: &mut Conn) -> Verdict {
         let mut used = 0;
         let verdict = loop {
             if self.holds_back(conn) {
@@ -349,151 +812,728 @@ impl Net {
             match Frame::decode(&conn.pending[used..]) {
                 Ok((frame, n)) => {
                     used += n;
-                    if let Verdict::Close { clean, why } = self.frame(conn, frame) {
-                        break Verdict::Close { clean, why };
+                    if let Verdict::Close(why) = self.frame(slot, conn, frame) {
+                        break Verdict::Close(why);
                     }
                 }
                 Err(WireError::Incomplete) => break Verdict::Open,
-                Err(e) => break closed(e.to_string()),
+                Err(e) => break Verdict::Close(e.to_string()),
             }
         };
         conn.pending.drain(..used);
         verdict
     }
 
-    /// While paused, a peer's connection is left unread (TCP pushes back on
-    /// the peer); a handshake still goes on.
+    /// While paused, a link is left unread (TCP pushes back on the peer); a
+    /// handshake still goes on.
     fn holds_back(&self, conn: &Conn) -> bool {
-        self.paused && matches!(conn.state, State::Peer { .. })
+        self.paused && matches!(conn.role, Role::Link(_))
     }
 
-    fn frame(&mut self, conn: &mut Conn, frame: Frame) -> Verdict {
-        match (&mut conn.state, frame) {
-            (State::Handshake(_), Frame::Hello { from, to, run }) => {
-                self.hello(conn, from, to, &run)
+    fn frame(&mut self, slot: usize, conn: &mut Conn, frame: Frame) -> Verdict {
+        match (&conn.role, frame) {
+            (
+                Role::Accepted(_),
+                Frame::Hello {
+                    from,
+                    to,
+                    nonce,
+                    instance,
+                    run,
+                },
+            ) => self.hello(conn, from, to, nonce, instance, &run),
+            (Role::Challenged { .. }, Frame::Proof { resume, mac }) => {
+                self.proof(slot, conn, resume, &mac)
             }
-            (State::Handshake(_), other) => closed(format!("expected a hello, got {other:?}")),
-            (State::Peer { id, delay }, Frame::Msg { sent_tick, clock }) => {
-                let read = Instant::now();
+            (
+                Role::Dialing {
+                    connected: true, ..
+                },
+                Frame::Challenge {
+                    nonce,
+                    instance,
+                    resume,
+                    mac,
+                },
+            ) => self.challenge(slot, conn, nonce, instance, resume, &mac),
+            (Role::Dialing { pos, .. }, Frame::Reject { reason }) => {
+                let pos = *pos;
+                let why = format!("rejected: {reason}");
+                self.note_dial_error(pos, &why);
+                Verdict::Close(why)
+            }
+            (&Role::Link(pos), frame) => self.link_frame(pos, frame),
+            (_, other) => Verdict::Close(format!("unexpected {} in a handshake", kind(&other))),
+        }
+    }
+
+    /// Acceptor: a `Hello`. Checks what it can before any secret is
+    /// involved, then challenges.
+    fn hello(
+        &mut self,
+        conn: &mut Conn,
+        from: u32,
+        to: u32,
+        dialer_nonce: Nonce,
+        dialer_instance: u64,
+        run: &str,
+    ) -> Verdict {
+        let pos = match self.check_hello(from, to, run) {
+            Ok(pos) => pos,
+            Err(why) => {
+                let _ = write_frame(
+                    &conn.stream,
+                    &Frame::Reject {
+                        reason: why.clone(),
+                    },
+                );
+                return Verdict::Close(why);
+            }
+        };
+        let nonce = auth::nonce();
+        let resume = self.peers[pos].inc.received();
+        let t = Transcript {
+            run: &self.ctx.run,
+            dialer: from,
+            acceptor: self.ctx.me,
+            dialer_nonce,
+            acceptor_nonce: nonce,
+            dialer_instance,
+            acceptor_instance: self.ctx.instance,
+        };
+        let challenge = Frame::Challenge {
+            nonce,
+            instance: self.ctx.instance,
+            resume,
+            mac: t.mac(&self.ctx.secret, Side::Acceptor, resume),
+        };
+        if let Err(why) = write_frame(&conn.stream, &challenge) {
+            return Verdict::Close(why);
+        }
+        self.peers[pos].challenged += 1;
+        conn.role = Role::Challenged {
+            deadline: Instant::now() + HANDSHAKE_TIMEOUT,
+            pos,
+            dialer_nonce,
+            nonce,
+            dialer_instance,
+            resume,
+        };
+        Verdict::Open
+    }
+
+    /// The peer's position, or why its hello is refused.
+    fn check_hello(&self, from: u32, to: u32, run: &str) -> Result<usize, String> {
+        let me = self.ctx.me;
+        if run != self.ctx.run {
+            return Err(format!(
+                "VM {from} is in run `{run}`, this VM is in run `{}`",
+                self.ctx.run
+            ));
+        }
+        if to != me {
+            return Err(format!("VM {from} wanted VM {to}, this is VM {me}"));
+        }
+        let Some(pos) = self.pos(from) else {
+            return Err(format!("VM {from} is not a peer of VM {me}"));
+        };
+        if from > me {
+            return Err(format!("VM {from} should wait for VM {me} to dial it"));
+        }
+        match self.peers[pos].phase {
+            Phase::Lost => Err(format!("VM {me} gave up on VM {from}")),
+            Phase::Done => Err(format!("VM {me} has finished with VM {from}")),
+            _ => Ok(pos),
+        }
+    }
+
+    /// Acceptor: the dialer's `Proof`. Only now does anything change.
+    fn proof(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        peer_has: u64,
+        mac: &crate::wire::Mac,
+    ) -> Verdict {
+        let Role::Challenged {
+            pos,
+            dialer_nonce,
+            nonce,
+            dialer_instance,
+            resume,
+            ..
+        } = conn.role
+        else {
+            return Verdict::Open;
+        };
+        let id = self.peers[pos].id;
+        let t = Transcript {
+            run: &self.ctx.run,
+            dialer: id,
+            acceptor: self.ctx.me,
+            dialer_nonce,
+            acceptor_nonce: nonce,
+            dialer_instance,
+            acceptor_instance: self.ctx.instance,
+        };
+        if !t.check(&self.ctx.secret, Side::Dialer, peer_has, mac) {
+            return Verdict::Close(format!(
+                "it claims to be VM {id} but does not hold the run's secret"
+            ));
+        }
+        // Messages that came on the old connection after `resume` was said
+        // come again on this one, and are dropped as duplicates.
+        let _ = resume;
+        self.establish(pos, slot, conn, dialer_instance, peer_has)
+    }
+
+    /// Dialer: the acceptor's `Challenge`. Checks it proves the secret, then proves ours.
+    fn challenge(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        acceptor_nonce: Nonce,
+        acceptor_instance: u64,
+        peer_has: u64,
+        mac: &crate::wire::Mac,
+    ) -> Verdict {
+        let Role::Dialing { pos, nonce, .. } = conn.role else {
+            return Verdict::Open;
+        };
+        let id = self.peers[pos].id;
+        let t = Transcript {
+            run: &self.ctx.run,
+            dialer: self.ctx.me,
+            acceptor: id,
+            dialer_nonce: nonce,
+            acceptor_nonce,
+            dialer_instance: self.ctx.instance,
+            acceptor_instance,
+        };
+        if !t.check(&self.ctx.secret, Side::Acceptor, peer_has, mac) {
+            let why = format!("VM {id} at {} does not hold the run's secret", conn.addr);
+            self.note_dial_error(pos, &why);
+            return Verdict::Close(why);
+        }
+        let resume = self.peers[pos].inc.received();
+        let proof = Frame::Proof {
+            resume,
+            mac: t.mac(&self.ctx.secret, Side::Dialer, resume),
+        };
+        if let Err(why) = write_frame(&conn.stream, &proof) {
+            return Verdict::Close(why);
+        }
+        self.establish(pos, slot, conn, acceptor_instance, peer_has)
+    }
+
+    /// Both sides proved the secret: this connection is now the link's.
+    /// Sends again what the peer does not have.
+    fn establish(
+        &mut self,
+        pos: usize,
+        slot: usize,
+        conn: &mut Conn,
+        instance: u64,
+        peer_has: u64,
+    ) -> Verdict {
+        let id = self.peers[pos].id;
+        if self.peers[pos].instance.is_some_and(|i| i != instance) {
+            return Verdict::Close(format!(
+                "VM {id} restarted: a VM cannot rejoin a run it left"
+            ));
+        }
+        let now = Instant::now();
+        if let Some(old) = self.peers[pos].conn.take() {
+            // A peer that reconnects found its old connection dead before we did.
+            self.drop_conn(old);
+            if self.peers[pos].phase == Phase::Up {
+                self.went_down(pos, "the peer reconnected".into());
+            }
+        }
+        let resent = {
+            let mut link = lock(&self.links[pos]);
+            let bye = link.out.bye_pending();
+            let last = link.out.last();
+            let again: Vec<Msg> = match link.out.resume(peer_has) {
+                Ok(msgs) => msgs.copied().collect(),
+                Err(e) => return Verdict::Close(e.0),
+            };
+            let mut w = Writer::new(Arc::clone(&conn.stream));
+            for m in &again {
+                frame_into(&mut w.backlog, &msg_frame(*m));
+            }
+            if bye {
+                frame_into(&mut w.backlog, &Frame::Bye { last });
+            }
+            w.flush();
+            link.waiting_since = (!again.is_empty() || bye).then_some(now);
+            link.writer = Some(w);
+            again.len() as u64
+        };
+        match conn.role {
+            Role::Dialing { .. } => {
+                self.dialing = self.dialing.saturating_sub(1);
+                self.peers[pos].dialing = false;
+            }
+            Role::Challenged { .. } => {
+                let c = &mut self.peers[pos].challenged;
+                *c = c.saturating_sub(1);
+            }
+            _ => {}
+        }
+        conn.role = Role::Link(pos);
+        let p = &mut self.peers[pos];
+        p.instance = Some(instance);
+        p.inc.reconnected();
+        p.conn = Some(slot);
+        p.phase = Phase::Up;
+        p.last_heard = now;
+        p.progress_at = now;
+        let down_since = p.down_since.take();
+        p.backoff = DIAL_FIRST;
+        p.ack_at = None;
+        let first = !p.ever_up;
+        p.ever_up = true;
+        if let Ok(mut errors) = self.dial_errors.lock() {
+            errors[pos] = None;
+        }
+        if !first {
+            // One line per break, once it healed (and one before, if it lasted).
+            let took = now.saturating_duration_since(down_since.unwrap_or(now));
+            let msg = format!(
+                "link to VM {id} broke ({}) and was back after {}; {resent} messages sent again",
+                p.down_why,
+                seconds(took)
+            );
+            self.ctx.warner.warn("link healed", &msg);
+        }
+        self.tell(NetEvent::LinkUp {
+            peer: id,
+            first,
+            resent,
+        });
+        Verdict::Open
+    }
+
+    /// A frame on an established link.
+    fn link_frame(&mut self, pos: usize, frame: Frame) -> Verdict {
+        let now = Instant::now();
+        self.peers[pos].last_heard = now;
+        match frame {
+            Frame::Msg {
+                seq,
+                sent_tick,
+                clock,
+            } => {
+                let p = &mut self.peers[pos];
+                match p.inc.arrive(seq) {
+                    Ok(Arrival::Duplicate) => return Verdict::Open,
+                    Ok(Arrival::New) => {}
+                    Err(e) => return Verdict::Close(e.0),
+                }
+                p.progress_at = now;
                 let q = Queued {
-                    from: *id,
+                    from: p.id,
                     sent_tick,
                     msg_clock: clock,
-                    arrived: delay.as_mut().map_or(read, |d| d.land(read)),
+                    arrived: p.delay.as_mut().map_or(now, |d| d.land(now)),
                 };
+                if p.inc.unacked() >= ACK_EVERY {
+                    self.ack(pos);
+                } else if self.peers[pos].ack_at.is_none() {
+                    self.peers[pos].ack_at = Some(now + ACK_DELAY);
+                }
                 if !self.ctx.queue.push(q) {
-                    return closed("the VM is gone".into());
+                    return Verdict::Close("the VM is gone".into());
                 }
                 self.paused = self.full();
                 Verdict::Open
             }
-            (State::Peer { .. }, Frame::Bye) => Verdict::Close {
-                clean: true,
-                why: "stopped before this VM".into(),
-            },
-            (State::Peer { .. }, other) => {
-                closed(format!("unexpected {other:?} after the handshake"))
+            Frame::Ack { upto, bye } => {
+                let mut link = lock(&self.links[pos]);
+                let done_before = link.out.done();
+                match link.out.ack(upto, bye) {
+                    Ok(n) => {
+                        if n > 0 || (link.out.done() && !done_before) {
+                            self.peers[pos].progress_at = now;
+                        }
+                        let waiting = link.out.unacked() > 0 || link.out.bye_pending();
+                        link.waiting_since = if !waiting {
+                            None
+                        } else if n > 0 {
+                            Some(now)
+                        } else {
+                            link.waiting_since
+                        };
+                        drop(link);
+                        self.maybe_done(pos);
+                        Verdict::Open
+                    }
+                    Err(e) => Verdict::Close(e.0),
+                }
             }
-        }
-    }
-
-    /// Checks a `Hello`, answers it, and makes the connection a peer's.
-    fn hello(&mut self, conn: &mut Conn, from: u32, to: u32, run: &str) -> Verdict {
-        let verdict = self.check_hello(from, to, run);
-        let reply = match &verdict {
-            Ok(_) => Frame::Accept,
-            Err(why) => Frame::Reject {
-                reason: why.clone(),
-            },
-        };
-        let mut bytes = Vec::new();
-        reply.encode(&mut bytes);
-        // A fresh socket's send buffer is empty: the short answer fits at once.
-        if let Err(e) = conn.stream.write_all(&bytes) {
-            return closed(format!("could not answer the hello: {e}"));
-        }
-        match verdict {
-            Ok(pos) => {
-                self.claimed[pos] = true;
-                let delay = self
-                    .ctx
-                    .delay
-                    .map(|(range, seed)| Box::new(DelayLine::new(range, seed, from, self.ctx.me)));
-                conn.state = State::Peer { id: from, delay };
-                self.ctx.events.send(Ctl::Net(NetEvent::InboundUp(from)));
+            Frame::Bye { last } => {
+                if let Err(e) = self.peers[pos].inc.bye(last) {
+                    return Verdict::Close(e.0);
+                }
+                self.peers[pos].progress_at = now;
+                // At once: the peer waits for it to finish.
+                self.ack(pos);
+                self.maybe_done(pos);
                 Verdict::Open
             }
-            Err(why) => closed(why),
+            other => Verdict::Close(format!("unexpected {} on a link", kind(&other))),
         }
     }
 
-    /// The peer's position in `peers`, or why its hello is refused.
-    fn check_hello(&self, from: u32, to: u32, run: &str) -> Result<usize, String> {
-        let ctx = &self.ctx;
-        if run != ctx.run {
-            return Err(format!(
-                "VM {from} is in run `{run}`, this VM is in run `{}`",
-                ctx.run
-            ));
-        }
-        if to != ctx.me {
-            return Err(format!("VM {from} wanted VM {to}, this is VM {}", ctx.me));
-        }
-        let Ok(pos) = ctx.peers.binary_search(&from) else {
-            return Err(format!("VM {from} is not a peer of VM {}", ctx.me));
+    /// Sends the acknowledgement due on the link at `pos`, if any.
+    fn ack(&mut self, pos: usize) {
+        let p = &mut self.peers[pos];
+        p.ack_at = None;
+        let Some((upto, bye)) = p.inc.ack_due() else {
+            return;
         };
-        if self.claimed[pos] {
-            return Err(format!("VM {from} is already connected"));
+        let mut link = lock(&self.links[pos]);
+        if let Some(w) = link.writer.as_mut() {
+            w.send(&Frame::Ack { upto, bye });
+            p.inc.acked(upto, bye);
         }
-        Ok(pos)
+    }
+
+    /// A link whose both directions went through is done: the peer said
+    /// goodbye and everything of its came, and it acknowledged everything of
+    /// this VM's and its goodbye. (Judged by the link alone: the net thread
+    /// may see the last frames before it sees the tick thread's stop.)
+    fn maybe_done(&mut self, pos: usize) {
+        if self.peers[pos].phase != Phase::Up {
+            return;
+        }
+        let p = &self.peers[pos];
+        if p.inc.ended() && p.inc.ack_due().is_none() && lock(&self.links[pos]).out.done() {
+            self.peers[pos].phase = Phase::Done;
+        }
+    }
+
+    /// Everything went through both ways but (maybe) the acknowledgement of
+    /// this VM's goodbye: the peer has every message and this VM said goodbye.
+    fn delivered(&self, pos: usize) -> bool {
+        let link = lock(&self.links[pos]);
+        self.peers[pos].inc.ended() && link.out.bye_said() && link.out.unacked() == 0
+    }
+
+    fn check_all_done(&mut self) {
+        if !self.stopping || self.all_done {
+            return;
+        }
+        for pos in 0..self.peers.len() {
+            self.maybe_done(pos);
+        }
+        let finished = self
+            .peers
+            .iter()
+            .all(|p| matches!(p.phase, Phase::Done | Phase::Lost));
+        if finished {
+            self.all_done = true;
+            self.tell(NetEvent::AllDone);
+        }
+    }
+
+    /// Every timer that is due: handshakes, acks, keepalives, broken links,
+    /// dials, and giving up.
+    fn timers(&mut self) {
+        let now = Instant::now();
+        for slot in 0..self.conns.len() {
+            let late = self.conns[slot]
+                .conn
+                .as_ref()
+                .and_then(|c| c.role.deadline())
+                .is_some_and(|d| d <= now);
+            if late {
+                let why = format!("no handshake within {} s", HANDSHAKE_TIMEOUT.as_secs());
+                self.close(slot, why);
+            }
+        }
+        for pos in 0..self.peers.len() {
+            if self.peers[pos].ack_at.is_some_and(|t| t <= now) {
+                self.ack(pos);
+            }
+            match self.peers[pos].phase {
+                Phase::Up => self.watch_up(pos, now),
+                Phase::Waiting => self.watch_waiting(pos, now),
+                Phase::Done | Phase::Lost => continue,
+            }
+            let p = &self.peers[pos];
+            if self.stopping && p.phase != Phase::Lost && p.phase != Phase::Done {
+                if !p.ever_up {
+                    // Never connected, so nothing was sent either way; but a
+                    // handshake under way may still bring the link up on the
+                    // peer's side: then it is seen through like any other.
+                    if !p.dialing && p.challenged == 0 {
+                        self.peers[pos].phase = Phase::Done;
+                    }
+                } else if p.progress_at + self.ctx.stop_grace <= now {
+                    let why = format!(
+                        "no progress for {} s of the stop (--stop-grace)",
+                        self.ctx.stop_grace.as_secs_f64()
+                    );
+                    self.lose(pos, why);
+                }
+            }
+        }
+    }
+
+    fn watch_up(&mut self, pos: usize, now: Instant) {
+        let p = &self.peers[pos];
+        let (dead, keepalive) = {
+            let mut link = lock(&self.links[pos]);
+            let dead = link
+                .waiting_since
+                .is_some_and(|since| now >= since.max(p.last_heard) + LINK_TIMEOUT);
+            let quiet = link
+                .writer
+                .as_ref()
+                .is_some_and(|w| now >= w.wrote + KEEPALIVE);
+            if !dead && self.paused && quiet {
+                // Not reading, but alive: say so with the last ack.
+                let (upto, bye) = (p.inc.received(), p.inc.ended());
+                if let Some(w) = link.writer.as_mut() {
+                    w.send(&Frame::Ack { upto, bye });
+                }
+            }
+            (dead, quiet)
+        };
+        let _ = keepalive;
+        if dead {
+            let why = format!("no answer for {} s", LINK_TIMEOUT.as_secs());
+            self.link_down(pos, why);
+        }
+    }
+
+    fn watch_waiting(&mut self, pos: usize, now: Instant) {
+        let p = &mut self.peers[pos];
+        if let Some(since) = p
+            .down_since
+            .filter(|s| !p.down_warned && now >= *s + LINK_TIMEOUT)
+        {
+            p.down_warned = true;
+            let msg = format!(
+                "link to VM {} broke ({}) {} ago; reconnecting",
+                p.id,
+                p.down_why,
+                seconds(now - since)
+            );
+            self.ctx.warner.warn("link down", &msg);
+        }
+        let p = &self.peers[pos];
+        if let Some(since) = p.down_since {
+            if !self.stopping && now >= since + self.ctx.peer_timeout {
+                let why = format!(
+                    "unreachable for {} s (--peer-timeout)",
+                    self.ctx.peer_timeout.as_secs_f64()
+                );
+                self.lose(pos, why);
+                return;
+            }
+        }
+        let pointless = self.stopping && !p.ever_up;
+        if p.dial.is_some()
+            && !p.dialing
+            && !pointless
+            && now >= p.next_dial
+            && self.dialing < MAX_DIALING
+        {
+            self.dial(pos);
+        }
+    }
+
+    /// Starts a non-blocking connect to the peer at `pos`.
+    fn dial(&mut self, pos: usize) {
+        let now = Instant::now();
+        let p = &mut self.peers[pos];
+        p.next_dial = now + p.backoff;
+        p.backoff = (p.backoff * 2).min(DIAL_MAX);
+        let target = match p.resolved {
+            Some(a) => a,
+            None => {
+                let addr = p.dial.clone().unwrap_or_default();
+                match addr.to_socket_addrs().map(|mut a| a.next()) {
+                    Ok(Some(a)) => {
+                        p.resolved = Some(a);
+                        a
+                    }
+                    Ok(None) => {
+                        self.note_dial_error(pos, &format!("{addr} resolves to no address"));
+                        return;
+                    }
+                    Err(e) => {
+                        self.note_dial_error(pos, &format!("cannot resolve {addr}: {e}"));
+                        return;
+                    }
+                }
+            }
+        };
+        let stream = match MioStream::connect(target) {
+            Ok(s) => s,
+            Err(e) => {
+                self.note_dial_error(pos, &e.to_string());
+                return;
+            }
+        };
+        let role = Role::Dialing {
+            deadline: now + HANDSHAKE_TIMEOUT,
+            pos,
+            connected: false,
+            nonce: auth::nonce(),
+        };
+        if self.admit(stream, target, role).is_some() {
+            self.peers[pos].dialing = true;
+            self.dialing += 1;
+        }
+    }
+
+    fn dial_failed(&mut self, slot: usize, pos: usize, why: String) {
+        self.note_dial_error(pos, &why);
+        self.close(slot, why);
+    }
+
+    fn note_dial_error(&mut self, pos: usize, why: &str) {
+        if let Ok(mut errors) = self.dial_errors.lock() {
+            errors[pos] = Some(why.to_string());
+        }
+    }
+
+    /// The link at `pos` broke: drop its connection; the dialer dials again.
+    fn link_down(&mut self, pos: usize, why: String) {
+        if let Some(slot) = self.peers[pos].conn.take() {
+            self.drop_conn(slot);
+        }
+        if self.peers[pos].phase == Phase::Up {
+            self.went_down(pos, why);
+        }
+    }
+
+    /// Bookkeeping of a link that was up and is not.
+    fn went_down(&mut self, pos: usize, why: String) {
+        lock(&self.links[pos]).writer = None;
+        let now = Instant::now();
+        // A link that had delivered everything both ways is done (the peer
+        // typically exited after its stop).
+        if self.delivered(pos) {
+            self.peers[pos].phase = Phase::Done;
+            return;
+        }
+        let p = &mut self.peers[pos];
+        p.phase = Phase::Waiting;
+        p.down_since = Some(now);
+        p.ack_at = None;
+        p.next_dial = now;
+        p.backoff = DIAL_FIRST;
+        p.down_why = short_reason(&why).to_string();
+        p.down_warned = false;
+        let id = p.id;
+        self.tell(NetEvent::LinkDown { peer: id, why });
+    }
+
+    /// Gives up on the peer at `pos`.
+    fn lose(&mut self, pos: usize, why: String) {
+        if matches!(self.peers[pos].phase, Phase::Lost | Phase::Done) {
+            return;
+        }
+        if let Some(slot) = self.peers[pos].conn.take() {
+            self.drop_conn(slot);
+        }
+        {
+            let mut link = lock(&self.links[pos]);
+            link.writer = None;
+            link.lost = true;
+        }
+        // Nothing missing either way: done, not lost.
+        if self.delivered(pos) {
+            self.peers[pos].phase = Phase::Done;
+            return;
+        }
+        let p = &mut self.peers[pos];
+        p.phase = Phase::Lost;
+        let id = p.id;
+        self.tell(NetEvent::PeerLost { peer: id, why });
     }
 
     /// Drops a connection, saying why where someone needs to know.
-    fn close(&mut self, slot: usize, verdict: Verdict) {
-        let Some(mut conn) = self.conns[slot].conn.take() else {
+    fn close(&mut self, slot: usize, why: String) {
+        let Some(conn) = self.conns[slot].conn.as_ref() else {
+            return;
+        };
+        let addr = conn.addr;
+        match conn.role {
+            Role::Accepted(_) | Role::Challenged { .. } => {
+                // A handshake cut short by the stop is no news.
+                if !self.stopping {
+                    self.ctx.warner.warn(
+                        "rejected connection",
+                        &format!("rejected connection from {addr}: {why}"),
+                    );
+                }
+                self.drop_conn(slot);
+            }
+            Role::Dialing { pos, .. } => {
+                self.note_dial_error(pos, &why);
+                self.drop_conn(slot);
+            }
+            Role::Link(pos) => {
+                // Only the link's current connection takes the link down
+                // (an old one replaced by a reconnection may end later).
+                let current = self.peers[pos].conn == Some(slot);
+                if current {
+                    self.peers[pos].conn = None;
+                }
+                self.drop_conn(slot);
+                if current && self.peers[pos].phase == Phase::Up {
+                    self.went_down(pos, why);
+                }
+            }
+        }
+    }
+
+    /// Forgets a connection (closing the socket once the last handle on it goes).
+    fn drop_conn(&mut self, slot: usize) {
+        let Some(conn) = self.conns[slot].conn.take() else {
             return;
         };
         let next = (self.conns[slot].generation as usize + 1) & SLOT_MASK;
         self.conns[slot].generation = next as u32;
         self.free.push(slot);
-        let _ = self.poll.registry().deregister(&mut conn.stream);
-        let Verdict::Close { clean, why } = verdict else {
-            return;
-        };
-        match conn.state {
-            State::Handshake(_) => self.ctx.warner.warn(
-                "rejected connection",
-                &format!("rejected connection from {}: {why}", conn.addr),
-            ),
-            State::Peer { id, .. } => {
-                if !clean {
-                    self.ctx.warner.warn(
-                        "connection ended",
-                        &format!("connection from VM {id} ({}) ended: {why}", conn.addr),
-                    );
-                }
-                let closed = NetEvent::InboundClosed {
-                    peer: id,
-                    clean,
-                    why,
-                };
-                self.ctx.events.send(Ctl::Net(closed));
+        match conn.role {
+            Role::Dialing { pos, .. } => {
+                self.dialing = self.dialing.saturating_sub(1);
+                self.peers[pos].dialing = false;
             }
+            Role::Challenged { pos, .. } => {
+                let c = &mut self.peers[pos].challenged;
+                *c = c.saturating_sub(1);
+            }
+            Role::Link(pos) => {
+                // The tick thread's handle goes first, so this one is the
+                // last and closing it takes the socket out of the poll set.
+                let mut link = lock(&self.links[pos]);
+                if link
+                    .writer
+                    .as_ref()
+                    .is_some_and(|w| Arc::ptr_eq(&w.stream, &conn.stream))
+                {
+                    link.writer = None;
+                }
+            }
+            _ => {}
         }
+        let _ = conn.stream.shutdown(std::net::Shutdown::Both);
     }
 
-    fn expire_handshakes(&mut self) {
-        let now = Instant::now();
-        for slot in 0..self.conns.len() {
-            let late = matches!(
-                self.conns[slot].conn,
-                Some(Conn { state: State::Handshake(deadline), .. }) if deadline <= now
-            );
-            if late {
-                let why = format!("no hello within {} s", HANDSHAKE_TIMEOUT.as_secs());
-                self.close(slot, Verdict::Close { clean: false, why });
-            }
-        }
+    fn tell(&self, event: NetEvent) {
+        self.ctx.events.send(Ctl::Net(event));
+    }
+
+    fn pos(&self, id: u32) -> Option<usize> {
+        self.peers.binary_search_by_key(&id, |p| p.id).ok()
     }
 
     /// True while the VM holds `max_queue` messages and is not stopping.
@@ -501,7 +1541,7 @@ impl Net {
         self.ctx.queue.held() >= self.ctx.max_queue && !self.ctx.stopping.load(Ordering::SeqCst)
     }
 
-    /// After a pause, reads every peer again: edge-triggered readiness was
+    /// After a pause, reads every link again: edge-triggered readiness was
     /// used up while nobody read.
     fn resume_if_room(&mut self) {
         if !self.paused || self.full() {
@@ -525,6 +1565,51 @@ impl Net {
     }
 }
 
+/// `1.2 s` or `35 ms`.
+fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// An error without the OS's ` (os error N)`.
+fn short_reason(why: &str) -> &str {
+    match why.rfind(" (os error ") {
+        Some(at) if why.ends_with(')') => &why[..at],
+        _ => why,
+    }
+}
+
+/// The frame's kind, for messages (never its content).
+fn kind(frame: &Frame) -> &'static str {
+    match frame {
+        Frame::Hello { .. } => "hello",
+        Frame::Challenge { .. } => "challenge",
+        Frame::Reject { .. } => "reject",
+        Frame::Msg { .. } => "message",
+        Frame::Bye { .. } => "goodbye",
+        Frame::Proof { .. } => "proof",
+        Frame::Ack { .. } => "acknowledgement",
+    }
+}
+
+fn frame_into(out: &mut Vec<u8>, frame: &Frame) {
+    frame.encode(out);
+}
+
+/// Writes one short handshake frame; a fresh socket's buffer takes it whole.
+fn write_frame(stream: &MioStream, frame: &Frame) -> Result<(), String> {
+    let mut bytes = Vec::new();
+    frame.encode(&mut bytes);
+    match write_some(stream, &bytes) {
+        Ok(n) if n == bytes.len() => Ok(()),
+        Ok(_) => Err("the peer does not read its handshake".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// A token is a slot in the low half of a `usize` and the slot's generation
 /// in the high half, so an event for a closed connection never reaches the
 /// one that took its slot.
@@ -539,135 +1624,8 @@ fn slot_of(token: Token) -> (usize, u32) {
     (token.0 & SLOT_MASK, (token.0 >> SLOT_BITS) as u32)
 }
 
-fn closed(why: String) -> Verdict {
-    Verdict::Close { clean: false, why }
-}
-
-fn eof(conn: &Conn) -> Verdict {
-    if conn.pending.is_empty() {
-        closed("connection closed without a bye".into())
-    } else {
-        closed("connection closed inside a frame".into())
-    }
-}
-
-/// Why an outbound connection could not be made.
-#[derive(Debug)]
-pub enum ConnectError {
-    /// Nobody answered (yet): worth retrying.
-    Unreachable(String),
-    /// Somebody answered and said no (another run, wrong id...).
-    Rejected(String),
-}
-
-impl std::fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ConnectError::Unreachable(why) => f.write_str(why),
-            ConnectError::Rejected(why) => write!(f, "rejected: {why}"),
-        }
-    }
-}
-
-/// A persistent connection to one peer.
-pub struct Outbound {
-    pub peer: u32,
-    stream: TcpStream,
-    backlog: Vec<u8>,
-    frame: Vec<u8>,
-}
-
-/// Connects to `peer` at `addr` and completes the handshake.
-pub fn connect(
-    me: u32,
-    peer: u32,
-    addr: &str,
-    run: &str,
-    timeout: Duration,
-) -> Result<Outbound, ConnectError> {
-    let unreachable = |e: io::Error| ConnectError::Unreachable(e.to_string());
-    let target = addr
-        .to_socket_addrs()
-        .map_err(unreachable)?
-        .next()
-        .ok_or_else(|| ConnectError::Unreachable(format!("{addr} resolves to no address")))?;
-    let stream = TcpStream::connect_timeout(&target, timeout).map_err(unreachable)?;
-    stream.set_nodelay(true).map_err(unreachable)?;
-    stream
-        .set_read_timeout(Some(HANDSHAKE_TIMEOUT))
-        .map_err(unreachable)?;
-    let mut hello = Vec::new();
-    Frame::Hello {
-        from: me,
-        to: peer,
-        run: run.to_string(),
-    }
-    .encode(&mut hello);
-    (&stream).write_all(&hello).map_err(unreachable)?;
-    let mut reader = FrameReader::new(&stream);
-    match reader.next_frame() {
-        Ok(Frame::Accept) => {}
-        Ok(Frame::Reject { reason }) => return Err(ConnectError::Rejected(reason)),
-        Ok(other) => return Err(ConnectError::Rejected(format!("answered {other:?}"))),
-        Err(e) => return Err(ConnectError::Unreachable(format!("handshake failed: {e}"))),
-    }
-    stream.set_nonblocking(true).map_err(unreachable)?;
-    Ok(Outbound {
-        peer,
-        stream,
-        backlog: Vec::new(),
-        frame: Vec::with_capacity(32),
-    })
-}
-
-impl Outbound {
-    /// Sends one message without blocking; what the kernel does not take now
-    /// waits in the backlog.
-    pub fn send(&mut self, sent_tick: u64, clock: u64) -> io::Result<()> {
-        self.frame.clear();
-        Frame::Msg { sent_tick, clock }.encode(&mut self.frame);
-        if self.backlog.is_empty() {
-            let n = write_some(&self.stream, &self.frame)?;
-            self.backlog.extend_from_slice(&self.frame[n..]);
-        } else {
-            self.backlog.extend_from_slice(&self.frame);
-            self.drain()?;
-        }
-        if self.backlog.len() > MAX_BACKLOG {
-            return Err(io::Error::other(format!(
-                "VM {} has not read {} bytes of messages",
-                self.peer,
-                self.backlog.len()
-            )));
-        }
-        Ok(())
-    }
-
-    /// True if some bytes still wait for the peer.
-    pub fn has_backlog(&self) -> bool {
-        !self.backlog.is_empty()
-    }
-
-    /// Hands as much of the backlog to the kernel as it takes now.
-    pub fn drain(&mut self) -> io::Result<()> {
-        let n = write_some(&self.stream, &self.backlog)?;
-        self.backlog.drain(..n);
-        Ok(())
-    }
-
-    /// Stops cleanly: writes the backlog and `Bye` (waiting at most `timeout`),
-    /// then closes the sending half.
-    pub fn finish(mut self, timeout: Duration) -> io::Result<()> {
-        Frame::Bye.encode(&mut self.backlog);
-        self.stream.set_nonblocking(false)?;
-        self.stream.set_write_timeout(Some(timeout))?;
-        (&self.stream).write_all(&self.backlog)?;
-        self.stream.shutdown(Shutdown::Write)
-    }
-}
-
 /// Writes what the non-blocking socket takes; 0 when it takes nothing now.
-fn write_some(mut stream: &TcpStream, bytes: &[u8]) -> io::Result<usize> {
+fn write_some(mut stream: &MioStream, bytes: &[u8]) -> io::Result<usize> {
     let mut done = 0;
     while done < bytes.len() {
         match stream.write(&bytes[done..]) {
@@ -687,10 +1645,11 @@ mod tests {
 
     #[test]
     fn tokens_carry_slot_and_generation_and_never_the_listeners() {
-        for (slot, generation) in [(0, 0), (7, 1), (63, 12_345), (1, SLOT_MASK as u32)] {
+        for (slot, generation) in [(0, 0), (7, 1), (63, 12_345), (1, SLOT_MASK as u32 - 1)] {
             let token = token_of(slot, generation);
             assert_eq!(slot_of(token), (slot, generation));
             assert_ne!(token, LISTENER);
+            assert_ne!(token, WAKER);
         }
     }
 }

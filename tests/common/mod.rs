@@ -83,6 +83,10 @@ pub fn run_ok(args: &[&str], logs: &Path) -> Output {
 /// `ports[id - 1]` and takes every other port as a peer (`ports[j - 1]` is VM
 /// j); fixed rate, runtime, run id and seed; logs in `dir`. Stdio is the
 /// caller's to set before spawning.
+/// The secret of the VMs [`vm_cmd`] starts (by hand, a run's VMs share one).
+pub const SECRET: &str = "a test secret";
+
+/// `lamport-sim vm` by hand, with [`SECRET`], on `ports` (VM i on `ports[i-1]`).
 pub fn vm_cmd(
     dir: &Path,
     id: u32,
@@ -93,6 +97,7 @@ pub fn vm_cmd(
     seed: u64,
 ) -> Command {
     let mut c = bin();
+    c.env("LAMPORT_SECRET", SECRET);
     c.args(["vm", "--id", &id.to_string()])
         .args(["--listen", &format!("127.0.0.1:{}", ports[id as usize - 1])])
         .args(["--rate", &rate.to_string(), "--runtime", runtime])

@@ -1,8 +1,8 @@
 # An independent, deliberately simple checker of the rules in
 # docs/log-format.md, written apart from src/verify.rs, used only to
-# cross-check it (see fuzz.py and NOTEBOOK.md).
-# Independent checker of docs/log-format.md section 4 (throwaway, for
-# cross-checking verify).
+# cross-check it (see fuzz.py, tests/test_verify.rs and NOTEBOOK.md).
+# Usage: python3 tests/crosscheck/check.py RUN_DIR (prints OK, exit 0; or
+# the first errors, exit 1).
 import sys, os, re, math
 def parse(line):
     d={}
@@ -10,6 +10,7 @@ def parse(line):
         if '=' not in tok: raise ValueError(tok)
         k,v=tok.split('=',1); d[k]=v
     return d
+TIME=re.compile(r'\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)')
 def check(folder):
     errs=[]; logs={}
     for f in os.listdir(folder):
@@ -28,12 +29,14 @@ def check(folder):
         if not L or L[0][1].get('event')!='start': errs.append((f,1,'nostart')); continue
         st=L[0][1]; peers=set(int(x) for x in st['peers'].split(',') if x)
         stopped=None; tick=0; clock=0; last_t=''; seen_stop=False; seen_pending=False
-        info[vm]=dict(peers=peers, lost=[], stopped=False)
+        info[vm]=dict(peers=peers, lost=[], stopped=False, run=st.get('run'))
+        down=set()
         for ln,d in L:
             try:
                 if d.get('vm')!=str(vm): errs.append((f,ln,'vm'))
                 if seen_stop: errs.append((f,ln,'afterstop'))
                 t=d['time']
+                if not TIME.fullmatch(t): errs.append((f,ln,'timeformat'))
                 if t<last_t: errs.append((f,ln,'time'))
                 last_t=t; ev=d['event']
                 if ev in ('internal','send','receive'):
@@ -59,7 +62,18 @@ def check(folder):
                     seen_pending=True; fr=int(d['from'])
                     if fr not in peers: errs.append((f,ln,'from'))
                     recs.setdefault((fr,vm),[]).append((int(d['sent_tick']),int(d['msg_clock']),ln,f))
-                elif ev=='peer_lost': info[vm]['lost'].append((int(d['peer']),ln))
+                elif ev=='peer_lost':
+                    p=int(d['peer']); info[vm]['lost'].append((p,ln)); down.discard(p)
+                elif ev in ('link_down','link_up'):
+                    p=int(d['peer'])
+                    if ev=='link_up': int(d['resent'])
+                    if p not in peers: errs.append((f,ln,'linkpeer'))
+                    elif ev=='link_down':
+                        if p in down: errs.append((f,ln,'linkdown twice'))
+                        down.add(p)
+                    else:
+                        if p not in down: errs.append((f,ln,'linkup without down'))
+                        down.discard(p)
                 elif ev=='stop':
                     seen_stop=True; info[vm]['stopped']=True
                     if int(d['ticks'])!=tick or int(d['clock'])!=clock: errs.append((f,ln,'stopvals'))
@@ -68,8 +82,12 @@ def check(folder):
                         if abs(tick-want)>1: errs.append((f,ln,'tickcount'))
                 elif ev=='start':
                     if ln!=L[0][0]: errs.append((f,ln,'secondstart'))
+                    if 'start_at' in d and not TIME.fullmatch(d['start_at']): errs.append((f,ln,'timeformat'))
                 else: errs.append((f,ln,'event'))
             except (KeyError,ValueError): errs.append((f,ln,'fields'))
+    # rule 7: one run id
+    runs=set(i['run'] for i in info.values())
+    if len(runs)>1: errs.append(('',0,'runs'))
     # matching
     for (fr,to),R in recs.items():
         S={k:(c,ln) for k,c,ln in sends.get((fr,to),[])}
@@ -85,18 +103,14 @@ def check(folder):
         got=set(x[0] for x in recs.get((fr,to),[]))
         missing=[(k,ln) for k,c,ln in S if k not in got]
         if not missing: continue
-        recv_lost=any(p==fr for p,_ in info[to]['lost'])
-        if not info[to]['stopped'] or not info[fr]['stopped'] or recv_lost: 
+        # A crash (either side) may lose a link's tail; nothing else may,
+        # a peer_lost of either side included.
+        if not info[to]['stopped'] or not info[fr]['stopped']:
             # tail only: a recorded message after a missing one is still a gap
             first=min(k for k,_ in missing)
             if any(k>first for k in got): errs.append((f'machine_{fr}.log',0,'gap'))
             continue
-        first_missing_ln=min(ln for k,ln in missing)
-        if any(p==to and ln<=first_missing_ln for p,ln in info[fr]['lost']):
-            first=min(k for k,_ in missing)
-            if any(k>first for k in got): errs.append((f'machine_{fr}.log',0,'gap'))
-            continue
-        errs.append((f'machine_{fr}.log',0,'missing'))
+        for k,ln in missing: errs.append((f'machine_{fr}.log',ln,'missing'))
     return errs
 if __name__=='__main__':
     e=check(sys.argv[1]); print('OK' if not e else e[:5]); sys.exit(0 if not e else 1)
