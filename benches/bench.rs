@@ -275,6 +275,11 @@ struct Run {
     why: String,
     /// Lines of the launcher's stderr holding `warning`.
     warnings: usize,
+    /// The first few lines of the launcher's stderr that are not a VM's warning.
+    err_head: Vec<String>,
+    /// The harness killed the launcher: it outlived its time limit. Its VMs
+    /// were then reaped by init, so `cpu_s` misses theirs.
+    timed_out: bool,
     /// Wall time just before the launcher was spawned, us since the epoch.
     spawned_us: i64,
     /// Wall time just after the launcher was reaped, us since the epoch.
@@ -391,6 +396,13 @@ fn run_sim_with(sim: Sim, during: Option<During>) -> Run {
         exit_code: status.code(),
         why: err.lines().last().unwrap_or("").to_string(),
         warnings: err.lines().filter(|l| l.contains("warning")).count(),
+        err_head: err
+            .lines()
+            .filter(|l| !(l.starts_with("vm ") && l.contains(": warning: ")))
+            .take(3)
+            .map(|l| shortened(l, 240))
+            .collect(),
+        timed_out: killed,
         dir,
         spawned_us,
         exited_us,
@@ -1170,7 +1182,14 @@ fn scale_n(vms: u32, o: &Opts, out: &mut Report) {
         let figures = Figures::of(&run.logs(), true);
         let vm_s = f64::from(vms) * runtime_s;
         v.push("exit", if run.exit_ok { 0.0 } else { 1.0 });
-        v.push("cpu", run.cpu_s / vm_s * 1e3);
+        v.push(
+            "cpu",
+            if run.timed_out {
+                f64::NAN
+            } else {
+                run.cpu_s / vm_s * 1e3
+            },
+        );
         v.push("mem", run.tree_peak_kb.0 as f64 / 1024.0);
         v.push("own", run.tree_peak_kb.1 as f64 / 1024.0);
         v.push("warnings", run.warnings as f64);
@@ -1185,11 +1204,18 @@ fn scale_n(vms: u32, o: &Opts, out: &mut Report) {
             run.cpu_s,
             run.warnings,
         );
+        if run.timed_out {
+            let _ = write!(
+                note,
+                "; the harness killed the launcher at its time limit (so the CPU figure misses the VMs)"
+            );
+        }
         if !run.exit_ok {
             let _ = write!(
                 note,
-                "; its last stderr line: {:?}",
-                shortened(&run.why, 240)
+                "; its last stderr line: {:?}; its first lines that are not a VM's warning: {:?}",
+                shortened(&run.why, 240),
+                run.err_head
             );
         }
         match &figures {
