@@ -110,6 +110,11 @@ pub struct RunArgs {
     /// (one slow VM among fast ones). The count must equal --vms.
     #[arg(long, value_name = "R1,R2,..", value_delimiter = ',')]
     pub rates: Option<Vec<u32>>,
+    /// Seconds set-up may go without progress (a VM listening, one more link
+    /// up, a VM ready) before the run is given up; each VM's own
+    /// --connect-timeout too.
+    #[arg(long, value_name = "SECS", default_value = "60")]
+    pub connect_timeout: f64,
     #[command(flatten)]
     pub model: ModelArgs,
 }

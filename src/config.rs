@@ -81,6 +81,8 @@ pub struct RunConfig {
     pub base_port: u16,
     /// Fixed rates, one per VM (`--rates`); `None` draws them.
     pub rates: Option<Vec<u32>>,
+    /// `--connect-timeout`: how long set-up may go without progress.
+    pub connect_timeout: Duration,
     pub model: Model,
 }
 
@@ -203,6 +205,7 @@ pub fn run(a: &RunArgs) -> Result<RunConfig, ConfigError> {
         vms: a.vms,
         base_port: a.base_port,
         rates: a.rates.clone(),
+        connect_timeout: secs("--connect-timeout", a.connect_timeout)?,
         model: model(&a.model)?,
     })
 }
@@ -383,6 +386,7 @@ mod tests {
         );
         assert_eq!(c.model.logs, PathBuf::from("logs"));
         assert_eq!(c.rates, None);
+        assert_eq!(c.connect_timeout, Duration::from_secs(60));
         assert_eq!(
             run_args(&["--rates", "1,6,6"]).unwrap().rates,
             Some(vec![1, 6, 6])
@@ -409,6 +413,7 @@ mod tests {
             (&["--delay", "x"], "--delay"),
             (&["--delay", "1..2..3"], "--delay"),
             (&["--delay", "0..60001"], "--delay"),
+            (&["--connect-timeout", "0"], "--connect-timeout"),
         ] {
             let e = run_args(args).unwrap_err();
             assert_eq!(e.flag, flag, "{args:?}: {e}");

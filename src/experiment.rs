@@ -82,7 +82,7 @@ pub fn main(args: &ExperimentArgs) -> Result<ExitCode> {
     }
     let base = config::run(&args.run)?;
     // Every check before anything is created or removed.
-    launcher::check_ports(&base)?;
+    launcher::preflight(&base)?;
     let dir = base.model.logs.join(&args.name);
     let lock = FolderLock::exclusive(&dir, &format!("experiment {}", args.name))?;
     let old = match old_runs(&dir, &args.name, args.replace) {

@@ -9,13 +9,22 @@
 //! Windows, `CREATE_NEW_PROCESS_GROUP`), so a terminal's Ctrl+C reaches only
 //! the launcher, which forwards `stop`: one path, and no child can be hit by
 //! SIGINT in the instants before its own handler exists.
+//!
+//! Each VM's first control line is the run's secret, new for every run and
+//! never on a command line. Set-up (every VM listening, then every VM with
+//! all its links up) may take as long as it makes progress: it is given up
+//! after `--connect-timeout` without any, in one line. A VM that exits
+//! uncleanly is announced to the others (`gone`), so none waits out its
+//! grace for it; one that gave up on peers (`lost`) is reported as a loss,
+//! and the run exits 1. Everything a VM says often (live figures, links up)
+//! is kept by its stdout's reader without waking the launcher's thread.
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitCode, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -30,8 +39,9 @@ use crate::live;
 use crate::lock::FolderLock;
 use crate::logline;
 
-/// Longest wait for every VM to bind and to connect.
-pub const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an exited VM's status is waited for before its peers are told
+/// it is gone anyway (its stdout closes a moment before it is reapable).
+const GONE_WAIT: Duration = Duration::from_millis(100);
 /// How long after the runtime a VM may take to stop before it is killed.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the live view is redrawn.
@@ -53,21 +63,76 @@ struct Vm {
     ready: bool,
     gone: bool,
     status: Option<ExitStatus>,
-    /// Its last live figures (live view only).
-    live: Option<Status>,
+    /// What its stdout's reader keeps for the launcher's thread.
+    heard: Arc<Heard>,
+    /// The peers it gave up on (`lost J N`), with its messages to each never
+    /// acknowledged.
+    lost: Vec<(u32, u64)>,
 }
 
 impl Vm {
     fn tell(&mut self, msg: &ToVm) {
+        self.tell_text(&msg.line());
+    }
+
+    /// Writes control lines in one write (1023 `peer` lines are one, not 1023).
+    fn tell_text(&mut self, text: &str) {
         if let Some(stdin) = self.stdin.as_mut() {
             if stdin
-                .write_all(msg.line().as_bytes())
+                .write_all(text.as_bytes())
                 .and_then(|()| stdin.flush())
                 .is_err()
             {
                 self.stdin = None;
             }
         }
+    }
+}
+
+/// What a VM's stdout reader keeps itself, so that the launcher's thread
+/// need not wake for it: 1024 VMs say about 4096 `status` lines a second,
+/// and up to a million `linked K` lines during set-up.
+#[derive(Debug, Default)]
+struct Heard {
+    /// Its last live figures (live view only).
+    live: Mutex<Option<Status>>,
+    /// The most links it said were up.
+    linked: AtomicU32,
+}
+
+impl Heard {
+    fn live(&self) -> Option<Status> {
+        *self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// When a VM last said more of its links were up (set-up progress), noted
+/// by the stdout readers.
+#[derive(Debug)]
+struct LinkProgress {
+    base: Instant,
+    /// Milliseconds from `base`.
+    last_ms: AtomicU64,
+}
+
+impl LinkProgress {
+    fn new() -> Self {
+        LinkProgress {
+            base: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// VM's `heard` says `linked k`: progress if k is more than before.
+    fn linked(&self, heard: &Heard, k: u32) {
+        if heard.linked.fetch_max(k, Ordering::Relaxed) < k {
+            let ms = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.last_ms.fetch_max(ms, Ordering::Relaxed);
+        }
+    }
+
+    fn last(&self) -> Instant {
+        self.base + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
     }
 }
 
@@ -111,9 +176,10 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     install_interrupt_handler()?;
     let seed = cfg.model.seed.unwrap_or_else(|| rand::rng().random());
     let run_id = format!("{:06x}", rand::rng().random_range(0..0x100_0000u32));
-    // Every check before anything is written: the ports, then the folder's
-    // lock, held to the end of the run (taking it creates the folder).
-    check_ports(&cfg)?;
+    // Every check before anything is written: the open-files limit and the
+    // ports, then the folder's lock, held to the end of the run (taking it
+    // creates the folder).
+    preflight(&cfg)?;
     let _lock = FolderLock::exclusive(&cfg.model.logs, &format!("run {run_id}"))?;
     if interrupted() {
         eprintln!("lamport-sim: interrupted before any VM started");
@@ -130,21 +196,45 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         cfg.model.logs.display()
     );
     println!("lamport-sim: --seed {seed} repeats it");
-    let mut vms = spawn_all(&cfg, seed, &run_id, &tx)?;
+    let progress = Arc::new(LinkProgress::new());
+    let mut vms = spawn_all(&cfg, seed, &run_id, &new_secret(), &tx, &progress)?;
     let mut launch = Launch {
         rx,
         vms: &mut vms,
         stopping: false,
         interrupted: false,
         label,
+        exited: Vec::new(),
+        progress,
     };
     let mut outcome = launch.drive(&cfg);
     if launch.interrupted && matches!(outcome, Outcome::Ran) {
         outcome = Outcome::InterruptedRun;
     }
+    if let Outcome::SetupFailed(why, _) = &outcome {
+        // The cause first, before whatever the stop brings.
+        eprintln!("lamport-sim: {why}");
+    }
     launch.stop_all();
     launch.reap(cfg.model.runtime + STOP_TIMEOUT);
     finish(&cfg, &vms, outcome)
+}
+
+/// The checks of a run before anything is written: raises the open-files
+/// limit (the VMs inherit it) and fails with a `--vms` error if it is still
+/// too low for the run, then [`check_ports`].
+pub fn preflight(cfg: &RunConfig) -> Result<(), ConfigError> {
+    crate::limits::check_run(cfg.vms, crate::limits::raise_open_files())?;
+    check_ports(cfg)
+}
+
+/// The run's secret: 32 random bytes as hex, new for every run. It reaches
+/// the VMs over their control pipes only, never a command line (`ps` shows
+/// those to every local user).
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill(&mut bytes[..]);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Fails with a `--base-port` error naming the first port already taken.
@@ -167,7 +257,14 @@ pub fn check_ports(cfg: &RunConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Result<Vec<Vm>> {
+fn spawn_all(
+    cfg: &RunConfig,
+    seed: u64,
+    run_id: &str,
+    secret: &str,
+    tx: &Sender<Ev>,
+    progress: &Arc<LinkProgress>,
+) -> Result<Vec<Vm>> {
     let exe = std::env::current_exe().context("cannot find this program's own executable")?;
     let mut vms: Vec<Vm> = Vec::new();
     for id in 1..=cfg.vms {
@@ -182,6 +279,10 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             .args(["vm", "--control", "--id", &id.to_string()])
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--run", run_id, "--seed", &seed.to_string()])
+            .args([
+                "--connect-timeout",
+                &cfg.connect_timeout.as_secs_f64().to_string(),
+            ])
             .args(["--runtime", &cfg.model.runtime.as_secs_f64().to_string()])
             .args(rate_args(cfg, id))
             .args(["--event-range", &cfg.model.event_range.to_string()])
@@ -213,10 +314,12 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             }
         };
         let stdin = child.stdin.take();
+        let heard = Arc::new(Heard::default());
         if let Some(out) = child.stdout.take() {
-            watch_stdout(id, out, tx.clone());
+            let keep = (Arc::clone(&heard), Arc::clone(progress));
+            watch_stdout(id, out, tx.clone(), keep);
         }
-        vms.push(Vm {
+        let mut vm = Vm {
             id,
             child,
             stdin,
@@ -224,8 +327,12 @@ fn spawn_all(cfg: &RunConfig, seed: u64, run_id: &str, tx: &Sender<Ev>) -> Resul
             ready: false,
             gone: false,
             status: None,
-            live: None,
-        });
+            heard,
+            lost: Vec::new(),
+        };
+        // The first line, before the peers: links admit only its holders.
+        vm.tell(&ToVm::Secret(secret.to_string()));
+        vms.push(vm);
     }
     Ok(vms)
 }
@@ -253,6 +360,18 @@ fn live_view() -> bool {
     std::io::stderr().is_terminal()
 }
 
+/// The terminal's height and width (stderr's), where it can be told.
+#[cfg(unix)]
+fn terminal_size() -> Option<(usize, usize)> {
+    let ws = rustix::termios::tcgetwinsize(std::io::stderr()).ok()?;
+    (ws.ws_row > 0 && ws.ws_col > 0).then(|| (usize::from(ws.ws_row), usize::from(ws.ws_col)))
+}
+
+#[cfg(not(unix))]
+fn terminal_size() -> Option<(usize, usize)> {
+    None
+}
+
 /// `--delay` as the VMs take it.
 fn delay_arg(cfg: &RunConfig) -> String {
     cfg.model
@@ -273,16 +392,30 @@ fn rate_args(cfg: &RunConfig, id: u32) -> Vec<String> {
     }
 }
 
-/// Forwards a child's control lines; its end means the child is gone.
-fn watch_stdout(id: u32, out: std::process::ChildStdout, tx: Sender<Ev>) {
+/// Forwards a child's control lines, but for the figures and links it keeps
+/// in `keep`; its end means the child is gone.
+fn watch_stdout(
+    id: u32,
+    out: std::process::ChildStdout,
+    tx: Sender<Ev>,
+    keep: (Arc<Heard>, Arc<LinkProgress>),
+) {
+    let (heard, progress) = keep;
     let _ = thread::Builder::new()
         .name(format!("vm{id}-stdout"))
         .stack_size(64 * 1024)
         .spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
-                if let Some(msg) = FromVm::parse(&line) {
-                    let _ = tx.send(Ev::Said(id, msg));
+                match FromVm::parse(&line) {
+                    Some(FromVm::Status(s)) => {
+                        *heard.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+                    }
+                    Some(FromVm::Linked(k)) => progress.linked(&heard, k),
+                    Some(msg) => {
+                        let _ = tx.send(Ev::Said(id, msg));
+                    }
+                    None => {}
                 }
             }
             let _ = tx.send(Ev::Gone(id));
@@ -297,8 +430,9 @@ enum Outcome {
     Interrupted,
     /// Ctrl+C while they ticked: they stopped early, cleanly.
     InterruptedRun,
-    /// A VM exited during set-up (its own error is on stderr), or set-up timed out.
-    SetupFailed(String),
+    /// A VM exited during set-up (its own error is on stderr), or set-up
+    /// timed out; in which phase.
+    SetupFailed(String, Phase),
 }
 
 struct Launch<'a> {
@@ -307,12 +441,134 @@ struct Launch<'a> {
     stopping: bool,
     interrupted: bool,
     label: &'a str,
+    /// VMs whose stdout closed and whose peers are not yet told: when it
+    /// closed. Peers are told `gone` unless the VM exited cleanly (then it
+    /// finished with every peer, and 1024 VMs stopping at once would
+    /// otherwise make a million `gone` lines).
+    exited: Vec<(u32, Instant)>,
+    /// Set-up progress that the stdout readers note.
+    progress: Arc<LinkProgress>,
+}
+
+/// The two waits of set-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Every VM bound its port and said where.
+    Bind,
+    /// Every VM has all its links up.
+    Connect,
+}
+
+impl Phase {
+    fn done(self, vm: &Vm) -> bool {
+        match self {
+            Phase::Bind => vm.addr.is_some(),
+            Phase::Connect => vm.ready,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Phase::Bind => "bind its port",
+            Phase::Connect => "connect to its peers",
+        }
+    }
+}
+
+/// The set-up deadline: `timeout` (`--connect-timeout`) after the last
+/// progress, which is a VM listening, a VM's `linked K` with a larger K than
+/// it said before, or a VM ready. A big run on a slow machine may take long
+/// to set up, but not long without progress.
+#[derive(Debug)]
+struct SetupClock {
+    timeout: Duration,
+    last: Instant,
+    /// Per VM (id - 1): listening, most links said, ready.
+    seen: Vec<(bool, u32, bool)>,
+}
+
+impl SetupClock {
+    fn new(vms: usize, timeout: Duration, now: Instant) -> Self {
+        SetupClock {
+            timeout,
+            last: now,
+            seen: vec![(false, 0, false); vms],
+        }
+    }
+
+    /// Notes what VM `id` said; true if it is progress (the deadline moves).
+    fn said(&mut self, id: u32, msg: &FromVm, now: Instant) -> bool {
+        let Some(seen) = (id as usize)
+            .checked_sub(1)
+            .and_then(|i| self.seen.get_mut(i))
+        else {
+            return false;
+        };
+        let progress = match *msg {
+            FromVm::Listening(_) => !std::mem::replace(&mut seen.0, true),
+            FromVm::Linked(k) if k > seen.1 => {
+                seen.1 = k;
+                true
+            }
+            FromVm::Ready => !std::mem::replace(&mut seen.2, true),
+            _ => false,
+        };
+        if progress {
+            self.last = now;
+        }
+        progress
+    }
+
+    /// Progress at `at`, noted elsewhere.
+    fn progressed(&mut self, at: Instant) {
+        self.last = self.last.max(at);
+    }
+
+    fn deadline(&self) -> Instant {
+        self.last + self.timeout
+    }
+}
+
+/// `VM 3 of 8`, `4 of 6 VMs (VM 1, 3-5)`, `312 of 1024 VMs`: some of the
+/// VMs, with their ids when they are few.
+fn some_vms(ids: &[u32], vms: usize) -> String {
+    let list = table::id_list(ids);
+    if ids.len() == 1 {
+        format!("VM {list} of {vms}")
+    } else if ids.len() < vms && list.len() <= 24 {
+        format!("{} of {vms} VMs (VM {list})", ids.len())
+    } else {
+        format!("{} of {vms} VMs", ids.len())
+    }
+}
+
+/// `2 of 1024 VMs (VM 8, 9) did not stop in time; killing them`.
+fn not_stopped(late: &[u32], vms: usize) -> String {
+    let them = if late.len() == 1 { "it" } else { "them" };
+    format!(
+        "{} did not stop in time; killing {them}",
+        some_vms(late, vms)
+    )
+}
+
+/// `312 of 1024 VMs not connected to all peers after 60 s; try fewer VMs or
+/// --connect-timeout`, with the ids when they are few.
+fn setup_timed_out(phase: Phase, late: &[u32], vms: usize, timeout: Duration) -> String {
+    let what = match phase {
+        Phase::Bind => "not listening",
+        Phase::Connect => "not connected to all peers",
+    };
+    let who = some_vms(late, vms);
+    format!(
+        "{who} {what} after {} s; try fewer VMs or --connect-timeout",
+        timeout.as_secs_f64()
+    )
 }
 
 impl Launch<'_> {
     fn drive(&mut self, cfg: &RunConfig) -> Outcome {
-        let deadline = Instant::now() + SETUP_TIMEOUT;
-        if let Some(o) = self.wait_setup(deadline, |vm| vm.addr.is_some(), "bind its port") {
+        let mut clock = SetupClock::new(self.vms.len(), cfg.connect_timeout, Instant::now());
+        if let Some(o) = self.wait_setup(&mut clock, Phase::Bind) {
             return o;
         }
         let addrs: Vec<(u32, SocketAddr)> = self
@@ -321,14 +577,16 @@ impl Launch<'_> {
             .filter_map(|v| Some((v.id, v.addr?)))
             .collect();
         for vm in self.vms.iter_mut() {
+            let mut text = String::with_capacity(32 * addrs.len());
             for &(id, addr) in &addrs {
                 if id != vm.id {
-                    vm.tell(&ToVm::Peer(id, addr));
+                    text.push_str(&ToVm::Peer(id, addr).line());
                 }
             }
-            vm.tell(&ToVm::Connect);
+            text.push_str(&ToVm::Connect.line());
+            vm.tell_text(&text);
         }
-        if let Some(o) = self.wait_setup(deadline, |vm| vm.ready, "connect to its peers") {
+        if let Some(o) = self.wait_setup(&mut clock, Phase::Connect) {
             return o;
         }
         // A few ms ahead, so every VM has the line before the instant comes.
@@ -344,16 +602,15 @@ impl Launch<'_> {
         Outcome::Ran
     }
 
-    /// Waits until `done` holds for every VM; `None` if it does.
-    fn wait_setup(
-        &mut self,
-        deadline: Instant,
-        done: fn(&Vm) -> bool,
-        what: &str,
-    ) -> Option<Outcome> {
-        while !self.vms.iter().all(done) {
-            match self.rx.recv_deadline(deadline) {
-                Ok(Ev::Said(id, msg)) => self.note(id, msg),
+    /// Waits until every VM has done `phase`; `None` if they all did.
+    fn wait_setup(&mut self, clock: &mut SetupClock, phase: Phase) -> Option<Outcome> {
+        while !self.vms.iter().all(|v| phase.done(v)) {
+            clock.progressed(self.progress.last());
+            match self.rx.recv_deadline(clock.deadline()) {
+                Ok(Ev::Said(id, msg)) => {
+                    clock.said(id, &msg, Instant::now());
+                    self.note(id, msg);
+                }
                 // After Ctrl+C a VM may leave during set-up (a group's SIGINT
                 // can reach a child before it takes its own group): that is
                 // the interrupt, not a failure.
@@ -363,39 +620,93 @@ impl Launch<'_> {
                 }
                 Ok(Ev::Gone(id)) => {
                     self.mark_gone(id);
-                    return Some(Outcome::SetupFailed(format!(
-                        "VM {id} exited before it could {what}"
-                    )));
+                    self.tell_gone(id);
+                    return Some(Outcome::SetupFailed(
+                        format!("VM {id} exited before it could {}", phase.what()),
+                        phase,
+                    ));
                 }
                 Ok(Ev::Interrupt) => return Some(Outcome::Interrupted),
+                Err(_) if self.progress.last() + clock.timeout > Instant::now() => {}
                 Err(_) => {
-                    let late: Vec<String> = self
+                    let late: Vec<u32> = self
                         .vms
                         .iter()
-                        .filter(|v| !done(v))
-                        .map(|v| v.id.to_string())
+                        .filter(|v| !phase.done(v))
+                        .map(|v| v.id)
                         .collect();
-                    return Some(Outcome::SetupFailed(format!(
-                        "VM {} did not {what} within {} s",
-                        late.join(", "),
-                        SETUP_TIMEOUT.as_secs()
-                    )));
+                    let why = setup_timed_out(phase, &late, self.vms.len(), clock.timeout);
+                    return Some(Outcome::SetupFailed(why, phase));
                 }
             }
         }
         None
     }
 
+    /// VM `id`, found by its place (ids are 1..=N in order) or else by search.
+    fn vm_mut(&mut self, id: u32) -> Option<&mut Vm> {
+        let i = (id as usize).wrapping_sub(1);
+        if self.vms.get(i).is_some_and(|v| v.id == id) {
+            return self.vms.get_mut(i);
+        }
+        self.vms.iter_mut().find(|v| v.id == id)
+    }
+
     fn note(&mut self, id: u32, msg: FromVm) {
-        let Some(vm) = self.vms.iter_mut().find(|v| v.id == id) else {
+        let Some(vm) = self.vm_mut(id) else {
             return;
         };
         match msg {
             FromVm::Listening(addr) => vm.addr = Some(addr),
             FromVm::Ready => vm.ready = true,
-            FromVm::Status(s) => vm.live = Some(s),
-            // Not yet acted on.
-            FromVm::Lost { .. } | FromVm::Linked(_) => {}
+            FromVm::Status(s) => *vm.heard.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(s),
+            FromVm::Lost { peer, unacked } => match vm.lost.iter_mut().find(|l| l.0 == peer) {
+                Some(l) => l.1 = l.1.max(unacked),
+                None => vm.lost.push((peer, unacked)),
+            },
+            // Set-up progress only (its reader keeps it).
+            FromVm::Linked(k) => {
+                vm.heard.linked.fetch_max(k, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Tells every VM still running that VM `id` is gone.
+    fn tell_gone(&mut self, id: u32) {
+        let gone = ToVm::Gone(id);
+        for vm in self.vms.iter_mut().filter(|v| !v.gone && v.id != id) {
+            vm.tell(&gone);
+        }
+    }
+
+    /// When [`Launch::settle_exits`] should look again, if it must.
+    fn next_settle(&self) -> Option<Instant> {
+        (!self.exited.is_empty()).then(|| Instant::now() + Duration::from_millis(5))
+    }
+
+    /// Tells the peers of each VM that exited, unless it exited cleanly
+    /// (status 0); a VM whose status does not come within [`GONE_WAIT`] is
+    /// taken as gone.
+    fn settle_exits(&mut self) {
+        let now = Instant::now();
+        let mut i = 0;
+        while i < self.exited.len() {
+            let (id, at) = self.exited[i];
+            let status = self.vm_mut(id).and_then(|vm| {
+                let status = vm.child.try_wait().ok().flatten();
+                vm.status = vm.status.or(status);
+                vm.status
+            });
+            match status {
+                Some(s) if s.success() => {}
+                Some(_) => self.tell_gone(id),
+                None if now < at + GONE_WAIT => {
+                    i += 1;
+                    continue;
+                }
+                None => self.tell_gone(id),
+            }
+            self.exited.swap_remove(i);
         }
     }
 
@@ -417,7 +728,7 @@ impl Launch<'_> {
     }
 
     fn mark_gone(&mut self, id: u32) {
-        if let Some(vm) = self.vms.iter_mut().find(|v| v.id == id) {
+        if let Some(vm) = self.vm_mut(id) {
             vm.gone = true;
             vm.stdin = None;
         }
@@ -432,9 +743,15 @@ impl Launch<'_> {
         let mut next_draw = Instant::now();
         while self.vms.iter().any(|v| !v.gone) && Instant::now() < hard_end {
             // Without a terminal there is nothing to redraw: sleep until news.
-            let wake = if live { next_draw } else { hard_end };
+            let mut wake = if live { next_draw } else { hard_end };
+            if let Some(settle) = self.next_settle() {
+                wake = wake.min(settle);
+            }
             match self.rx.recv_deadline(wake) {
-                Ok(Ev::Gone(id)) => self.mark_gone(id),
+                Ok(Ev::Gone(id)) => {
+                    self.mark_gone(id);
+                    self.exited.push((id, Instant::now()));
+                }
                 Ok(Ev::Interrupt) => {
                     self.interrupted = true;
                     self.stop_all();
@@ -443,6 +760,7 @@ impl Launch<'_> {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+            self.settle_exits();
             if live && Instant::now() >= next_draw {
                 drawn = self.draw(drawn, start, runtime);
                 next_draw = Instant::now() + LIVE_EVERY;
@@ -460,12 +778,13 @@ impl Launch<'_> {
             .iter()
             .map(|v| live::Row {
                 vm: v.id,
-                status: v.live,
+                status: v.heard.live(),
                 running: !v.gone,
             })
             .collect();
         let elapsed = start.elapsed().as_secs_f64();
-        let lines = live::lines(self.label, elapsed, runtime.as_secs_f64(), &rows);
+        let fit = terminal_size().map_or(live::Fit::DEFAULT, |(h, w)| live::Fit::terminal(h, w));
+        let lines = live::lines(self.label, elapsed, runtime.as_secs_f64(), &rows, fit);
         eprint!("{}", live::redraw(drawn, &lines));
         lines.len()
     }
@@ -484,6 +803,7 @@ impl Launch<'_> {
     /// Waits for every child; kills the ones still there after `limit`.
     fn reap(&mut self, limit: Duration) {
         let end = Instant::now() + limit.min(STOP_TIMEOUT);
+        let mut late: Vec<u32> = Vec::new();
         for vm in self.vms.iter_mut() {
             loop {
                 match vm.child.try_wait() {
@@ -493,13 +813,18 @@ impl Launch<'_> {
                     }
                     Ok(None) if Instant::now() < end => thread::sleep(Duration::from_millis(5)),
                     _ => {
-                        eprintln!("lamport-sim: VM {} did not stop in time; killing it", vm.id);
                         let _ = vm.child.kill();
-                        vm.status = vm.child.wait().ok();
+                        late.push(vm.id);
                         break;
                     }
                 }
             }
+        }
+        if !late.is_empty() {
+            eprintln!("lamport-sim: {}", not_stopped(&late, self.vms.len()));
+        }
+        for vm in self.vms.iter_mut().filter(|v| late.contains(&v.id)) {
+            vm.status = vm.child.wait().ok();
         }
     }
 }
@@ -512,22 +837,40 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
         .filter(|v| !v.status.is_some_and(|s| s.success()))
         // Ctrl+C during set-up may reach a child before its handler exists.
         .filter(|v| !(interrupted_setup && killed_by_sigint(v.status)))
+        .filter(|v| !gave_up(&v.lost, v.status))
         .map(|v| (v.id, describe(v.status)))
         .collect();
-    if let Outcome::SetupFailed(why) = &outcome {
+    if let Outcome::SetupFailed(_, phase) = &outcome {
         // A VM's own usage error (exit 2, e.g. a port taken) is the user's.
-        let usage = vms
-            .iter()
-            .any(|v| v.status.and_then(|s| s.code()) == Some(2));
-        eprintln!("lamport-sim: {why}");
+        // Those come before it listens: once connecting, a VM that gives up
+        // (its own --connect-timeout) is a load failure.
+        let usage = *phase == Phase::Bind
+            && vms
+                .iter()
+                .any(|v| v.status.and_then(|s| s.code()) == Some(2));
         return Ok(ExitCode::from(if usage { 2 } else { 1 }));
     }
     match table_of(&cfg.model.logs, cfg.vms) {
         Ok(t) => print!("{t}"),
         Err(e) => eprintln!("lamport-sim: no table: {e:#}"),
     }
+    let lost: Vec<(u32, &[(u32, u64)])> = vms
+        .iter()
+        .filter(|v| gave_up(&v.lost, v.status))
+        .map(|v| (v.id, v.lost.as_slice()))
+        .collect();
+    if !lost.is_empty() {
+        let mut text = String::new();
+        for line in losses(&lost, &cfg.model.logs.display().to_string()) {
+            text.push_str(&format!("lamport-sim: {line}\n"));
+        }
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
     if !failed.is_empty() {
         bail!("{}", failures(&failed));
+    }
+    if !lost.is_empty() {
+        return Ok(ExitCode::FAILURE);
     }
     match outcome {
         Outcome::Interrupted | Outcome::InterruptedRun => {
@@ -536,6 +879,59 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
         }
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// True if the VM exited as one that gave up on a peer: it said `lost` and
+/// exited with status 1 (its log is complete; messages may be missing).
+fn gave_up(lost: &[(u32, u64)], status: Option<ExitStatus>) -> bool {
+    !lost.is_empty() && status.and_then(|s| s.code()) == Some(1)
+}
+
+/// Most VMs that gave up named one line each; more make one line in all.
+const MAX_LOSS_LINES: usize = 3;
+/// Widest loss line, after the `lamport-sim: ` in front of it.
+const LOSS_WIDTH: usize = table::WIDTH - "lamport-sim: ".len();
+
+/// The lines for the VMs that gave up on peers (VM, its (peer, messages not
+/// acknowledged)), each within [`LOSS_WIDTH`]: `VM 2 gave up on VM 3 (14
+/// messages unacknowledged)`, or one line for many VMs; then where to look.
+fn losses(lost: &[(u32, &[(u32, u64)])], logs: &str) -> Vec<String> {
+    let fit = |long: String, short: String| {
+        if long.chars().count() <= LOSS_WIDTH {
+            long
+        } else {
+            short
+        }
+    };
+    let unacked = |n: u64| match n {
+        1 => "1 message unacknowledged".to_string(),
+        n => format!("{n} messages unacknowledged"),
+    };
+    let mut out: Vec<String> = Vec::new();
+    if lost.len() <= MAX_LOSS_LINES {
+        for (vm, peers) in lost {
+            let mut ids: Vec<u32> = peers.iter().map(|p| p.0).collect();
+            ids.sort_unstable();
+            let n = unacked(peers.iter().map(|p| p.1).sum());
+            out.push(fit(
+                format!("VM {vm} gave up on VM {} ({n})", table::id_list(&ids)),
+                format!("VM {vm} gave up on {} peers ({n})", ids.len()),
+            ));
+        }
+    } else {
+        let mut vms: Vec<u32> = lost.iter().map(|l| l.0).collect();
+        vms.sort_unstable();
+        let n = unacked(lost.iter().flat_map(|l| l.1).map(|p| p.1).sum());
+        out.push(fit(
+            format!("VM {} gave up on peers ({n} in all)", table::id_list(&vms)),
+            format!("{} VMs gave up on peers ({n} in all)", vms.len()),
+        ));
+    }
+    out.push(fit(
+        format!("see what was lost: lamport-sim verify {logs}"),
+        "see what was lost: lamport-sim verify".into(),
+    ));
+    out
 }
 
 /// `VM 1-3, 5 died (killed by signal 9); VM 4 failed (exit code 1)`: one
@@ -610,5 +1006,152 @@ mod tests {
             failures(&failed),
             "VM 1-3, 5-12 died (killed by signal 9); VM 4 failed (exit code 1)"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_vm_gave_up_if_it_said_lost_and_exited_1() {
+        use std::os::unix::process::ExitStatusExt;
+        let exit = |code: i32| Some(ExitStatus::from_raw(code << 8));
+        let killed = Some(ExitStatus::from_raw(9));
+        let lost: &[(u32, u64)] = &[(3, 14)];
+        assert!(gave_up(lost, exit(1)));
+        assert!(!gave_up(lost, exit(0)), "a clean exit is no loss");
+        assert!(!gave_up(lost, exit(2)));
+        assert!(!gave_up(lost, killed), "a crash is a crash");
+        assert!(!gave_up(lost, None));
+        assert!(!gave_up(&[], exit(1)), "a failure that said no loss");
+    }
+
+    #[test]
+    fn each_run_has_a_fresh_secret_of_32_bytes() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert_ne!(a, b);
+        assert_eq!(
+            ToVm::parse(&ToVm::Secret(a.clone()).line()),
+            Some(ToVm::Secret(a))
+        );
+    }
+
+    #[test]
+    fn the_setup_deadline_moves_with_progress_only() {
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        let mut c = SetupClock::new(3, Duration::from_secs(60), t0);
+        assert_eq!(c.deadline(), at(60));
+        assert!(c.said(1, &FromVm::Listening(addr), at(10)));
+        assert!(!c.said(1, &FromVm::Listening(addr), at(20)), "said twice");
+        assert_eq!(c.deadline(), at(70));
+        assert!(c.said(2, &FromVm::Linked(5), at(30)));
+        assert!(!c.said(2, &FromVm::Linked(5), at(40)), "no more links");
+        assert!(!c.said(2, &FromVm::Linked(3), at(41)), "fewer links");
+        assert!(c.said(2, &FromVm::Linked(6), at(50)));
+        assert!(c.said(2, &FromVm::Ready, at(55)));
+        assert!(!c.said(2, &FromVm::Ready, at(56)));
+        let status = FromVm::Status(Status::default());
+        assert!(!c.said(3, &status, at(57)), "figures are not progress");
+        assert!(!c.said(9, &FromVm::Ready, at(58)), "no such VM");
+        assert!(!c.said(0, &FromVm::Ready, at(58)), "no such VM");
+        assert_eq!(c.deadline(), at(115));
+        c.progressed(at(100));
+        assert_eq!(c.deadline(), at(160));
+        c.progressed(at(90));
+        assert_eq!(c.deadline(), at(160), "never back");
+    }
+
+    #[test]
+    fn more_links_are_progress_and_the_same_or_fewer_are_not() {
+        let p = LinkProgress::new();
+        let heard = Heard::default();
+        assert_eq!(p.last(), p.base);
+        thread::sleep(Duration::from_millis(5));
+        p.linked(&heard, 3);
+        let first = p.last();
+        assert!(first > p.base);
+        thread::sleep(Duration::from_millis(5));
+        p.linked(&heard, 3);
+        p.linked(&heard, 2);
+        assert_eq!(p.last(), first);
+        p.linked(&heard, 4);
+        assert!(p.last() > first);
+        assert_eq!(heard.linked.load(Ordering::Relaxed), 4);
+    }
+
+    #[test]
+    fn a_setup_that_stalls_is_one_line() {
+        let sixty = Duration::from_secs(60);
+        let late: Vec<u32> = (1..=1024).filter(|id| id % 3 != 0).collect();
+        assert_eq!(
+            setup_timed_out(Phase::Connect, &late[..312], 1024, sixty),
+            "312 of 1024 VMs not connected to all peers after 60 s; \
+             try fewer VMs or --connect-timeout"
+        );
+        assert_eq!(
+            setup_timed_out(
+                Phase::Connect,
+                &[1, 3, 4, 5],
+                6,
+                Duration::from_millis(2500)
+            ),
+            "4 of 6 VMs (VM 1, 3-5) not connected to all peers after 2.5 s; \
+             try fewer VMs or --connect-timeout"
+        );
+        assert_eq!(
+            setup_timed_out(Phase::Bind, &[7], 8, sixty),
+            "VM 7 of 8 not listening after 60 s; try fewer VMs or --connect-timeout"
+        );
+        let all: Vec<u32> = (1..=3).collect();
+        assert_eq!(
+            setup_timed_out(Phase::Connect, &all, 3, sixty),
+            "3 of 3 VMs not connected to all peers after 60 s; try fewer VMs or --connect-timeout"
+        );
+        assert_eq!(
+            not_stopped(&[8, 9, 11], 1024),
+            "3 of 1024 VMs (VM 8, 9, 11) did not stop in time; killing them"
+        );
+        assert_eq!(
+            not_stopped(&[2], 3),
+            "VM 2 of 3 did not stop in time; killing it"
+        );
+    }
+
+    #[test]
+    fn losses_name_the_pairs_or_sum_up_within_80_columns() {
+        let two: &[(u32, u64)] = &[(3, 14)];
+        assert_eq!(
+            losses(&[(2, two)], "logs"),
+            [
+                "VM 2 gave up on VM 3 (14 messages unacknowledged)",
+                "see what was lost: lamport-sim verify logs"
+            ]
+        );
+        let many: Vec<(u32, u64)> = (1..=40).map(|p| (p * 2, 1)).collect();
+        let one: &[(u32, u64)] = &[(1, 1)];
+        let l = losses(&[(1, &many), (7, one)], &"/deep".repeat(20));
+        assert_eq!(
+            l,
+            [
+                "VM 1 gave up on 40 peers (40 messages unacknowledged)",
+                "VM 7 gave up on VM 1 (1 message unacknowledged)",
+                "see what was lost: lamport-sim verify"
+            ]
+        );
+        let vms: Vec<(u32, &[(u32, u64)])> = (1..=600).map(|vm| (vm * 2, two)).collect();
+        let l = losses(&vms, "logs");
+        assert_eq!(
+            l[0],
+            "600 VMs gave up on peers (8400 messages unacknowledged in all)"
+        );
+        let l = losses(&vms[..4], "logs");
+        assert_eq!(
+            l[0],
+            "VM 2, 4, 6, 8 gave up on peers (56 messages unacknowledged in all)"
+        );
+        for l in [l, losses(&vms, "logs")].concat() {
+            assert!(l.len() + "lamport-sim: ".len() <= 80, "{l}");
+        }
     }
 }

@@ -37,6 +37,7 @@
 //! - [`theory`]: what the model predicts from the rates and the die alone.
 //! - [`logs`]: reading a run folder.
 //! - [`lock`]: one run per log folder (OS file locks).
+//! - [`limits`]: the open-files limit a run of N VMs needs, raised at start.
 //! - [`manual`]: `completions` and `man`, generated from [`cli`].
 //! - [`bench`]: benchmark figures from parsed logs (`cargo bench` uses them).
 
@@ -48,6 +49,7 @@ pub mod control;
 pub mod experiment;
 pub mod export;
 pub mod launcher;
+pub mod limits;
 pub mod live;
 pub mod lock;
 pub mod logline;

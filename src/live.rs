@@ -12,6 +12,33 @@ pub const MAX_ROWS: usize = 20;
 /// Longest line drawn (a classic terminal's width), so none wraps.
 pub const MAX_WIDTH: usize = 80;
 
+/// How much of the terminal the view may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fit {
+    /// Most VM rows.
+    pub rows: usize,
+    /// Longest line.
+    pub width: usize,
+}
+
+impl Fit {
+    /// [`MAX_ROWS`] rows of [`MAX_WIDTH`]: where the terminal's size is unknown.
+    pub const DEFAULT: Fit = Fit {
+        rows: MAX_ROWS,
+        width: MAX_WIDTH,
+    };
+
+    /// Within a terminal of `height` lines and `width` columns: the view
+    /// (its rows and 3 more lines) with 2 lines to spare, so that the redraw
+    /// never scrolls the screen; at most the default.
+    pub fn terminal(height: usize, width: usize) -> Fit {
+        Fit {
+            rows: height.saturating_sub(5).clamp(1, MAX_ROWS),
+            width: width.clamp(20, MAX_WIDTH),
+        }
+    }
+}
+
 /// One VM as the launcher knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Row {
@@ -23,19 +50,21 @@ pub struct Row {
 }
 
 /// The view's lines (no newlines): a header, a row per VM (at most
-/// [`MAX_ROWS`]), then the clock spread and the time line.
-pub fn lines(label: &str, elapsed_s: f64, runtime_s: f64, rows: &[Row]) -> Vec<String> {
+/// `fit.rows`), then the clock spread and the time line, none wider than
+/// `fit.width`. However many VMs, the view has at most `fit.rows` + 3 lines.
+pub fn lines(label: &str, elapsed_s: f64, runtime_s: f64, rows: &[Row], fit: Fit) -> Vec<String> {
     let mut out =
         vec!["  vm  rate     tick    clock  queue     sent     recv  internal".to_string()];
-    for r in rows.iter().take(MAX_ROWS) {
+    let shown = fit.rows.max(1);
+    for r in rows.iter().take(shown) {
         out.push(row(r));
     }
-    if rows.len() > MAX_ROWS {
-        let longest = rows[MAX_ROWS..]
+    if rows.len() > shown {
+        let longest = rows[shown..]
             .iter()
             .filter_map(|r| Some((r.status?.queue, r.vm)))
             .max();
-        let mut more = format!("  ... {} more VMs", rows.len() - MAX_ROWS);
+        let mut more = format!("  ... {} more VMs", rows.len() - shown);
         if let Some((q, vm)) = longest {
             let _ = write!(more, " (longest queue among them: VM {vm}, {q})");
         }
@@ -49,7 +78,7 @@ pub fn lines(label: &str, elapsed_s: f64, runtime_s: f64, rows: &[Row]) -> Vec<S
     ));
     // A line that wraps would throw the redraw's line count off.
     for l in &mut out {
-        l.truncate(MAX_WIDTH);
+        l.truncate(fit.width);
     }
     out
 }
@@ -135,7 +164,7 @@ mod tests {
             row(2, Some(status(114, 0))),
             row(3, None),
         ];
-        let l = lines("", 12.34, 60.0, &rows);
+        let l = lines("", 12.34, 60.0, &rows, Fit::DEFAULT);
         assert_eq!(l.len(), 5);
         assert_eq!(
             l[1],
@@ -153,15 +182,36 @@ mod tests {
         let rows: Vec<Row> = (1..=64)
             .map(|vm| row(vm, Some(status(100, u64::from(vm)))))
             .collect();
-        let l = lines("run 1 of 2: ", 1.0, 5.0, &rows);
+        let l = lines("run 1 of 2: ", 1.0, 5.0, &rows, Fit::DEFAULT);
         assert_eq!(l.len(), 1 + MAX_ROWS + 2);
         assert_eq!(
             l[MAX_ROWS + 1],
             "  ... 44 more VMs (longest queue among them: VM 64, 64)"
         );
         assert!(l[MAX_ROWS + 2].starts_with("run 1 of 2: 1.0 of 5 s, 64 running"));
-        let long = lines(&"run 10 of 10: ".repeat(6), 1.0, 5.0, &rows);
+        let long = lines(&"run 10 of 10: ".repeat(6), 1.0, 5.0, &rows, Fit::DEFAULT);
         assert!(long.iter().all(|l| l.len() <= MAX_WIDTH), "{long:?}");
+    }
+
+    #[test]
+    fn a_thousand_vms_stay_within_a_small_terminal() {
+        let rows: Vec<Row> = (1..=1024)
+            .map(|vm| row(vm, Some(status(100 + u64::from(vm), 0))))
+            .collect();
+        let fit = Fit::terminal(15, 60);
+        assert_eq!(
+            fit,
+            Fit {
+                rows: 10,
+                width: 60
+            }
+        );
+        let l = lines("", 1.0, 60.0, &rows, fit);
+        assert_eq!(l.len(), 13, "{l:?}");
+        assert!(l.iter().all(|l| l.len() <= 60), "{l:?}");
+        assert!(l[11].starts_with("  ... 1014 more VMs"), "{}", l[11]);
+        assert_eq!(Fit::terminal(2, 10), Fit { rows: 1, width: 20 });
+        assert_eq!(Fit::terminal(100, 200), Fit::DEFAULT);
     }
 
     #[test]

@@ -53,6 +53,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Run(a)) => lamport_sim::launcher::run(lamport_sim::config::run(&a)?),
         Some(Command::Vm(a)) => {
             let cfg = lamport_sim::config::vm(&a)?;
+            // A socket per peer: a VM of 1024 needs more than a shell's usual 1024.
+            let _ = lamport_sim::limits::raise_open_files();
             let id = cfg.id;
             lamport_sim::vm::run(cfg).map_err(|e| match e.downcast::<ConfigError>() {
                 Ok(usage) => usage.into(),

@@ -1856,7 +1856,7 @@ mod tests {
         assert_eq!(
             report.summary.to_string(),
             "3 VMs, 22 lines: 3 start, 3 internal, 5 send, 4 receive, 4 pending, \
-             0 peer_lost, 0 link_down, 0 link_up, 3 stop; crashed: none\n\
+             0 peer_lost, 3 stop; crashed: none\n\
              messages: 8 sent = 4 received + 4 pending + 0 lost"
         );
         let v = Violation::new(

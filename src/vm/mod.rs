@@ -875,8 +875,7 @@ impl Vm {
             return Ok(());
         }
         anyhow::bail!(
-            "vm {}: gave up on {}; messages may be lost: run verify",
-            self.id,
+            "gave up on {}; messages may be lost: run verify",
             lost.join(", ")
         )
     }

@@ -24,6 +24,8 @@
 //! bad frames, wrong run, unknown sender, a failed secret check, a
 //! handshake that does not finish within [`HANDSHAKE_TIMEOUT`].
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,8 +46,13 @@ pub use super::warn::Warner;
 use crate::config::DelayRange;
 use crate::wire::{Frame, Nonce, WireError};
 
-/// How long a new connection has to complete its handshake.
+/// How long a new connection has to say its `Hello` (a stranger that
+/// connects and says nothing costs at most this long).
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the rest of a handshake may take once it began (a dial, or an
+/// accepted `Hello` waiting for its `Proof`): on a machine loaded with a
+/// thousand VMs, a peer may not run for a while.
+const HANDSHAKE_LONG: Duration = Duration::from_secs(10);
 /// Connections in handshake at once, beyond one per peer; past that the
 /// oldest is dropped, so connections that never speak cannot keep a real
 /// peer out.
@@ -60,8 +67,10 @@ pub const MAX_UNACKED: usize = 1 << 16;
 pub const MAX_QUEUE: usize = 1 << 20;
 /// A link with messages waiting for an acknowledgement this long, and
 /// nothing at all heard from the peer meanwhile, is broken: it is dialled
-/// again (a partition or a paused peer never resets a connection).
-pub const LINK_TIMEOUT: Duration = Duration::from_secs(2);
+/// again (a partition or a paused peer never resets a connection). Long
+/// enough that a peer starved of CPU by a thousand others is not taken for
+/// a dead one (a false alarm only costs a reconnection).
+pub const LINK_TIMEOUT: Duration = Duration::from_secs(5);
 /// A receiver acknowledges at most this long after a message arrives...
 const ACK_DELAY: Duration = Duration::from_millis(20);
 /// ...or at once when this many wait.
@@ -75,6 +84,9 @@ const DIAL_FIRST: Duration = Duration::from_millis(20);
 const DIAL_MAX: Duration = Duration::from_millis(500);
 /// Dials in progress at once (connects in waves, not 1,023 SYNs at once).
 const MAX_DIALING: usize = 32;
+/// How often the coarse timers are looked at (broken links, giving up,
+/// keepalives): a look costs one pass over every peer, so not on every wake.
+const SWEEP: Duration = Duration::from_millis(250);
 /// How often a paused net thread looks whether the queue has room again.
 const PAUSE_POLL: Duration = Duration::from_millis(1);
 /// How long after a failed accept the listener is tried again.
@@ -301,6 +313,7 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
     let links: Vec<Arc<Mutex<Link>>> = (0..n).map(|_| Arc::default()).collect();
     let dial_errors = Arc::new(Mutex::new(vec![None; n]));
     let now = Instant::now();
+    let peers_dial: Vec<bool> = ctx.peers.iter().map(|(id, _)| *id > ctx.me).collect();
     let peers = ctx
         .peers
         .iter()
@@ -324,6 +337,7 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
             progress_at: now,
             resolved: None,
             challenged: 0,
+            queued: *id > ctx.me,
             down_why: String::new(),
             down_warned: false,
         })
@@ -345,6 +359,11 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
         cmds: cmd_rx,
         dial_errors,
         dialing: 0,
+        dial_queue: (0..n).filter(|&pos| peers_dial[pos]).collect(),
+        timers: BinaryHeap::new(),
+        next_sweep: now + SWEEP,
+        handshakes: 0,
+        unfinished: n,
         stopping: false,
         all_done: false,
         paused: false,
@@ -369,6 +388,17 @@ enum Phase {
     Done,
     /// Given up on.
     Lost,
+}
+
+/// A precise timer: what to look at when its instant comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// The delayed acknowledgement of the link at this position.
+    Ack(usize),
+    /// The next dial of the peer at this position.
+    Dial(usize),
+    /// The handshake deadline of the connection in this slot, of this generation.
+    Handshake(usize, u32),
 }
 
 /// The net thread's own state of one peer's link.
@@ -400,6 +430,8 @@ struct Peer {
     resolved: Option<SocketAddr>,
     /// Connections of this peer waiting for its `Proof`.
     challenged: u32,
+    /// In the dial queue.
+    queued: bool,
     /// Why the link last broke.
     down_why: String,
     /// This break was already warned about (it lasted).
@@ -420,6 +452,17 @@ struct Net {
     dial_errors: Arc<Mutex<Vec<Option<String>>>>,
     /// Dials in progress.
     dialing: usize,
+    /// Peers due for a dial, in turn (at most [`MAX_DIALING`] dial at once).
+    dial_queue: VecDeque<usize>,
+    /// Precise timers (acks, dials, handshakes), soonest first; each is
+    /// checked against the state when it fires, so none needs cancelling.
+    timers: BinaryHeap<Reverse<(Instant, Timer)>>,
+    /// When the coarse timers are looked at next.
+    next_sweep: Instant,
+    /// Accepted connections still in their handshake.
+    handshakes: usize,
+    /// Peers whose link is neither done nor given up.
+    unfinished: usize,
     stopping: bool,
     /// [`NetEvent::AllDone`] was said.
     all_done: bool,
@@ -527,47 +570,41 @@ impl Net {
         }
     }
 
-    /// The earliest timer of any connection or link.
+    /// The earliest timer: a precise one, the next sweep, an accept retry.
     fn next_timeout(&self) -> Option<Duration> {
         let now = Instant::now();
-        let mut wake: Option<Instant> = self.retry_accept;
-        let mut at = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
-        for slot in &self.conns {
-            if let Some(d) = slot.conn.as_ref().and_then(|c| c.role.deadline()) {
-                at(d);
-            }
+        let mut wake = self.next_sweep;
+        if let Some(Reverse((t, _))) = self.timers.peek() {
+            wake = wake.min(*t);
         }
-        for (pos, p) in self.peers.iter().enumerate() {
-            if let Some(t) = p.ack_at {
-                at(t);
-            }
-            match p.phase {
-                Phase::Up => {
-                    if let Some(since) = lock(&self.links[pos]).waiting_since {
-                        at(since.max(p.last_heard) + LINK_TIMEOUT);
-                    }
-                    if self.paused {
-                        at(now + KEEPALIVE);
-                    }
-                }
-                Phase::Waiting => {
-                    if p.dial.is_some() && !p.dialing {
-                        at(p.next_dial);
-                    }
-                    if let Some(since) = p.down_since {
-                        at(since + self.ctx.peer_timeout);
-                    }
-                }
-                Phase::Done | Phase::Lost => continue,
-            }
-            if self.stopping {
-                at(p.progress_at + self.ctx.stop_grace);
-            }
+        if let Some(t) = self.retry_accept {
+            wake = wake.min(t);
         }
         if self.paused {
-            at(now + PAUSE_POLL);
+            wake = wake.min(now + PAUSE_POLL);
         }
-        wake.map(|w| w.saturating_duration_since(now))
+        if !self.dial_queue.is_empty() && self.dialing < MAX_DIALING {
+            wake = now;
+        }
+        Some(wake.saturating_duration_since(now))
+    }
+
+    fn at(&mut self, when: Instant, timer: Timer) {
+        self.timers.push(Reverse((when, timer)));
+    }
+
+    /// Moves the link at `pos` to `phase`, keeping count of unfinished links.
+    fn set_phase(&mut self, pos: usize, phase: Phase) {
+        let finished = |p: Phase| matches!(p, Phase::Done | Phase::Lost);
+        let before = self.peers[pos].phase;
+        if finished(before) != finished(phase) {
+            if finished(phase) {
+                self.unfinished -= 1;
+            } else {
+                self.unfinished += 1;
+            }
+        }
+        self.peers[pos].phase = phase;
     }
 
     /// What the tick thread asked, and writes it found failing.
@@ -577,8 +614,10 @@ impl Net {
                 Cmd::Stop => {
                     self.stopping = true;
                     let now = Instant::now();
-                    for p in &mut self.peers {
-                        p.progress_at = now;
+                    for pos in 0..self.peers.len() {
+                        self.peers[pos].progress_at = now;
+                        self.maybe_done(pos);
+                        self.maybe_never(pos);
                     }
                 }
                 Cmd::Gone(id) => {
@@ -629,7 +668,7 @@ impl Net {
 
     /// Registers a new connection; returns its slot.
     fn admit(&mut self, mut stream: MioStream, addr: SocketAddr, role: Role) -> Option<usize> {
-        if matches!(role, Role::Accepted(_)) && self.handshaking() >= self.max_handshaking() {
+        if matches!(role, Role::Accepted(_)) && self.handshakes >= self.max_handshaking() {
             self.drop_oldest_handshake();
         }
         let _ = stream.set_nodelay(true);
@@ -650,6 +689,12 @@ impl Net {
             return None;
         }
         let accepted = matches!(role, Role::Accepted(_));
+        if accepted {
+            self.handshakes += 1;
+        }
+        if let Some(deadline) = role.deadline() {
+            self.at(deadline, Timer::Handshake(slot, self.conns[slot].generation));
+        }
         self.conns[slot].conn = Some(Conn {
             stream: Arc::new(stream),
             addr,
@@ -665,17 +710,6 @@ impl Net {
 
     fn max_handshaking(&self) -> usize {
         MAX_HANDSHAKING + self.peers.len()
-    }
-
-    fn handshaking(&self) -> usize {
-        self.conns
-            .iter()
-            .filter(|s| {
-                s.conn
-                    .as_ref()
-                    .is_some_and(|c| matches!(c.role, Role::Accepted(_) | Role::Challenged { .. }))
-            })
-            .count()
     }
 
     fn drop_oldest_handshake(&mut self) {
@@ -841,7 +875,7 @@ impl Net {
                     instance,
                     run,
                 },
-            ) => self.hello(conn, from, to, nonce, instance, &run),
+            ) => self.hello(slot, conn, from, to, nonce, instance, &run),
             (Role::Challenged { .. }, Frame::Proof { resume, mac }) => {
                 self.proof(slot, conn, resume, &mac)
             }
@@ -869,8 +903,10 @@ impl Net {
 
     /// Acceptor: a `Hello`. Checks what it can before any secret is
     /// involved, then challenges.
+    #[allow(clippy::too_many_arguments)]
     fn hello(
         &mut self,
+        slot: usize,
         conn: &mut Conn,
         from: u32,
         to: u32,
@@ -911,8 +947,10 @@ impl Net {
             return Verdict::Close(why);
         }
         self.peers[pos].challenged += 1;
+        let deadline = Instant::now() + HANDSHAKE_LONG;
+        self.at(deadline, Timer::Handshake(slot, self.conns[slot].generation));
         conn.role = Role::Challenged {
-            deadline: Instant::now() + HANDSHAKE_TIMEOUT,
+            deadline,
             pos,
             dialer_nonce,
             nonce,
@@ -1078,15 +1116,16 @@ impl Net {
             Role::Challenged { .. } => {
                 let c = &mut self.peers[pos].challenged;
                 *c = c.saturating_sub(1);
+                self.handshakes = self.handshakes.saturating_sub(1);
             }
             _ => {}
         }
         conn.role = Role::Link(pos);
+        self.set_phase(pos, Phase::Up);
         let p = &mut self.peers[pos];
         p.instance = Some(instance);
         p.inc.reconnected();
         p.conn = Some(slot);
-        p.phase = Phase::Up;
         p.last_heard = now;
         p.progress_at = now;
         let down_since = p.down_since.take();
@@ -1142,6 +1181,7 @@ impl Net {
                     self.ack(pos);
                 } else if self.peers[pos].ack_at.is_none() {
                     self.peers[pos].ack_at = Some(now + ACK_DELAY);
+                    self.at(now + ACK_DELAY, Timer::Ack(pos));
                 }
                 if !self.ctx.queue.push(q) {
                     return Verdict::Close("the VM is gone".into());
@@ -1210,7 +1250,18 @@ impl Net {
         }
         let p = &self.peers[pos];
         if p.inc.ended() && p.inc.ack_due().is_none() && lock(&self.links[pos]).out.done() {
-            self.peers[pos].phase = Phase::Done;
+            self.set_phase(pos, Phase::Done);
+        }
+    }
+
+    /// Stopping, a link that was never up is done (nothing was sent either
+    /// way), unless a handshake under way may still bring it up on the
+    /// peer's side: then it is seen through like any other.
+    fn maybe_never(&mut self, pos: usize) {
+        let p = &self.peers[pos];
+        if self.stopping && !p.ever_up && p.phase == Phase::Waiting && !p.dialing && p.challenged == 0
+        {
+            self.set_phase(pos, Phase::Done);
         }
     }
 
@@ -1222,62 +1273,90 @@ impl Net {
     }
 
     fn check_all_done(&mut self) {
-        if !self.stopping || self.all_done {
-            return;
-        }
-        for pos in 0..self.peers.len() {
-            self.maybe_done(pos);
-        }
-        let finished = self
-            .peers
-            .iter()
-            .all(|p| matches!(p.phase, Phase::Done | Phase::Lost));
-        if finished {
+        if self.stopping && !self.all_done && self.unfinished == 0 {
             self.all_done = true;
             self.tell(NetEvent::AllDone);
         }
     }
 
-    /// Every timer that is due: handshakes, acks, keepalives, broken links,
-    /// dials, and giving up.
+    /// Every precise timer that is due, the dials whose turn came, and
+    /// every [`SWEEP`] the coarse ones.
     fn timers(&mut self) {
         let now = Instant::now();
-        for slot in 0..self.conns.len() {
-            let late = self.conns[slot]
-                .conn
-                .as_ref()
-                .and_then(|c| c.role.deadline())
-                .is_some_and(|d| d <= now);
-            if late {
-                let why = format!("no handshake within {} s", HANDSHAKE_TIMEOUT.as_secs());
-                self.close(slot, why);
+        while let Some(&Reverse((when, timer))) = self.timers.peek() {
+            if when > now {
+                break;
+            }
+            self.timers.pop();
+            match timer {
+                Timer::Ack(pos) => {
+                    if self.peers[pos].ack_at.is_some_and(|t| t <= now) {
+                        self.ack(pos);
+                    }
+                }
+                Timer::Dial(pos) => self.dial_due(pos, now),
+                Timer::Handshake(slot, generation) => {
+                    let late = self.conns[slot].generation == generation
+                        && self.conns[slot]
+                            .conn
+                            .as_ref()
+                            .and_then(|c| c.role.deadline())
+                            .is_some_and(|d| d <= now);
+                    if late {
+                        self.close(slot, "the handshake did not finish in time".into());
+                    }
+                }
             }
         }
+        while self.dialing < MAX_DIALING {
+            let Some(pos) = self.dial_queue.pop_front() else {
+                break;
+            };
+            self.peers[pos].queued = false;
+            self.dial(pos);
+        }
+        if now >= self.next_sweep {
+            self.next_sweep = now + SWEEP;
+            self.sweep(now);
+        }
+    }
+
+    /// A dial timer fired: queue the dial if it is still wanted.
+    fn dial_due(&mut self, pos: usize, now: Instant) {
+        let p = &self.peers[pos];
+        let wanted = p.phase == Phase::Waiting
+            && p.dial.is_some()
+            && !p.dialing
+            // Stopping, a link never up stays down.
+            && (p.ever_up || !self.stopping)
+            && now >= p.next_dial;
+        if wanted && !p.queued {
+            self.peers[pos].queued = true;
+            self.dial_queue.push_back(pos);
+        }
+    }
+
+    /// The coarse timers, one pass over the peers: broken links, keepalives
+    /// while paused, giving up (unreachable, or the stop grace).
+    fn sweep(&mut self, now: Instant) {
         for pos in 0..self.peers.len() {
-            if self.peers[pos].ack_at.is_some_and(|t| t <= now) {
-                self.ack(pos);
-            }
             match self.peers[pos].phase {
                 Phase::Up => self.watch_up(pos, now),
                 Phase::Waiting => self.watch_waiting(pos, now),
                 Phase::Done | Phase::Lost => continue,
             }
             let p = &self.peers[pos];
-            if self.stopping && p.phase != Phase::Lost && p.phase != Phase::Done {
-                if !p.ever_up {
-                    // Never connected, so nothing was sent either way; but a
-                    // handshake under way may still bring the link up on the
-                    // peer's side: then it is seen through like any other.
-                    if !p.dialing && p.challenged == 0 {
-                        self.peers[pos].phase = Phase::Done;
-                    }
-                } else if p.progress_at + self.ctx.stop_grace <= now {
-                    let why = format!(
-                        "no progress for {} s of the stop (--stop-grace)",
-                        self.ctx.stop_grace.as_secs_f64()
-                    );
-                    self.lose(pos, why);
-                }
+            if !self.stopping || matches!(p.phase, Phase::Done | Phase::Lost) {
+                continue;
+            }
+            if !p.ever_up {
+                self.maybe_never(pos);
+            } else if p.progress_at + self.ctx.stop_grace <= now {
+                let why = format!(
+                    "no progress for {} s of the stop (--stop-grace)",
+                    self.ctx.stop_grace.as_secs_f64()
+                );
+                self.lose(pos, why);
             }
         }
     }
@@ -1335,23 +1414,23 @@ impl Net {
                 return;
             }
         }
-        let pointless = self.stopping && !p.ever_up;
-        if p.dial.is_some()
-            && !p.dialing
-            && !pointless
-            && now >= p.next_dial
-            && self.dialing < MAX_DIALING
-        {
-            self.dial(pos);
-        }
+        // A dial whose timer was lost in a race is queued here at the latest.
+        self.dial_due(pos, now);
     }
 
     /// Starts a non-blocking connect to the peer at `pos`.
     fn dial(&mut self, pos: usize) {
         let now = Instant::now();
         let p = &mut self.peers[pos];
+        if p.dialing || p.phase != Phase::Waiting {
+            return;
+        }
         p.next_dial = now + p.backoff;
         p.backoff = (p.backoff * 2).min(DIAL_MAX);
+        // If this dial fails, the next one.
+        let next = p.next_dial;
+        self.at(next, Timer::Dial(pos));
+        let p = &mut self.peers[pos];
         let target = match p.resolved {
             Some(a) => a,
             None => {
@@ -1380,7 +1459,7 @@ impl Net {
             }
         };
         let role = Role::Dialing {
-            deadline: now + HANDSHAKE_TIMEOUT,
+            deadline: now + HANDSHAKE_LONG,
             pos,
             connected: false,
             nonce: auth::nonce(),
@@ -1419,11 +1498,14 @@ impl Net {
         // A link that had delivered everything both ways is done (the peer
         // typically exited after its stop).
         if self.delivered(pos) {
-            self.peers[pos].phase = Phase::Done;
+            self.set_phase(pos, Phase::Done);
             return;
         }
+        self.set_phase(pos, Phase::Waiting);
+        if self.peers[pos].dial.is_some() {
+            self.at(now, Timer::Dial(pos));
+        }
         let p = &mut self.peers[pos];
-        p.phase = Phase::Waiting;
         p.down_since = Some(now);
         p.ack_at = None;
         p.next_dial = now;
@@ -1449,12 +1531,15 @@ impl Net {
         }
         // Nothing missing either way: done, not lost.
         if self.delivered(pos) {
-            self.peers[pos].phase = Phase::Done;
+            self.set_phase(pos, Phase::Done);
             return;
         }
-        let p = &mut self.peers[pos];
-        p.phase = Phase::Lost;
-        let id = p.id;
+        self.set_phase(pos, Phase::Lost);
+        let id = self.peers[pos].id;
+        let why = match self.peers[pos].down_since {
+            Some(_) => format!("{why}; its link broke ({})", self.peers[pos].down_why),
+            None => why,
+        };
         self.tell(NetEvent::PeerLost { peer: id, why });
     }
 
@@ -1510,7 +1595,9 @@ impl Net {
             Role::Challenged { pos, .. } => {
                 let c = &mut self.peers[pos].challenged;
                 *c = c.saturating_sub(1);
+                self.handshakes = self.handshakes.saturating_sub(1);
             }
+            Role::Accepted(_) => self.handshakes = self.handshakes.saturating_sub(1),
             Role::Link(pos) => {
                 // The tick thread's handle goes first, so this one is the
                 // last and closing it takes the socket out of the poll set.
@@ -1523,9 +1610,11 @@ impl Net {
                     link.writer = None;
                 }
             }
-            _ => {}
         }
         let _ = conn.stream.shutdown(std::net::Shutdown::Both);
+        if let Role::Dialing { pos, .. } | Role::Challenged { pos, .. } = conn.role {
+            self.maybe_never(pos);
+        }
     }
 
     fn tell(&self, event: NetEvent) {
