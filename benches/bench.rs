@@ -7,10 +7,13 @@
 //! cargo bench                     # every case, full: about 15 minutes
 //! cargo bench -- --quick          # fewer runs, shorter runtimes: about 4 minutes
 //! cargo bench -- startup scale    # only the cases whose name holds a word
+//! cargo bench -- --bin old=/tmp/old --bin new=target/release/lamport-sim cost
+//!                                 # two binaries, run by run in turn
 //! ```
 //!
-//! Cases: `cost`, `ticks`, `startup`, `scale` (`scale-vms`, `scale-rate`),
-//! `latency`, `logtools`. A filtered run writes `bench/results-WORDS.md`.
+//! Cases: `cost`, `ticks`, `startup`, `scale-vms` (the search), `scale-rate`,
+//! `latency`, `logtools`, `scale-vms-256`, `scale-vms-512`, `scale-vms-1024`,
+//! `link-fault`. A filtered run writes `bench/results-WORDS.md`.
 //!
 //! Measured here, in the harness, because only the harness sees them: the
 //! whole run's CPU time (`getrusage(RUSAGE_CHILDREN)` around waiting for the
@@ -18,16 +21,26 @@
 //! launcher's children, polled from /proc until they exit) and the wall time
 //! just before the launcher is spawned. Everything else comes from the logs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use lamport_sim::bench::{self, Percentiles, Spread, TickReport};
+use lamport_sim::bench::{self, LinkCounts, Percentiles, Spread, TcpEntry, TickReport};
 use lamport_sim::{logline, logs, verify};
 
+/// The binary cargo built for this bench.
 const BIN: &str = env!("CARGO_BIN_EXE_lamport-sim");
+
+/// The binaries to run, (label, path): `--bin` flags, or [`BIN`] alone.
+static BINS: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
+
+fn bin_path(bin: usize) -> &'static Path {
+    &BINS.get().expect("BINS is set in main")[bin].1
+}
 
 fn main() {
     if !cfg!(target_os = "linux") {
@@ -38,7 +51,7 @@ fn main() {
     let began = Instant::now();
     let load_before = load_average();
     let mut out = Report::default();
-    let cases: [(&str, Case); 7] = [
+    let cases: [(&str, Case); 11] = [
         ("cost", case_cost),
         ("ticks", case_ticks),
         ("startup", case_startup),
@@ -46,6 +59,10 @@ fn main() {
         ("scale-rate", case_scale_rate),
         ("latency", case_latency),
         ("logtools", case_logtools),
+        ("scale-vms-256", case_scale_256),
+        ("scale-vms-512", case_scale_512),
+        ("scale-vms-1024", case_scale_1024),
+        ("link-fault", case_link_fault),
     ];
     for (name, case) in cases {
         if opts.selects(name) {
@@ -54,10 +71,7 @@ fn main() {
         }
     }
     if out.rows.is_empty() {
-        eprintln!(
-            "no case matches {:?}; cases: cost ticks startup scale latency logtools",
-            opts.words
-        );
+        eprintln!("no case matches {:?}; cases: {CASES}", opts.words);
         std::process::exit(2);
     }
     out.rows.push(Row::new(
@@ -86,10 +100,26 @@ fn main() {
 /// One case: runs what it needs and adds its rows.
 type Case = fn(&Opts, &mut Report);
 
+const CASES: &str = "cost ticks startup scale-vms scale-rate latency logtools scale-vms-256 scale-vms-512 scale-vms-1024 link-fault";
+
+const USAGE: &str =
+    "cargo bench [-- [--quick] [--runs N] [--scale-runtime SECS] [--bin [LABEL=]PATH]... [CASE...]]
+  --quick               fewer runs, shorter runtimes
+  --runs N              N runs of every case that repeats (not the searches)
+  --scale-runtime SECS  runtime of scale-vms-256/512/1024 (default 10)
+  --bin [LABEL=]PATH    run this binary instead of the one cargo built; given twice or more,
+                        cost, startup, latency, scale-vms-N and link-fault run each binary
+                        in turn, run by run, and label their rows; the other cases run the first
+A CASE word selects every case whose name holds it.";
+
 struct Opts {
     quick: bool,
     /// Case filters; empty = every case.
     words: Vec<String>,
+    /// `--runs N`: replaces each repeating case's own run count.
+    runs: Option<u64>,
+    /// `--scale-runtime SECS`: the scale-vms-N cases' runtime.
+    scale_runtime_s: f64,
 }
 
 impl Opts {
@@ -97,26 +127,88 @@ impl Opts {
         let mut opts = Opts {
             quick: false,
             words: Vec::new(),
+            runs: None,
+            scale_runtime_s: 10.0,
         };
-        for arg in std::env::args().skip(1) {
-            match arg.as_str() {
+        let mut bins = Vec::new();
+        let usage = |why: String| -> ! {
+            eprintln!("error: {why}\n{USAGE}");
+            std::process::exit(2)
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+                _ => (arg.clone(), None),
+            };
+            let mut value = |name: &str| {
+                inline
+                    .clone()
+                    .or_else(|| args.next())
+                    .unwrap_or_else(|| usage(format!("{name} needs a value")))
+            };
+            match flag.as_str() {
                 // cargo bench passes --bench to harness = false targets.
                 "--bench" => {}
                 "--quick" => opts.quick = true,
+                "--runs" => {
+                    let v = value("--runs");
+                    match v.parse::<u64>() {
+                        Ok(n) if n > 0 => opts.runs = Some(n),
+                        _ => usage(format!("--runs wants a whole number above 0, not {v:?}")),
+                    }
+                }
+                "--scale-runtime" => {
+                    let v = value("--scale-runtime");
+                    match v.parse::<f64>() {
+                        Ok(x) if x > 0.0 && x.is_finite() => opts.scale_runtime_s = x,
+                        _ => usage(format!("--scale-runtime wants seconds above 0, not {v:?}")),
+                    }
+                }
+                "--bin" => {
+                    let v = value("--bin");
+                    let (label, path) = match v.split_once('=') {
+                        Some((l, p)) if !l.is_empty() && !l.contains('/') => (l.to_string(), p),
+                        _ => (v.clone(), v.as_str()),
+                    };
+                    let path = PathBuf::from(path);
+                    if !path.is_file() {
+                        usage(format!("--bin {v}: no such file {}", path.display()));
+                    }
+                    bins.push((label, path));
+                }
                 "-h" | "--help" => {
-                    println!(
-                        "cargo bench [-- [--quick] [CASE...]]; cases: cost ticks startup scale-vms scale-rate latency logtools"
-                    );
+                    println!("{USAGE}\ncases: {CASES}");
                     std::process::exit(0);
                 }
-                flag if flag.starts_with('-') => {
-                    eprintln!("error: unknown flag {flag} (try --quick, or case names)");
-                    std::process::exit(2);
-                }
+                flag if flag.starts_with('-') => usage(format!("unknown flag {flag}")),
                 word => opts.words.push(word.to_string()),
             }
         }
+        if bins.is_empty() {
+            bins.push(("built".to_string(), PathBuf::from(BIN)));
+        }
+        // from_args runs once, before anything reads BINS.
+        let _ = BINS.set(bins);
         opts
+    }
+
+    /// A repeating case's run count: `--runs`, or `full` (`quick` under `--quick`).
+    fn runs(&self, full: u64, quick: u64) -> u64 {
+        self.runs.unwrap_or(if self.quick { quick } else { full })
+    }
+
+    /// The binaries a comparing case runs, by index into [`BINS`].
+    fn bins(&self) -> std::ops::Range<usize> {
+        0..BINS.get().map_or(1, Vec::len)
+    }
+
+    /// What a comparing case appends to its rows' names: nothing with one binary.
+    fn tag(&self, bin: usize) -> String {
+        match BINS.get() {
+            Some(bins) if bins.len() > 1 => format!(" [{}]", bins[bin].0),
+            _ => String::new(),
+        }
     }
 
     fn selects(&self, case: &str) -> bool {
@@ -148,6 +240,28 @@ struct Sim {
     /// Each VM draws its rate from this range.
     rates: (u32, u32),
     seed: u64,
+    /// Index into [`BINS`].
+    bin: usize,
+    /// Sample the whole process tree's RSS every 100 ms (instead of each
+    /// VM's `VmHWM` now and then).
+    tree: bool,
+}
+
+impl Sim {
+    fn new(vms: u32, runtime_s: f64, rates: (u32, u32), seed: u64) -> Sim {
+        Sim {
+            vms,
+            runtime_s,
+            rates,
+            seed,
+            bin: 0,
+            tree: false,
+        }
+    }
+
+    fn with_bin(self, bin: usize) -> Sim {
+        Sim { bin, ..self }
+    }
 }
 
 /// What the harness saw of one run.
@@ -155,14 +269,30 @@ struct Run {
     /// Holds `logs/` and the launcher's stdout and stderr.
     dir: tempfile::TempDir,
     exit_ok: bool,
+    /// The launcher's exit code; `None` if a signal ended it.
+    exit_code: Option<i32>,
     /// The launcher's last stderr line, when it failed.
     why: String,
+    /// Lines of the launcher's stderr holding `warning`.
+    warnings: usize,
+    /// The first few lines of the launcher's stderr that are not a VM's warning.
+    err_head: Vec<String>,
+    /// The harness killed the launcher: it outlived its time limit. Its VMs
+    /// were then reaped by init, so `cpu_s` misses theirs.
+    timed_out: bool,
     /// Wall time just before the launcher was spawned, us since the epoch.
     spawned_us: i64,
+    /// Wall time just after the launcher was reaped, us since the epoch.
+    exited_us: i64,
     /// User + sys CPU seconds of the launcher and every VM.
     cpu_s: f64,
-    /// Peak RSS (`VmHWM`) of each VM process seen, in kB.
+    /// Peak RSS (`VmHWM`) of each VM process seen, in kB (not with `tree`).
     rss_kb: Vec<u64>,
+    /// With `tree`: the largest sum of RSS over the launcher and its VMs,
+    /// and of RSS less shared pages, in kB, over the 100 ms samples.
+    tree_peak_kb: (u64, u64),
+    /// VM processes seen.
+    vms_seen: usize,
 }
 
 impl Run {
@@ -172,13 +302,20 @@ impl Run {
 }
 
 fn run_sim(sim: Sim) -> Run {
+    run_sim_with(sim, None)
+}
+
+/// Something to do while a run goes on, on its own thread, given the launcher's pid.
+type During = Box<dyn FnOnce(u32) + Send>;
+
+fn run_sim_with(sim: Sim, during: Option<During>) -> Run {
     let dir = tempfile::Builder::new()
         .prefix("lsim-bench-")
         .tempdir()
         .expect("cannot make a temp folder");
     let logs = dir.path().join("logs");
     let file = |name: &str| std::fs::File::create(dir.path().join(name)).expect("temp file");
-    let mut cmd = Command::new(BIN);
+    let mut cmd = Command::new(bin_path(sim.bin));
     cmd.args(["run", "--base-port", "0", "--vms", &sim.vms.to_string()])
         .args(["--runtime", &sim.runtime_s.to_string()])
         .args(["--min-rate", &sim.rates.0.to_string()])
@@ -189,35 +326,65 @@ fn run_sim(sim: Sim) -> Run {
         .stdin(Stdio::null())
         .stdout(file("launcher.out"))
         .stderr(file("launcher.err"));
-    let limit = Duration::from_secs_f64(sim.runtime_s) + Duration::from_secs(90);
-    let poll = if sim.runtime_s <= 5.0 { 50 } else { 250 };
+    // Big runs take long to set up (and, before issue 13, long to fail).
+    let limit = Duration::from_secs_f64(sim.runtime_s + 90.0 + 0.1 * f64::from(sim.vms));
+    let poll = Duration::from_millis(match (sim.tree, sim.runtime_s <= 5.0) {
+        (true, _) => 100,
+        (false, true) => 50,
+        (false, false) => 250,
+    });
     let cpu_before = children_cpu_s();
     let spawned_us = logline::now_us();
     let started = Instant::now();
     let mut child = cmd.spawn().expect("cannot spawn lamport-sim");
     let launcher = child.id();
+    // The launcher is reaped on its own thread, so that its exit is timed to
+    // the microsecond while this one samples /proc.
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait();
+        (status, logline::now_us())
+    });
+    let during = during.map(|f| std::thread::spawn(move || f(launcher)));
+    let page_kb = page_size_kb();
     let mut hwm: HashMap<u32, u64> = HashMap::new();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("cannot wait for the launcher") {
-            break status;
-        }
-        if started.elapsed() > limit {
+    let mut tree_peak_kb = (0, 0);
+    let mut killed = false;
+    while !waiter.is_finished() {
+        if started.elapsed() > limit && !killed {
             eprintln!("  the run did not end within {limit:?}: killing it");
-            let _ = child.kill();
-            break child.wait().expect("cannot wait for the launcher");
+            // SAFETY: kill(2) has no memory effects; the launcher is not yet
+            // reaped (its waiter has not returned), so the pid is still its.
+            unsafe { libc::kill(launcher as i32, libc::SIGKILL) };
+            killed = true;
         }
         if hwm.len() < sim.vms as usize {
             for pid in children_of(launcher) {
                 hwm.entry(pid).or_insert(0);
             }
         }
-        for (pid, kb) in hwm.iter_mut() {
-            if let Some(now) = vm_hwm_kb(*pid) {
-                *kb = (*kb).max(now);
+        if sim.tree {
+            let mut sum = (0, 0);
+            for pid in std::iter::once(&launcher).chain(hwm.keys()) {
+                if let Some((rss, shared)) = statm_pages(*pid) {
+                    sum.0 += rss * page_kb;
+                    sum.1 += rss.saturating_sub(shared) * page_kb;
+                }
+            }
+            tree_peak_kb = (tree_peak_kb.0.max(sum.0), tree_peak_kb.1.max(sum.1));
+        } else {
+            for (pid, kb) in hwm.iter_mut() {
+                if let Some(now) = vm_hwm_kb(*pid) {
+                    *kb = (*kb).max(now);
+                }
             }
         }
-        std::thread::sleep(Duration::from_millis(poll));
-    };
+        std::thread::sleep(poll);
+    }
+    let (status, exited_us) = waiter.join().expect("the waiter thread panicked");
+    let status = status.expect("cannot wait for the launcher");
+    if let Some(during) = during {
+        let _ = during.join();
+    }
     let cpu_s = children_cpu_s() - cpu_before;
     let leftovers = kill_processes_mentioning(dir.path());
     if leftovers > 0 {
@@ -226,12 +393,38 @@ fn run_sim(sim: Sim) -> Run {
     let err = std::fs::read_to_string(dir.path().join("launcher.err")).unwrap_or_default();
     Run {
         exit_ok: status.success(),
+        exit_code: status.code(),
         why: err.lines().last().unwrap_or("").to_string(),
+        warnings: err.lines().filter(|l| l.contains("warning")).count(),
+        err_head: err
+            .lines()
+            .filter(|l| !(l.starts_with("vm ") && l.contains(": warning: ")))
+            .take(3)
+            .map(|l| shortened(l, 240))
+            .collect(),
+        timed_out: killed,
         dir,
         spawned_us,
+        exited_us,
         cpu_s,
+        vms_seen: hwm.len(),
         rss_kb: hwm.into_values().filter(|&kb| kb > 0).collect(),
+        tree_peak_kb,
     }
+}
+
+/// Resident and shared pages of a process (`/proc/PID/statm`, cheaper to
+/// read than `status`); `None` once it has exited.
+fn statm_pages(pid: u32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let mut f = text.split_whitespace().skip(1);
+    Some((f.next()?.parse().ok()?, f.next()?.parse().ok()?))
+}
+
+fn page_size_kb() -> u64 {
+    // SAFETY: sysconf reads a constant of the system.
+    let bytes = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if bytes > 0 { bytes as u64 / 1024 } else { 4 }
 }
 
 /// User + sys CPU seconds of every reaped child (and their reaped children).
@@ -314,6 +507,9 @@ fn kill_processes_mentioning(_dir: &Path) -> usize {
 struct Figures {
     ticks: Vec<TickReport>,
     latency_us: Vec<i64>,
+    /// (sent, latency) of each matched message, us.
+    timed_latency_us: Vec<(i64, i64)>,
+    links: LinkCounts,
     lines: usize,
     /// `None` if verify passed, else its first violation.
     verify_error: Option<String>,
@@ -326,6 +522,8 @@ impl Figures {
         let mut figures = Figures {
             ticks: Vec::new(),
             latency_us: Vec::new(),
+            timed_latency_us: Vec::new(),
+            links: LinkCounts::default(),
             lines: 0,
             verify_error: None,
         };
@@ -341,6 +539,8 @@ impl Figures {
             logs.push((f.id, lines));
         }
         figures.latency_us = bench::latencies_us(&logs).0;
+        figures.timed_latency_us = bench::timed_latencies_us(&logs);
+        figures.links = LinkCounts::of(&logs);
         if verify_it {
             let pairs: Vec<(String, String)> =
                 files.into_iter().map(|f| (f.name, f.text)).collect();
@@ -383,6 +583,14 @@ impl Figures {
     fn first_tick_us(&self) -> Option<i64> {
         self.ticks.iter().filter_map(|t| t.first_tick_us).min()
     }
+
+    /// The shared start instant and the runtime, from the `start` lines
+    /// (the latest start, should they differ).
+    fn schedule_us(&self) -> Option<(i64, i64)> {
+        let at = self.ticks.iter().map(|t| t.start_at_us).max()?;
+        let runtime = self.ticks.iter().map(|t| t.runtime_us).max()?;
+        Some((at, runtime as i64))
+    }
 }
 
 /// Runs `sim` and measures it; counts it as failed in `report` if it exited
@@ -411,17 +619,21 @@ fn measured(sim: Sim, report: &mut Report) -> (Run, Option<Figures>) {
 
 // ---------------------------------------------------------------- cases
 
+/// (run index, binary) for `runs` runs of each binary, the binaries in turn:
+/// (0, 0), (0, 1), (1, 0), (1, 1)...; so that noise hits each alike.
+fn runs_in_turn(runs: u64, o: &Opts) -> Vec<(u64, usize)> {
+    (0..runs)
+        .flat_map(|i| o.bins().map(move |b| (i, b)))
+        .collect()
+}
+
 /// Issue 6 item 1 (and item 2's default-rate lateness): 3 VMs x 20 s at rates 1..6.
 fn case_cost(o: &Opts, out: &mut Report) {
-    let runs = o.pick(5, 3);
-    let mut v = Columns::default();
-    for i in 0..runs {
-        let sim = Sim {
-            vms: 3,
-            runtime_s: 20.0,
-            rates: (1, 6),
-            seed: 1000 + i,
-        };
+    let runs = o.runs(5, 3);
+    let mut columns: Vec<Columns> = o.bins().map(|_| Columns::default()).collect();
+    for (i, b) in runs_in_turn(runs, o) {
+        let v = &mut columns[b];
+        let sim = Sim::new(3, 20.0, (1, 6), 1000 + i).with_bin(b);
         let (run, figures) = measured(sim, out);
         let rss_mb = run
             .rss_kb
@@ -440,86 +652,86 @@ fn case_cost(o: &Opts, out: &mut Report) {
             v.push("lat50", lat[0]);
             v.push("lat99", lat[1]);
             eprintln!(
-                "  run {}/{runs}: CPU {:.3} s, peak RSS {rss_mb:.2} MB ({} VMs seen), lateness p99 {:.0} us",
+                "  run {}/{runs}{}: CPU {:.3} s, peak RSS {rss_mb:.2} MB ({} VMs seen), lateness p99 {:.0} us",
                 i + 1,
+                o.tag(b),
                 run.cpu_s,
                 run.rss_kb.len(),
                 late[1]
             );
         }
     }
-    let what = "3 VMs x 20 s, rates 1..6";
-    out.row(
-        "cost",
-        format!("whole-run CPU, user+sys, launcher + VMs ({what})"),
-        Target::Below(0.03),
-        Unit::Secs,
-        v.take("cpu"),
-    );
-    out.row(
-        "cost",
-        format!("peak RSS per VM, largest VM's VmHWM ({what})"),
-        Target::Below(4.0),
-        Unit::Mb,
-        v.take("rss"),
-    );
-    out.row(
-        "cost",
-        format!("tick lateness p50 ({what})"),
-        Target::Info,
-        Unit::Us,
-        v.take("p50"),
-    );
-    out.row(
-        "cost",
-        format!("tick lateness p99 ({what})"),
-        Target::Below(1000.0),
-        Unit::Us,
-        v.take("p99"),
-    );
-    out.row(
-        "cost",
-        format!("tick lateness max ({what})"),
-        Target::Info,
-        Unit::Us,
-        v.take("max"),
-    );
-    out.row(
-        "cost",
-        format!("ticks made - rate x runtime, worst VM ({what})"),
-        Target::Zero,
-        Unit::Count,
-        v.take("count"),
-    );
-    out.row(
-        "cost",
-        format!("send to arrival p50 ({what})"),
-        Target::Info,
-        Unit::Us,
-        v.take("lat50"),
-    );
-    out.row(
-        "cost",
-        format!("send to arrival p99 ({what})"),
-        Target::Info,
-        Unit::Us,
-        v.take("lat99"),
-    );
+    for (b, mut v) in columns.into_iter().enumerate() {
+        let rows_before = out.rows.len();
+        let what = "3 VMs x 20 s, rates 1..6";
+        out.row(
+            "cost",
+            format!("whole-run CPU, user+sys, launcher + VMs ({what})"),
+            Target::Below(0.03),
+            Unit::Secs,
+            v.take("cpu"),
+        );
+        out.row(
+            "cost",
+            format!("peak RSS per VM, largest VM's VmHWM ({what})"),
+            Target::Below(4.0),
+            Unit::Mb,
+            v.take("rss"),
+        );
+        out.row(
+            "cost",
+            format!("tick lateness p50 ({what})"),
+            Target::Info,
+            Unit::Us,
+            v.take("p50"),
+        );
+        out.row(
+            "cost",
+            format!("tick lateness p99 ({what})"),
+            Target::Below(1000.0),
+            Unit::Us,
+            v.take("p99"),
+        );
+        out.row(
+            "cost",
+            format!("tick lateness max ({what})"),
+            Target::Info,
+            Unit::Us,
+            v.take("max"),
+        );
+        out.row(
+            "cost",
+            format!("ticks made - rate x runtime, worst VM ({what})"),
+            Target::Zero,
+            Unit::Count,
+            v.take("count"),
+        );
+        out.row(
+            "cost",
+            format!("send to arrival p50 ({what})"),
+            Target::Info,
+            Unit::Us,
+            v.take("lat50"),
+        );
+        out.row(
+            "cost",
+            format!("send to arrival p99 ({what})"),
+            Target::Info,
+            Unit::Us,
+            v.take("lat99"),
+        );
+        out.tag_rows_since(rows_before, &o.tag(b));
+    }
 }
 
 /// Issue 6 item 2: lateness and tick counts at 6, 100, 1,000 and 10,000 ticks/s.
 fn case_ticks(o: &Opts, out: &mut Report) {
-    let runs = o.pick(3, 2);
+    let runs = o.runs(3, 2);
     let runtime_s = o.pick(20.0, 5.0);
     for rate in [6u32, 100, 1_000, 10_000] {
         let mut v = Columns::default();
         for i in 0..runs {
-            let sim = Sim {
-                vms: 3,
-                runtime_s,
-                rates: (rate, rate),
-                seed: 2000 + i,
-            };
+            let sim = Sim::new(3, runtime_s, (rate, rate), 2000 + i);
             let (run, figures) = measured(sim, out);
             v.push("cpu", run.cpu_s / runtime_s * 100.0);
             let Some(f) = figures else { continue };
@@ -596,24 +808,20 @@ fn case_ticks(o: &Opts, out: &mut Report) {
 
 /// Issue 6 item 3: wall time before spawning the launcher to the first `tick=1`.
 fn case_startup(o: &Opts, out: &mut Report) {
-    let runs = o.pick(5, 3);
+    let runs = o.runs(5, 3);
     for vms in [3u32, 16, 64] {
-        let mut values = Vec::new();
-        for i in 0..runs {
-            let sim = Sim {
-                vms,
-                runtime_s: 1.0,
-                rates: (1, 6),
-                seed: 3000 + i,
-            };
+        let mut values: Vec<Vec<f64>> = o.bins().map(|_| Vec::new()).collect();
+        for (i, b) in runs_in_turn(runs, o) {
+            let sim = Sim::new(vms, 1.0, (1, 6), 3000 + i).with_bin(b);
             let (run, figures) = measured(sim, out);
             if let Some(first) = figures.and_then(|f| f.first_tick_us()) {
                 let ms = (first - run.spawned_us) as f64 / 1e3;
                 eprintln!(
-                    "  {vms} VMs run {}/{runs}: first tick {ms:.1} ms after launch",
-                    i + 1
+                    "  {vms} VMs run {}/{runs}{}: first tick {ms:.1} ms after launch",
+                    i + 1,
+                    o.tag(b)
                 );
-                values.push(ms);
+                values[b].push(ms);
             }
         }
         let target = if vms == 3 {
@@ -621,13 +829,15 @@ fn case_startup(o: &Opts, out: &mut Report) {
         } else {
             Target::Info
         };
-        out.row(
-            "startup",
-            format!("launch to first tick, {vms} VMs"),
-            target,
-            Unit::Ms,
-            values,
-        );
+        for (b, values) in values.into_iter().enumerate() {
+            out.row(
+                "startup",
+                format!("launch to first tick, {vms} VMs{}", o.tag(b)),
+                target,
+                Unit::Ms,
+                values,
+            );
+        }
     }
 }
 
@@ -638,12 +848,7 @@ fn case_scale_vms(o: &Opts, out: &mut Report) {
     // take about 16,500 of this machine's 32,768 pids, which other sessions
     // share, so the search stops there (see the README).
     let found = search(64, (2, 128), o.pick(2, 1), out, "scale-vms", |n, out| {
-        let sim = Sim {
-            vms: n,
-            runtime_s,
-            rates: (100, 100),
-            seed: 4000 + u64::from(n),
-        };
+        let sim = Sim::new(n, runtime_s, (100, 100), 4000 + u64::from(n));
         keeps_every_tick(sim, out)
     });
     let what = format!("N VMs x 100 ticks/s x {runtime_s} s, no tick lost, verify clean");
@@ -674,12 +879,7 @@ fn case_scale_rate(o: &Opts, out: &mut Report) {
         out,
         "scale-rate",
         |rate, out| {
-            let sim = Sim {
-                vms: 3,
-                runtime_s,
-                rates: (rate, rate),
-                seed: 5000 + u64::from(rate),
-            };
+            let sim = Sim::new(3, runtime_s, (rate, rate), 5000 + u64::from(rate));
             keeps_every_tick(sim, out)
         },
     );
@@ -819,24 +1019,21 @@ fn search(
 
 /// Issue 6 item 5: send to arrival on the receiver's queue, from the logs.
 fn case_latency(o: &Opts, out: &mut Report) {
-    let runs = o.pick(5, 3);
+    let runs = o.runs(5, 3);
     let runtime_s = o.pick(10.0, 5.0);
-    let mut v = Columns::default();
-    for i in 0..runs {
-        let sim = Sim {
-            vms: 3,
-            runtime_s,
-            rates: (100, 100),
-            seed: 6000 + i,
-        };
+    let mut columns: Vec<Columns> = o.bins().map(|_| Columns::default()).collect();
+    for (i, b) in runs_in_turn(runs, o) {
+        let v = &mut columns[b];
+        let sim = Sim::new(3, runtime_s, (100, 100), 6000 + i).with_bin(b);
         let (_, figures) = measured(sim, out);
         let Some(lat) = figures.and_then(|f| Some((f.latency()?, f.latency_us.len()))) else {
             continue;
         };
         let (p, n) = lat;
         eprintln!(
-            "  run {}/{runs}: {n} messages, p50 {} us, p99 {} us, max {} us",
+            "  run {}/{runs}{}: {n} messages, p50 {} us, p99 {} us, max {} us",
             i + 1,
+            o.tag(b),
             p[0],
             p[1],
             p[2]
@@ -845,33 +1042,37 @@ fn case_latency(o: &Opts, out: &mut Report) {
         v.push("p99", p[1]);
         v.push("max", p[2]);
     }
-    let what = format!("3 VMs x {runtime_s} s at 100 ticks/s, loopback");
-    out.row(
-        "latency",
-        format!("send to arrival p50 ({what})"),
-        Target::Below(100.0),
-        Unit::Us,
-        v.take("p50"),
-    );
-    out.row(
-        "latency",
-        format!("send to arrival p99 ({what})"),
-        Target::Info,
-        Unit::Us,
-        v.take("p99"),
-    );
-    out.row(
-        "latency",
-        format!("send to arrival max ({what})"),
-        Target::Info,
-        Unit::Us,
-        v.take("max"),
-    );
+    for (b, mut v) in columns.into_iter().enumerate() {
+        let rows_before = out.rows.len();
+        let what = format!("3 VMs x {runtime_s} s at 100 ticks/s, loopback");
+        out.row(
+            "latency",
+            format!("send to arrival p50 ({what})"),
+            Target::Below(100.0),
+            Unit::Us,
+            v.take("p50"),
+        );
+        out.row(
+            "latency",
+            format!("send to arrival p99 ({what})"),
+            Target::Info,
+            Unit::Us,
+            v.take("p99"),
+        );
+        out.row(
+            "latency",
+            format!("send to arrival max ({what})"),
+            Target::Info,
+            Unit::Us,
+            v.take("max"),
+        );
+        out.tag_rows_since(rows_before, &o.tag(b));
+    }
 }
 
 /// Issue 6 item 6: `verify` and `analyze` on a synthetic 1,000,000-line run.
 fn case_logtools(o: &Opts, out: &mut Report) {
-    let runs = o.pick(5, 3);
+    let runs = o.runs(5, 3);
     let dir = tempfile::Builder::new()
         .prefix("lsim-bench-")
         .tempdir()
@@ -892,7 +1093,7 @@ fn case_logtools(o: &Opts, out: &mut Report) {
         let mut values = Vec::new();
         for i in 0..runs {
             let started = Instant::now();
-            let status = Command::new(BIN)
+            let status = Command::new(bin_path(0))
                 .args(args)
                 .arg(&logs)
                 .stdout(Stdio::null())
@@ -917,7 +1118,7 @@ fn case_logtools(o: &Opts, out: &mut Report) {
         Unit::PerSec,
         verify_values,
     );
-    let analyze_built = Command::new(BIN)
+    let analyze_built = Command::new(bin_path(0))
         .args(["analyze", "--help"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -945,6 +1146,593 @@ fn case_logtools(o: &Opts, out: &mut Report) {
         );
         row.verdict_override = Some("not built yet (`lamport-sim analyze` is missing)".into());
         out.rows.push(row);
+    }
+}
+
+/// Issue 13 item 8: N VMs at default rates for `--scale-runtime` (10 s),
+/// timed from outside.
+fn case_scale_256(o: &Opts, out: &mut Report) {
+    scale_n(256, o, out);
+}
+
+fn case_scale_512(o: &Opts, out: &mut Report) {
+    scale_n(512, o, out);
+}
+
+fn case_scale_1024(o: &Opts, out: &mut Report) {
+    scale_n(1024, o, out);
+}
+
+/// One scale-vms-N case. Its runs may fail (that is what it measures), so
+/// they are not counted as failed runs; what happened goes in the notes.
+fn scale_n(vms: u32, o: &Opts, out: &mut Report) {
+    let runs = o.runs(1, 1);
+    let runtime_s = o.scale_runtime_s;
+    let case: &'static str = match vms {
+        256 => "scale-vms-256",
+        512 => "scale-vms-512",
+        _ => "scale-vms-1024",
+    };
+    let mut columns: Vec<Columns> = o.bins().map(|_| Columns::default()).collect();
+    for (i, b) in runs_in_turn(runs, o) {
+        let v = &mut columns[b];
+        let mut sim = Sim::new(vms, runtime_s, (1, 6), 8000 + i).with_bin(b);
+        sim.tree = true;
+        let run = run_sim(sim);
+        let figures = Figures::of(&run.logs(), true);
+        let vm_s = f64::from(vms) * runtime_s;
+        v.push("exit", if run.exit_ok { 0.0 } else { 1.0 });
+        v.push(
+            "cpu",
+            if run.timed_out {
+                f64::NAN
+            } else {
+                run.cpu_s / vm_s * 1e3
+            },
+        );
+        v.push("mem", run.tree_peak_kb.0 as f64 / 1024.0);
+        v.push("own", run.tree_peak_kb.1 as f64 / 1024.0);
+        v.push("warnings", run.warnings as f64);
+        let mut note = format!(
+            "{case}{} run {}/{runs}: launcher exit {} {:.1} s after the launch, {} VM processes seen, CPU {:.2} s, {} warning lines on stderr",
+            o.tag(b),
+            i + 1,
+            run.exit_code
+                .map_or("by a signal".to_string(), |c| c.to_string()),
+            (run.exited_us - run.spawned_us) as f64 / 1e6,
+            run.vms_seen,
+            run.cpu_s,
+            run.warnings,
+        );
+        if run.timed_out {
+            let _ = write!(
+                note,
+                "; the harness killed the launcher at its time limit (so the CPU figure misses the VMs)"
+            );
+        }
+        if !run.exit_ok {
+            let _ = write!(
+                note,
+                "; its last stderr line: {:?}; its first lines that are not a VM's warning: {:?}",
+                shortened(&run.why, 240),
+                run.err_head
+            );
+        }
+        match &figures {
+            Ok(f) => {
+                let schedule = f.schedule_us();
+                let setup = schedule.map_or(f64::NAN, |(at, _)| (at - run.spawned_us) as f64 / 1e6);
+                let stop = schedule.map_or(f64::NAN, |(at, runtime)| {
+                    (run.exited_us - at - runtime) as f64 / 1e6
+                });
+                v.push("setup", setup);
+                v.push("stop", stop);
+                v.push("peer_lost", f.links.peer_lost as f64);
+                v.push("link_down", f.links.link_down as f64);
+                v.push("lost", f.links.lost() as f64);
+                v.push("verify", if f.verify_error.is_none() { 0.0 } else { 1.0 });
+                let _ = write!(
+                    note,
+                    "; {} logs, set-up {setup:.2} s, stop {stop:.2} s, {} peer_lost, {} link_down, {} of {} messages neither received nor pending, verify {}",
+                    f.ticks.len(),
+                    f.links.peer_lost,
+                    f.links.link_down,
+                    f.links.lost(),
+                    f.links.sent,
+                    f.verify_error
+                        .as_deref()
+                        .map_or("clean".to_string(), |e| format!("failed: {e}")),
+                );
+            }
+            Err(e) => {
+                v.push("verify", 1.0);
+                let _ = write!(note, "; no logs to measure: {e}");
+            }
+        }
+        eprintln!("  {note}");
+        out.notes.push(note);
+    }
+    let what = format!("{vms} VMs x {runtime_s} s, rates 1..6");
+    let big = vms >= 1024;
+    for (b, mut v) in columns.into_iter().enumerate() {
+        let rows_before = out.rows.len();
+        let rows: [(&str, &str, Target, Unit); 11] = [
+            (
+                "setup",
+                "set-up: launch to the shared start",
+                if big {
+                    Target::Below(15.0)
+                } else {
+                    Target::Info
+                },
+                Unit::Secs,
+            ),
+            (
+                "stop",
+                "stop: end of the runtime to the launcher's exit",
+                if big {
+                    Target::Below(2.0)
+                } else {
+                    Target::Info
+                },
+                Unit::Secs,
+            ),
+            (
+                "peer_lost",
+                "`peer_lost` lines, all logs",
+                Target::Zero,
+                Unit::Count,
+            ),
+            (
+                "link_down",
+                "`link_down` lines, all logs",
+                Target::Info,
+                Unit::Count,
+            ),
+            (
+                "lost",
+                "messages neither received nor pending",
+                Target::Zero,
+                Unit::Count,
+            ),
+            (
+                "verify",
+                "runs that fail verify (or left no logs)",
+                Target::Zero,
+                Unit::Count,
+            ),
+            (
+                "exit",
+                "runs whose launcher exited non-zero",
+                Target::Zero,
+                Unit::Count,
+            ),
+            (
+                "cpu",
+                "CPU per VM-second, ms (user+sys, all processes / (N x runtime))",
+                Target::Info,
+                Unit::Ms,
+            ),
+            (
+                "mem",
+                "peak memory of the process tree, sum of RSS (100 ms samples)",
+                Target::Info,
+                Unit::Mb,
+            ),
+            ("own", "same, RSS less shared pages", Target::Info, Unit::Mb),
+            (
+                "warnings",
+                "warning lines on the launcher's stderr",
+                Target::Info,
+                Unit::Count,
+            ),
+        ];
+        for (key, name, target, unit) in rows {
+            out.row(case, format!("{name} ({what})"), target, unit, v.take(key));
+        }
+        out.tag_rows_since(rows_before, &o.tag(b));
+    }
+}
+
+/// When the link-fault case acts, from the launch: resets of VM 1's
+/// connections, and a pause of VM 3.
+const RESETS_AT_S: [f64; 2] = [3.0, 6.0];
+const PAUSE_AT_S: (f64, f64) = (4.0, 5.0);
+const RESET_VM: u32 = 1;
+const PAUSED_VM: u32 = 3;
+
+/// What the link-fault case did during one run, wall times in us.
+#[derive(Default)]
+struct FaultLog {
+    /// (when, connections killed or why none).
+    resets: Vec<(i64, Result<usize, String>)>,
+    /// SIGSTOP and SIGCONT.
+    pause: Option<(i64, i64)>,
+    problems: Vec<String>,
+}
+
+/// Issue 13 item 8: 3 VMs at 20..60 ticks/s for 10 s; `ss -K` of VM 1's
+/// connections at 3 s and 6 s, VM 3 stopped (SIGSTOP) from 4 s to 5 s.
+fn case_link_fault(o: &Opts, out: &mut Report) {
+    let runs = o.runs(3, 1);
+    let can_reset = ss_kill_works();
+    match &can_reset {
+        Ok(()) => eprintln!("  ss -K works here"),
+        Err(e) => {
+            let note = format!(
+                "link-fault: `ss -K` kills nothing here ({e}): the resets are left out, only the pause is measured"
+            );
+            eprintln!("  {note}");
+            out.notes.push(note);
+        }
+    }
+    let resets = can_reset.is_ok();
+    let mut columns: Vec<Columns> = o.bins().map(|_| Columns::default()).collect();
+    for (i, b) in runs_in_turn(runs, o) {
+        let v = &mut columns[b];
+        let sim = Sim::new(3, 10.0, (20, 60), 9000 + i).with_bin(b);
+        let log = Arc::new(Mutex::new(FaultLog::default()));
+        let during: During = {
+            let log = Arc::clone(&log);
+            Box::new(move |launcher| link_faults(launcher, resets, &log))
+        };
+        let run = run_sim_with(sim, Some(during));
+        let faults = std::mem::take(&mut *log.lock().expect("the fault thread panicked"));
+        let figures = Figures::of(&run.logs(), true);
+        v.push("exit", if run.exit_ok { 0.0 } else { 1.0 });
+        let mut note = format!(
+            "link-fault{} run {}/{runs}: launcher exit {}",
+            o.tag(b),
+            i + 1,
+            run.exit_code
+                .map_or("by a signal".to_string(), |c| c.to_string())
+        );
+        for (at, killed) in &faults.resets {
+            let rel = (*at - run.spawned_us) as f64 / 1e6;
+            match killed {
+                Ok(n) => {
+                    v.push("killed", *n as f64);
+                    let _ = write!(
+                        note,
+                        "; ss -K at {rel:.3} s killed {n} connections of VM {RESET_VM}"
+                    );
+                }
+                Err(e) => {
+                    let _ = write!(note, "; ss -K at {rel:.3} s: {e}");
+                }
+            }
+        }
+        if let Some((a, z)) = faults.pause {
+            let _ = write!(
+                note,
+                "; VM {PAUSED_VM} stopped {:.3}-{:.3} s",
+                (a - run.spawned_us) as f64 / 1e6,
+                (z - run.spawned_us) as f64 / 1e6
+            );
+        }
+        for p in &faults.problems {
+            let _ = write!(note, "; {p}");
+        }
+        match figures {
+            Ok(f) => {
+                let l = f.links;
+                v.push("verify", if f.verify_error.is_none() { 0.0 } else { 1.0 });
+                v.push(
+                    "delivered",
+                    (l.received + l.pending) as f64 / l.sent.max(1) as f64 * 100.0,
+                );
+                v.push("lost", l.lost() as f64);
+                v.push("resent", l.resent as f64);
+                v.push("link_down", l.link_down as f64);
+                v.push("link_up", l.link_up as f64);
+                v.push("peer_lost", l.peer_lost as f64);
+                const S: i64 = 1_000_000;
+                let reset_windows: Vec<(i64, i64)> = faults
+                    .resets
+                    .iter()
+                    .filter(|(_, k)| matches!(k, Ok(n) if *n > 0))
+                    .map(|&(at, _)| (at - S, at))
+                    .collect();
+                let pause_windows: Vec<(i64, i64)> =
+                    faults.pause.iter().map(|&(a, z)| (a - S, z)).collect();
+                let all_windows: Vec<(i64, i64)> = reset_windows
+                    .iter()
+                    .chain(&pause_windows)
+                    .copied()
+                    .collect();
+                let (mut near_reset, _) =
+                    bench::split_by_send_time(&f.timed_latency_us, &reset_windows);
+                let (mut near_pause, _) =
+                    bench::split_by_send_time(&f.timed_latency_us, &pause_windows);
+                let (_, mut rest) = bench::split_by_send_time(&f.timed_latency_us, &all_windows);
+                let mut push = |key_50: &'static str, key_max: &'static str, xs: &mut Vec<i64>| {
+                    let p = Percentiles::of(xs);
+                    v.push(key_50, p.map_or(f64::NAN, |p| p.p50 as f64));
+                    v.push(key_max, p.map_or(f64::NAN, |p| p.max as f64));
+                    p
+                };
+                let pr = push("reset50", "resetmax", &mut near_reset);
+                let pp = push("pause50", "pausemax", &mut near_pause);
+                let pq = push("rest50", "restmax", &mut rest);
+                let show = |p: Option<Percentiles>| {
+                    p.map_or("none".to_string(), |p| {
+                        format!("{} msgs, p50 {} us, max {} us", p.n, p.p50, p.max)
+                    })
+                };
+                let _ = write!(
+                    note,
+                    "; {} sent, {} received, {} pending, {} lost; link_down {}, link_up {}, resent {}, peer_lost {}; sent near a reset: {}; near the pause: {}; the rest: {}; verify {}",
+                    l.sent,
+                    l.received,
+                    l.pending,
+                    l.lost(),
+                    l.link_down,
+                    l.link_up,
+                    l.resent,
+                    l.peer_lost,
+                    show(pr),
+                    show(pp),
+                    show(pq),
+                    f.verify_error
+                        .as_deref()
+                        .map_or("clean".to_string(), |e| format!("failed: {e}")),
+                );
+            }
+            Err(e) => {
+                v.push("verify", 1.0);
+                let _ = write!(note, "; no logs to measure: {e}");
+            }
+        }
+        eprintln!("  {note}");
+        out.notes.push(note);
+    }
+    let what = "3 VMs x 10 s, rates 20..60";
+    for (b, mut v) in columns.into_iter().enumerate() {
+        let rows_before = out.rows.len();
+        let mut rows: Vec<(&str, &str, Target, Unit)> = vec![
+            (
+                "delivered",
+                "messages received or pending, % of those sent",
+                Target::AtLeast(100.0),
+                Unit::Percent,
+            ),
+            (
+                "lost",
+                "messages neither received nor pending",
+                Target::Zero,
+                Unit::Count,
+            ),
+            ("verify", "runs that fail verify", Target::Zero, Unit::Count),
+            (
+                "exit",
+                "runs whose launcher exited non-zero",
+                Target::Zero,
+                Unit::Count,
+            ),
+            ("peer_lost", "`peer_lost` lines", Target::Zero, Unit::Count),
+            ("link_down", "`link_down` lines", Target::Info, Unit::Count),
+            ("link_up", "`link_up` lines", Target::Info, Unit::Count),
+            (
+                "resent",
+                "sum of `resent` over the `link_up` lines",
+                Target::Info,
+                Unit::Count,
+            ),
+        ];
+        if resets {
+            rows.extend([
+                (
+                    "killed",
+                    "connections `ss -K` killed per reset",
+                    Target::Info,
+                    Unit::Count,
+                ),
+                (
+                    "reset50",
+                    "send to arrival p50, messages sent in the 1 s before a reset",
+                    Target::Info,
+                    Unit::Us,
+                ),
+                (
+                    "resetmax",
+                    "send to arrival max, same messages",
+                    Target::Info,
+                    Unit::Us,
+                ),
+            ]);
+        }
+        rows.extend([
+            (
+                "pause50",
+                "send to arrival p50, messages sent from 1 s before the pause to its end",
+                Target::Info,
+                Unit::Us,
+            ),
+            (
+                "pausemax",
+                "send to arrival max, same messages",
+                Target::Info,
+                Unit::Us,
+            ),
+            (
+                "rest50",
+                "send to arrival p50, every other message",
+                Target::Info,
+                Unit::Us,
+            ),
+            (
+                "restmax",
+                "send to arrival max, every other message",
+                Target::Info,
+                Unit::Us,
+            ),
+        ]);
+        for (key, name, target, unit) in rows {
+            out.row(
+                "link-fault",
+                format!("{name} ({what})"),
+                target,
+                unit,
+                v.take(key),
+            );
+        }
+        out.tag_rows_since(rows_before, &o.tag(b));
+    }
+}
+
+/// The link-fault case's faults, on their own thread: waits for the VMs,
+/// then acts at [`RESETS_AT_S`] and [`PAUSE_AT_S`] after the launch.
+fn link_faults(launcher: u32, resets: bool, log: &Mutex<FaultLog>) {
+    let launched = Instant::now();
+    let problem = |p: String| log.lock().expect("fault log").problems.push(p);
+    let find = |id: u32| {
+        while launched.elapsed() < Duration::from_secs(2) {
+            if let Some(pid) = vm_pid(launcher, id) {
+                return Some(pid);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        None
+    };
+    let (Some(reset_pid), Some(paused_pid)) = (find(RESET_VM), find(PAUSED_VM)) else {
+        problem("the VMs were not found within 2 s of the launch: no faults".into());
+        return;
+    };
+    let at = |s: f64| launched + Duration::from_secs_f64(s);
+    let sleep_until = |t: Instant| std::thread::sleep(t.saturating_duration_since(Instant::now()));
+    let mut plan: Vec<(Instant, u8)> = vec![(at(PAUSE_AT_S.0), 1), (at(PAUSE_AT_S.1), 2)];
+    if resets {
+        plan.extend(RESETS_AT_S.iter().map(|&s| (at(s), 0)));
+    }
+    plan.sort();
+    let mut stopped_at = None;
+    for (when, what) in plan {
+        sleep_until(when);
+        match what {
+            0 => {
+                let now = logline::now_us();
+                let killed = reset_connections(reset_pid);
+                log.lock().expect("fault log").resets.push((now, killed));
+            }
+            1 => {
+                stopped_at = Some(logline::now_us());
+                // SAFETY: kill(2) has no memory effects.
+                unsafe { libc::kill(paused_pid as i32, libc::SIGSTOP) };
+            }
+            _ => {
+                // SAFETY: as above.
+                unsafe { libc::kill(paused_pid as i32, libc::SIGCONT) };
+                if let Some(a) = stopped_at {
+                    log.lock().expect("fault log").pause = Some((a, logline::now_us()));
+                }
+            }
+        }
+    }
+}
+
+/// The pid of VM `id` among the launcher's children (`vm ... --id ID ...`).
+fn vm_pid(launcher: u32, id: u32) -> Option<u32> {
+    let want = format!("\0--id\0{id}\0");
+    children_of(launcher).into_iter().find(|pid| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        String::from_utf8_lossy(&cmdline).contains(&want)
+    })
+}
+
+/// The established TCP connections of process `pid`, (its end, the other end).
+fn established_of(pid: u32) -> Vec<(SocketAddr, SocketAddr)> {
+    let inodes: HashSet<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let target = std::fs::read_link(e.path()).ok()?;
+            let t = target.to_str()?;
+            t.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+        })
+        .collect();
+    ["tcp", "tcp6"]
+        .iter()
+        .flat_map(|f| {
+            bench::parse_proc_net_tcp(
+                &std::fs::read_to_string(format!("/proc/{pid}/net/{f}")).unwrap_or_default(),
+            )
+        })
+        .filter(|e| e.state == TcpEntry::ESTABLISHED && inodes.contains(&e.inode))
+        .map(|e| (e.local, e.remote))
+        .collect()
+}
+
+/// Every established connection in this network namespace, (local, remote).
+fn all_established() -> HashSet<(SocketAddr, SocketAddr)> {
+    ["tcp", "tcp6"]
+        .iter()
+        .flat_map(|f| {
+            bench::parse_proc_net_tcp(
+                &std::fs::read_to_string(format!("/proc/self/net/{f}")).unwrap_or_default(),
+            )
+        })
+        .filter(|e| e.state == TcpEntry::ESTABLISHED)
+        .map(|e| (e.local, e.remote))
+        .collect()
+}
+
+/// `ss -K` of exactly these connections (by both ends); returns how many
+/// are no longer established afterwards.
+fn kill_connections(conns: &[(SocketAddr, SocketAddr)]) -> Result<usize, String> {
+    if conns.is_empty() {
+        return Err("no established connections to kill".into());
+    }
+    let filter = conns
+        .iter()
+        .map(|(l, r)| format!("( src {l} and dst {r} )"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let output = Command::new("ss")
+        .args(["-K", "-H", "-t", "-n", "state", "established", &filter])
+        .output()
+        .map_err(|e| format!("cannot run ss: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "ss -K failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let still = all_established();
+    Ok(conns.iter().filter(|c| !still.contains(c)).count())
+}
+
+fn reset_connections(pid: u32) -> Result<usize, String> {
+    kill_connections(&established_of(pid))
+}
+
+/// Whether `ss -K` resets a connection here: it needs root and a kernel with
+/// INET_DIAG_DESTROY. Tried on a loopback connection of our own.
+fn ss_kill_works() -> Result<(), String> {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let mut client =
+        std::net::TcpStream::connect(listener.local_addr().map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    let (_server, _) = listener.accept().map_err(|e| e.to_string())?;
+    let me = (
+        client.local_addr().map_err(|e| e.to_string())?,
+        client.peer_addr().map_err(|e| e.to_string())?,
+    );
+    match kill_connections(&[me])? {
+        0 => Err("the connection survived it".into()),
+        _ => {
+            let _ = client.set_read_timeout(Some(Duration::from_millis(500)));
+            match client.read(&mut [0u8; 1]) {
+                Err(e)
+                    if e.kind() != std::io::ErrorKind::WouldBlock
+                        && e.kind() != std::io::ErrorKind::TimedOut =>
+                {
+                    Ok(())
+                }
+                other => Err(format!("the connection was still usable: {other:?}")),
+            }
+        }
     }
 }
 
@@ -1089,6 +1877,8 @@ struct Report {
     rows: Vec<Row>,
     steps: Vec<(&'static str, Step)>,
     failed_runs: usize,
+    /// What happened in each run of the cases whose runs may fail, one line each.
+    notes: Vec<String>,
 }
 
 impl Report {
@@ -1103,6 +1893,13 @@ impl Report {
             .map(|(_, st)| st.x)
             .max();
         best.map(|x| vec![f64::from(x)]).unwrap_or_default()
+    }
+
+    /// Appends `tag` to the names of the rows added since there were `n`.
+    fn tag_rows_since(&mut self, n: usize, tag: &str) {
+        for row in &mut self.rows[n..] {
+            row.what.push_str(tag);
+        }
     }
 
     fn row(
@@ -1142,6 +1939,20 @@ impl Report {
             git_commit(),
             minutes(took)
         );
+        if let Some(bins) = BINS
+            .get()
+            .filter(|b| b.len() > 1 || b[0].1 != Path::new(BIN))
+        {
+            let list: Vec<String> = bins
+                .iter()
+                .map(|(label, path)| format!("`{label}` = `{}`", path.display()))
+                .collect();
+            let _ = writeln!(
+                s,
+                "Binaries (run in turn, run by run, in the cases that compare): {}.\n",
+                list.join(", ")
+            );
+        }
         let _ = writeln!(s, "Machine: {}", machine());
         let _ = writeln!(
             s,
@@ -1187,6 +1998,12 @@ impl Report {
                 );
             }
         }
+        if !self.notes.is_empty() {
+            s.push_str("\n## Run by run\n\n");
+            for n in &self.notes {
+                let _ = writeln!(s, "- {n}");
+            }
+        }
         s.push_str(DEFINITIONS);
         s
     }
@@ -1214,11 +2031,50 @@ const DEFINITIONS: &str = "
   `tick=1` line. The launcher schedules the start 5 ms + 0.2 ms per VM ahead, by design.
 - **Send to arrival**: for each `receive`, its time minus `wait_us` minus the time of the
   matching `send` (sender's log, by `from` and `sent_tick`).
+- **Set-up** (scale-vms-N): the shared start instant of the `start` lines minus the wall time
+  just before spawning the launcher. **Stop**: the wall time just after the launcher was
+  reaped (on a thread of its own, so to the microsecond) minus the shared start plus the
+  runtime.
+- **Peak memory of the process tree** (scale-vms-N): every 100 ms, the sum over the launcher
+  and its VMs of `/proc/PID/statm` resident pages (and resident less shared); the largest
+  sum. The plain sum counts the binary's shared code pages once per process.
+- **CPU per VM-second**: the whole run's CPU (above) over N x runtime.
+- **Messages lost**: one message per recipient of each `send`, less `receive` and `pending`
+  lines.
+- **link-fault**: 3 VMs at 20..60 ticks/s for 10 s. 3 s and 6 s after the launch every
+  established TCP connection of VM 1 (found from `/proc/PID/fd` and `/proc/PID/net/tcp`) is
+  destroyed with `ss -K` (its peer sees a reset); from 4 s to 5 s VM 3 is stopped with
+  SIGSTOP / SIGCONT. The delay the faults add is send to arrival (as below) of messages sent
+  in the 1 s before a reset, and from 1 s before the pause to its end, against every other
+  message. Without a working `ss -K` (root and a kernel with INET_DIAG_DESTROY, tried on a
+  connection of the harness's own first) the resets are left out and the case says so.
 - **Log tools**: wall time of `lamport-sim verify DIR` (and `analyze`) as a process, on a
   verify-clean synthetic run written through `logline` (3 VMs at 5,556 ticks/s for 60 s).
 ";
 
 // ---------------------------------------------------------------- small helpers
+
+/// `text` cut to about `max` bytes, saying how long it was.
+fn shortened(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let tail_from = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .find(|&i| i >= text.len().saturating_sub(60))
+        .unwrap_or(text.len());
+    format!(
+        "{} [... {} bytes in all ...] {}",
+        &text[..cut],
+        text.len(),
+        &text[tail_from..]
+    )
+}
 
 /// Up to three significant digits: 0.0412, 3.21, 45.6, 1234.
 fn sig(v: f64) -> String {

@@ -113,6 +113,8 @@ pub struct TickReport {
     pub start_at_us: i64,
     /// When tick 1 was logged, us since the epoch.
     pub first_tick_us: Option<i64>,
+    /// The runtime its `start` line gives, us.
+    pub runtime_us: u64,
 }
 
 impl TickReport {
@@ -152,6 +154,7 @@ pub fn ticks(lines: &[Line]) -> Result<TickReport, BenchError> {
         missed: 0,
         start_at_us,
         first_tick_us: None,
+        runtime_us,
     };
     for line in lines {
         let Some((k, _)) = line.event.tick_clock() else {
@@ -188,6 +191,139 @@ pub fn latencies_us(logs: &[(u32, Vec<Line>)]) -> (Vec<i64>, u64) {
         unmatched += missing;
     }
     (all, unmatched)
+}
+
+/// What a run's logs say about its messages and links: one `sent` per
+/// recipient of each `send`, every `receive` and `pending`, and the link
+/// events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkCounts {
+    pub sent: u64,
+    pub received: u64,
+    pub pending: u64,
+    pub peer_lost: u64,
+    pub link_down: u64,
+    pub link_up: u64,
+    /// The sum of `resent` over the `link_up` lines.
+    pub resent: u64,
+}
+
+impl LinkCounts {
+    pub fn of(logs: &[(u32, Vec<Line>)]) -> LinkCounts {
+        let mut c = LinkCounts::default();
+        for line in logs.iter().flat_map(|(_, lines)| lines) {
+            match &line.event {
+                Event::Send { to, .. } => c.sent += to.len() as u64,
+                Event::Receive { .. } => c.received += 1,
+                Event::Pending { .. } => c.pending += 1,
+                Event::PeerLost { .. } => c.peer_lost += 1,
+                Event::LinkDown { .. } => c.link_down += 1,
+                Event::LinkUp { resent, .. } => {
+                    c.link_up += 1;
+                    c.resent += resent;
+                }
+                _ => {}
+            }
+        }
+        c
+    }
+
+    /// Messages sent that were neither received nor left pending (negative
+    /// if more were recorded than sent: duplicates).
+    pub fn lost(&self) -> i64 {
+        self.sent as i64 - self.received as i64 - self.pending as i64
+    }
+}
+
+/// Every receive of a run that matches its send, as (when it was sent,
+/// send-to-arrival latency), both in us; by the same matching as
+/// [`latencies_us`].
+pub fn timed_latencies_us(logs: &[(u32, Vec<Line>)]) -> Vec<(i64, i64)> {
+    let sends = SendIndex::of(logs);
+    let mut out = Vec::new();
+    for line in logs.iter().flat_map(|(_, lines)| lines) {
+        if let Event::Receive {
+            from,
+            sent_tick,
+            wait_us,
+            ..
+        } = line.event
+        {
+            if let Some(sent) = sends.time_of(from, sent_tick) {
+                out.push((sent, line.time_us - wait_us as i64 - sent));
+            }
+        }
+    }
+    out
+}
+
+/// Splits (sent, latency) pairs into the latencies of messages sent inside
+/// any of `windows` (`[from, to]` us, both ends included) and the rest.
+pub fn split_by_send_time(msgs: &[(i64, i64)], windows: &[(i64, i64)]) -> (Vec<i64>, Vec<i64>) {
+    let (mut inside, mut rest) = (Vec::new(), Vec::new());
+    for &(sent, latency) in msgs {
+        if windows.iter().any(|&(a, b)| (a..=b).contains(&sent)) {
+            inside.push(latency);
+        } else {
+            rest.push(latency);
+        }
+    }
+    (inside, rest)
+}
+
+/// One TCP socket of `/proc/PID/net/tcp` or `tcp6`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpEntry {
+    pub local: std::net::SocketAddr,
+    pub remote: std::net::SocketAddr,
+    /// The kernel's state number: 1 is ESTABLISHED, 10 LISTEN.
+    pub state: u8,
+    pub inode: u64,
+}
+
+impl TcpEntry {
+    pub const ESTABLISHED: u8 = 1;
+}
+
+/// Parses the text of `/proc/net/tcp` or `/proc/net/tcp6` (the kernel prints
+/// each address as native-endian 32-bit words in hex); lines that do not
+/// parse are left out.
+pub fn parse_proc_net_tcp(text: &str) -> Vec<TcpEntry> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+    fn addr(field: &str) -> Option<SocketAddr> {
+        let (ip, port) = field.split_once(':')?;
+        let port = u16::from_str_radix(port, 16).ok()?;
+        let word = |i: usize| -> Option<[u8; 4]> {
+            let hex = ip.get(i * 8..i * 8 + 8)?;
+            Some(u32::from_str_radix(hex, 16).ok()?.to_ne_bytes())
+        };
+        let ip = match ip.len() {
+            8 => IpAddr::V4(Ipv4Addr::from(word(0)?)),
+            32 => {
+                let mut bytes = [0u8; 16];
+                for i in 0..4 {
+                    bytes[i * 4..i * 4 + 4].copy_from_slice(&word(i)?);
+                }
+                IpAddr::V6(Ipv6Addr::from(bytes))
+            }
+            _ => return None,
+        };
+        Some(SocketAddr::new(ip, port))
+    }
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 10 || !f[0].ends_with(':') {
+                return None;
+            }
+            Some(TcpEntry {
+                local: addr(f[1])?,
+                remote: addr(f[2])?,
+                state: u8::from_str_radix(f[3], 16).ok()?,
+                inode: f[9].parse().ok()?,
+            })
+        })
+        .collect()
 }
 
 /// A run made without processes, sockets or clocks, that `verify` passes:
@@ -400,6 +536,80 @@ time=2026-11-22T10:00:00.300000Z vm=2 event=receive tick=3 clock=7 queue=0 from=
             let (us, unmatched) = latencies_us(&logs);
             assert_eq!(unmatched, 0);
             assert!(!us.is_empty() && us.iter().all(|&l| l == 250));
+        }
+    }
+
+    #[test]
+    fn link_counts_and_losses() {
+        let a = parse(
+            "time=2026-11-22T10:00:00.000100Z vm=1 event=send tick=1 clock=1 queue=0 to=2,3
+time=2026-11-22T10:00:00.100000Z vm=1 event=link_down peer=2
+time=2026-11-22T10:00:00.200000Z vm=1 event=link_up peer=2 resent=3
+time=2026-11-22T10:00:00.300000Z vm=1 event=send tick=2 clock=2 queue=0 to=3",
+        );
+        let b = parse(
+            "time=2026-11-22T10:00:00.100000Z vm=2 event=link_down peer=1
+time=2026-11-22T10:00:00.200000Z vm=2 event=link_up peer=1 resent=1
+time=2026-11-22T10:00:00.300000Z vm=2 event=receive tick=2 clock=2 queue=0 from=1 sent_tick=1 msg_clock=1 wait_us=0
+time=2026-11-22T10:00:00.400000Z vm=2 event=peer_lost peer=3",
+        );
+        let c = parse(
+            "time=2026-11-22T10:00:01.000000Z vm=3 event=pending from=1 sent_tick=2 msg_clock=2",
+        );
+        let n = LinkCounts::of(&[(1, a), (2, b), (3, c)]);
+        assert_eq!(
+            n,
+            LinkCounts {
+                sent: 3,
+                received: 1,
+                pending: 1,
+                peer_lost: 1,
+                link_down: 2,
+                link_up: 2,
+                resent: 4,
+            }
+        );
+        assert_eq!(n.lost(), 1);
+    }
+
+    #[test]
+    fn latencies_split_by_when_they_were_sent() {
+        let sender = parse(
+            "time=2026-11-22T10:00:00.000100Z vm=1 event=send tick=5 clock=5 queue=0 to=2
+time=2026-11-22T10:00:01.000000Z vm=1 event=send tick=6 clock=6 queue=0 to=2",
+        );
+        let receiver = parse(
+            "time=2026-11-22T10:00:00.200100Z vm=2 event=receive tick=2 clock=6 queue=0 from=1 sent_tick=5 msg_clock=5 wait_us=199950
+time=2026-11-22T10:00:01.500000Z vm=2 event=receive tick=3 clock=7 queue=0 from=1 sent_tick=6 msg_clock=6 wait_us=0
+time=2026-11-22T10:00:01.500000Z vm=2 event=receive tick=4 clock=8 queue=0 from=3 sent_tick=1 msg_clock=1 wait_us=0",
+        );
+        let t0 = logline::parse_time("2026-11-22T10:00:00.000100Z").unwrap();
+        let timed = timed_latencies_us(&[(1, sender), (2, receiver)]);
+        assert_eq!(timed, vec![(t0, 50), (t0 + 999_900, 500_000)]);
+        let (inside, rest) = split_by_send_time(&timed, &[(t0 + 999_900, t0 + 999_900)]);
+        assert_eq!((inside, rest), (vec![500_000], vec![50]));
+        let (inside, rest) = split_by_send_time(&timed, &[]);
+        assert_eq!((inside.len(), rest.len()), (0, 2));
+    }
+
+    #[test]
+    fn proc_net_tcp_parses() {
+        let v4 = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:A8E2 0100007F:E1D5 01 00000000:00000000 00:00000000 00000000     0        0 123456 1 0000000000000000 20 4 30 10 -1
+   1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 99 1 0000000000000000 100 0 0 10 0
+garbage";
+        let e = parse_proc_net_tcp(v4);
+        if cfg!(target_endian = "little") {
+            assert_eq!(e.len(), 2);
+            assert_eq!(e[0].local, "127.0.0.1:43234".parse().unwrap());
+            assert_eq!(e[0].remote, "127.0.0.1:57813".parse().unwrap());
+            assert_eq!((e[0].state, e[0].inode), (TcpEntry::ESTABLISHED, 123456));
+            assert_eq!(e[1].local, "0.0.0.0:8080".parse().unwrap());
+            assert_eq!(e[1].state, 10);
+            let v6 = "   0: 00000000000000000000000001000000:1F90 00000000000000000000000001000000:A8E2 01 00000000:00000000 00:00000000 00000000     0        0 7 1";
+            let e = parse_proc_net_tcp(v6);
+            assert_eq!(e[0].local, "[::1]:8080".parse().unwrap());
+            assert_eq!(e[0].remote, "[::1]:43234".parse().unwrap());
         }
     }
 }
