@@ -203,6 +203,64 @@ fn two_tcp_resets_mid_run_heal_and_lose_nothing() {
     not(target_os = "linux"),
     ignore = "sends signals with kill(1), reads /proc"
 )]
+fn a_peer_given_up_on_stays_given_up_when_it_comes_back() {
+    const NAME: &str = "a_peer_given_up_on_stays_given_up_when_it_comes_back";
+    let (dir, aux) = (tempdir(), tempdir());
+    let _keep = keep(NAME, &[dir.path(), aux.path()]);
+    let mut cmd = launcher(dir.path(), "8");
+    cmd.args(["--peer-timeout", "2"]);
+    let child = spawn_to_files(&mut cmd, aux.path(), "launcher");
+    let start = started(dir.path(), 3);
+    let pid = vm_pid(dir.path(), 3).expect("VM 3's process");
+    // Paused well past --peer-timeout: VMs 1 and 2 give up on VM 3, whose
+    // redials were still in the listen queue when it comes back.
+    sleep_until(start + Duration::from_secs(2));
+    note(aux.path(), "SIGSTOP VM 3");
+    signal(pid, "STOP");
+    sleep_until(start + Duration::from_secs(7));
+    note(aux.path(), "SIGCONT VM 3");
+    signal(pid, "CONT");
+    let code = exit_code_within(child, Duration::from_secs(40));
+    let stderr = output_of(aux.path(), "launcher", "err");
+    assert_eq!(code, Some(1), "launcher: {stderr}");
+    assert!(stderr.contains("gave up on VM 3"), "launcher: {stderr}");
+    for (id, lines) in &read_logs(dir.path()) {
+        // After its `peer_lost` a VM logs nothing more about that link.
+        let mut lost = Vec::new();
+        for l in lines {
+            match l.event {
+                Event::PeerLost { peer } => lost.push(peer),
+                Event::LinkUp { peer, .. } | Event::LinkDown { peer } => {
+                    assert!(
+                        !lost.contains(&peer),
+                        "vm {id}: link event for VM {peer} after its peer_lost at {} us",
+                        l.time_us
+                    );
+                }
+                _ => {}
+            }
+        }
+        if *id != 3 {
+            assert!(lost.contains(&3), "vm {id} never gave up on VM 3");
+        }
+    }
+    // verify fails on the messages really lost, and on nothing else.
+    let out = bin()
+        .arg("verify")
+        .arg(dir.path())
+        .output()
+        .expect("verify");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "verify: {report}");
+    assert!(report.contains("never recorded"), "verify: {report}");
+    assert!(!report.contains("without a link_down"), "verify: {report}");
+}
+
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "sends signals with kill(1), reads /proc"
+)]
 fn a_vm_paused_across_the_end_of_the_run_loses_nothing() {
     const NAME: &str = "a_vm_paused_across_the_end_of_the_run_loses_nothing";
     let (dir, aux) = (tempdir(), tempdir());

@@ -387,6 +387,7 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
         handshakes: 0,
         unfinished: n,
         stopping: false,
+        relayed_at: None,
         all_done: false,
         paused: false,
         resume_from: 0,
@@ -486,6 +487,8 @@ struct Net {
     /// Peers whose link is neither done nor given up.
     unfinished: usize,
     stopping: bool,
+    /// When the launcher last relayed goodbyes (stopping under it).
+    relayed_at: Option<Instant>,
     /// [`NetEvent::AllDone`] was said.
     all_done: bool,
     /// The VM holds `max_queue` messages: no link is read.
@@ -649,6 +652,10 @@ impl Net {
                 }
                 Cmd::Ended(ends) => {
                     let now = Instant::now();
+                    // The launcher is passing goodbyes on: progress for
+                    // every peer whose own has yet to come (on a machine
+                    // loaded with a thousand VMs it may come late).
+                    self.relayed_at = Some(now);
                     for (id, last) in ends {
                         let Some(pos) = self.pos(id) else { continue };
                         if let Err(e) = self.peers[pos].inc.end_at(last) {
@@ -1103,6 +1110,9 @@ impl Net {
             self.note_dial_error(pos, &why);
             return Verdict::Close(why);
         }
+        if let Some(why) = self.finished_with(pos) {
+            return Verdict::Close(why);
+        }
         let resume = self.peers[pos].inc.received();
         let proof = Frame::Proof {
             resume,
@@ -1112,6 +1122,18 @@ impl Net {
             return Verdict::Close(why);
         }
         self.establish(pos, slot, conn, acceptor_instance, peer_has)
+    }
+
+    /// Why no link to the peer at `pos` may be made any more, if none may:
+    /// a handshake begun before this VM gave up on the peer (or finished
+    /// with it) ends there, since `peer_lost` is final.
+    fn finished_with(&self, pos: usize) -> Option<String> {
+        let (me, id) = (self.ctx.me, self.peers[pos].id);
+        match self.peers[pos].phase {
+            Phase::Lost => Some(format!("VM {me} gave up on VM {id}")),
+            Phase::Done => Some(format!("VM {me} has finished with VM {id}")),
+            Phase::Up | Phase::Waiting => None,
+        }
     }
 
     /// Both sides proved the secret: this connection is now the link's.
@@ -1125,6 +1147,9 @@ impl Net {
         peer_has: u64,
     ) -> Verdict {
         let id = self.peers[pos].id;
+        if let Some(why) = self.finished_with(pos) {
+            return Verdict::Close(why);
+        }
         if self.peers[pos].instance.is_some_and(|i| i != instance) {
             return Verdict::Close(format!(
                 "VM {id} restarted: a VM cannot rejoin a run it left"
@@ -1366,13 +1391,22 @@ impl Net {
                 }
                 Timer::Dial(pos) => self.dial_due(pos, now),
                 Timer::Handshake(slot, generation) => {
-                    let late = self.conns[slot].generation == generation
-                        && self.conns[slot]
-                            .conn
-                            .as_ref()
-                            .and_then(|c| c.role.deadline())
-                            .is_some_and(|d| d <= now);
-                    if late {
+                    let late = |net: &Net| {
+                        net.conns[slot].generation == generation
+                            && net.conns[slot]
+                                .conn
+                                .as_ref()
+                                .and_then(|c| c.role.deadline())
+                                .is_some_and(|d| d <= now)
+                    };
+                    if late(self) {
+                        // What came while this VM did not run counts: on a
+                        // loaded machine the answer may be waiting unread.
+                        let token = token_of(slot, generation);
+                        self.writable(token);
+                        self.serve(token);
+                    }
+                    if late(self) {
                         self.close(slot, "the handshake did not finish in time".into());
                     }
                 }
@@ -1388,6 +1422,15 @@ impl Net {
         if now >= self.next_sweep {
             self.next_sweep = now + self.sweep_every();
             self.sweep(now);
+        }
+    }
+
+    /// The last goodbye relayed, as progress of the link at `pos` if its
+    /// peer's own goodbye has not come yet.
+    fn relay_progress(&self, pos: usize) -> Instant {
+        match self.relayed_at {
+            Some(at) if !self.peers[pos].inc.ended() => at,
+            _ => self.peers[pos].progress_at,
         }
     }
 
@@ -1434,7 +1477,7 @@ impl Net {
             }
             if !p.ever_up {
                 self.maybe_never(pos);
-            } else if p.progress_at + self.ctx.stop_grace <= now {
+            } else if p.progress_at.max(self.relay_progress(pos)) + self.ctx.stop_grace <= now {
                 let why = format!(
                     "no progress for {} s of the stop (--stop-grace)",
                     self.ctx.stop_grace.as_secs_f64()
@@ -1466,6 +1509,19 @@ impl Net {
         };
         let _ = keepalive;
         if dead {
+            // Unread answers count: this VM may not have run for a while.
+            if let Some(slot) = self.peers[pos].conn {
+                self.serve(token_of(slot, self.conns[slot].generation));
+            }
+            let p = &self.peers[pos];
+            let link = lock(&self.links[pos]);
+            let still = link
+                .waiting_since
+                .is_some_and(|since| now >= since.max(p.last_heard) + self.link_timeout());
+            drop(link);
+            if !still || self.peers[pos].phase != Phase::Up {
+                return;
+            }
             let why = format!("no answer for {} s", self.link_timeout().as_secs());
             self.link_down(pos, why);
         }
