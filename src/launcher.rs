@@ -582,10 +582,12 @@ fn setup_timed_out(phase: Phase, late: &[u32], vms: usize, timeout: Duration) ->
 
 impl Launch<'_> {
     fn drive(&mut self, cfg: &RunConfig) -> Outcome {
-        let mut clock = SetupClock::new(self.vms.len(), cfg.connect_timeout, Instant::now());
+        let began = Instant::now();
+        let mut clock = SetupClock::new(self.vms.len(), cfg.connect_timeout, began);
         if let Some(o) = self.wait_setup(&mut clock, Phase::Bind) {
             return o;
         }
+        self.trace(began, "every VM bound its port");
         let addrs: Vec<(u32, SocketAddr)> = self
             .vms
             .iter()
@@ -598,12 +600,19 @@ impl Launch<'_> {
                     text.push_str(&ToVm::Peer(id, addr).line());
                 }
             }
-            text.push_str(&ToVm::Connect.line());
             vm.tell_text(&text);
         }
+        // Only once every VM has its peers does any start to dial: a
+        // thousand VMs dialling would starve this one process of the CPU
+        // it needs to tell the rest (at 1024 VMs that was 38 s of set-up).
+        for vm in self.vms.iter_mut() {
+            vm.tell(&ToVm::Connect);
+        }
+        self.trace(began, "every VM has its peers");
         if let Some(o) = self.wait_setup(&mut clock, Phase::Connect) {
             return o;
         }
+        self.trace(began, "every link is up");
         // A few ms ahead, so every VM has the line before the instant comes.
         let lead_us = 5_000 + 200 * i64::from(cfg.vms);
         let go = ToVm::Go(logline::now_us() + lead_us);
@@ -617,11 +626,40 @@ impl Launch<'_> {
         Outcome::Ran
     }
 
+    /// With `LAMPORT_SIM_TRACE` set, a line on stderr when a phase of
+    /// set-up ends (for measuring large runs: `bench/README.md`).
+    fn trace(&self, began: Instant, what: &str) {
+        if std::env::var_os("LAMPORT_SIM_TRACE").is_some() {
+            let links: u64 = self
+                .vms
+                .iter()
+                .map(|v| u64::from(v.heard.linked.load(Ordering::Relaxed)))
+                .sum();
+            eprintln!(
+                "lamport-sim: trace: {:.2} s: {what} ({} link ends up)",
+                began.elapsed().as_secs_f64(),
+                links
+            );
+        }
+    }
+
     /// Waits until every VM has done `phase`; `None` if they all did.
     fn wait_setup(&mut self, clock: &mut SetupClock, phase: Phase) -> Option<Outcome> {
+        let mut traced = Instant::now();
         while !self.vms.iter().all(|v| phase.done(v)) {
+            if phase == Phase::Connect && traced.elapsed() >= Duration::from_secs(2) {
+                traced = Instant::now();
+                self.trace(self.progress.base, "linking");
+            }
             clock.progressed(self.progress.last());
-            match self.rx.recv_deadline(clock.deadline()) {
+            let wake = if std::env::var_os("LAMPORT_SIM_TRACE").is_some() {
+                clock
+                    .deadline()
+                    .min(Instant::now() + Duration::from_secs(2))
+            } else {
+                clock.deadline()
+            };
+            match self.rx.recv_deadline(wake) {
                 Ok(Ev::Said(id, msg)) => {
                     clock.said(id, &msg, Instant::now());
                     self.note(id, msg);
@@ -642,7 +680,8 @@ impl Launch<'_> {
                     ));
                 }
                 Ok(Ev::Interrupt) => return Some(Outcome::Interrupted),
-                Err(_) if self.progress.last() + clock.timeout > Instant::now() => {}
+                Err(_) if self.progress.last().max(clock.last) + clock.timeout > Instant::now() => {
+                }
                 Err(_) => {
                     let late: Vec<u32> = self
                         .vms
@@ -658,7 +697,6 @@ impl Launch<'_> {
         None
     }
 
-    /// VM `id`, found by its place (ids are 1..=N in order) or else by search.
     /// VM `id` stopped ticking after sending `sent` (peer, count; none to
     /// the others): every other VM learns what to wait for from it.
     fn ended(&mut self, id: u32, sent: &[(u32, u64)]) {
@@ -667,7 +705,7 @@ impl Launch<'_> {
         }
         let mut counts: Vec<u64> = vec![0; self.vms.len()];
         for &(peer, n) in sent {
-            if let Some(i) = self.vms.iter().position(|v| v.id == peer) {
+            if let Some(i) = self.index_of(peer) {
                 counts[i] = n;
             }
         }
@@ -695,12 +733,19 @@ impl Launch<'_> {
         }
     }
 
-    fn vm_mut(&mut self, id: u32) -> Option<&mut Vm> {
+    /// VM `id`'s place: by its id (ids are 1..=N in order) or else by search
+    /// (a goodbye names a thousand peers: no search per name).
+    fn index_of(&self, id: u32) -> Option<usize> {
         let i = (id as usize).wrapping_sub(1);
         if self.vms.get(i).is_some_and(|v| v.id == id) {
-            return self.vms.get_mut(i);
+            return Some(i);
         }
-        self.vms.iter_mut().find(|v| v.id == id)
+        self.vms.iter().position(|v| v.id == id)
+    }
+
+    fn vm_mut(&mut self, id: u32) -> Option<&mut Vm> {
+        let i = self.index_of(id)?;
+        self.vms.get_mut(i)
     }
 
     fn note(&mut self, id: u32, msg: FromVm) {
