@@ -33,6 +33,9 @@ pub enum ToVm {
     Peer(u32, SocketAddr),
     /// That VM's process exited: waiting for it is pointless.
     Gone(u32),
+    /// That VM said no goodbye within `--stop-grace` of the last one heard:
+    /// give up on it (under the launcher it is the launcher that knows).
+    Silent(u32),
     /// These VMs stopped ticking, each after sending this VM so many messages:
     /// the goodbyes, relayed (one line instead of a frame on every link).
     Ended(Vec<(u32, u64)>),
@@ -82,6 +85,7 @@ impl ToVm {
             ToVm::Secret(hex) => format!("secret {hex}\n"),
             ToVm::Peer(id, addr) => format!("peer {id} {addr}\n"),
             ToVm::Gone(id) => format!("gone {id}\n"),
+            ToVm::Silent(id) => format!("silent {id}\n"),
             ToVm::Ended(ends) => format!("ended{}\n", counts_text(ends)),
             ToVm::Connect => "connect\n".into(),
             ToVm::Go(at) => format!("go {at}\n"),
@@ -98,6 +102,7 @@ impl ToVm {
         let msg = match (w.next()?, w.next(), w.next()) {
             ("secret", Some(hex), None) => ToVm::Secret(hex.to_string()),
             ("gone", Some(id), None) => ToVm::Gone(id.parse().ok()?),
+            ("silent", Some(id), None) => ToVm::Silent(id.parse().ok()?),
             ("peer", Some(id), Some(addr)) => ToVm::Peer(id.parse().ok()?, addr.parse().ok()?),
             ("connect", None, None) => ToVm::Connect,
             ("go", Some(at), None) => ToVm::Go(at.parse().ok()?),
@@ -184,6 +189,7 @@ mod tests {
             ToVm::Secret("9f2c01".into()),
             ToVm::Peer(2, addr),
             ToVm::Gone(3),
+            ToVm::Silent(4),
             ToVm::Ended(vec![(2, 5), (4, 0)]),
             ToVm::Ended(vec![]),
             ToVm::Connect,

@@ -210,6 +210,11 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         progress,
         relay: Vec::new(),
         relay_at: None,
+        goodbyes: (0, 0),
+        relay_span: (None, None),
+        said_bye: vec![false; cfg.vms as usize],
+        last_bye: None,
+        grace: cfg.model.stop_grace,
         // The VMs' own bound is --stop-grace without progress; this one is
         // the safety net beyond it.
         stop_limit: STOP_TIMEOUT + 3 * cfg.model.stop_grace,
@@ -224,6 +229,22 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     }
     launch.stop_all();
     launch.reap(cfg.model.runtime + launch.stop_limit);
+    if std::env::var_os("LAMPORT_SIM_TRACE").is_some() {
+        let (heard, passed) = launch.goodbyes;
+        let span = |t: Option<Instant>| {
+            launch
+                .relay_span
+                .0
+                .zip(t)
+                .map_or(0.0, |(a, b)| (b - a).as_secs_f64())
+        };
+        eprintln!(
+            "lamport-sim: trace: {heard} goodbyes heard over {:.2} s, {passed} passed on by {:.2} s, the last VM reaped at {:.2} s",
+            span(launch.last_bye),
+            span(launch.relay_span.1),
+            span(Some(Instant::now()))
+        );
+    }
     finish(&cfg, &vms, outcome)
 }
 
@@ -429,6 +450,15 @@ fn watch_stdout(
         });
 }
 
+/// How long goodbyes are gathered before they are passed on:
+/// [`RELAY_EVERY`], stretched with the run's size up to 16 times (160 ms at
+/// 1024 VMs). Each round is a write to every VM still running, and at 1024
+/// VMs rounds of 10 ms were 70,000 writes whose wake-ups kept this one
+/// process, starved among a thousand, passing goodbyes on for 6 s.
+fn relay_every(vms: usize) -> Duration {
+    RELAY_EVERY * (vms / 64).clamp(1, 16) as u32
+}
+
 /// How the run went, as far as the launcher could drive it.
 enum Outcome {
     /// Every phase was reached; the run ended (by runtime or by request).
@@ -461,6 +491,17 @@ struct Launch<'a> {
     relay: Vec<Vec<(u32, u64)>>,
     /// When the gathered goodbyes go out.
     relay_at: Option<Instant>,
+    /// Goodbyes heard, and goodbye entries passed on (for the trace).
+    goodbyes: (usize, usize),
+    /// When the first goodbye was heard, and the last passed on (trace).
+    relay_span: (Option<Instant>, Option<Instant>),
+    /// Per VM (by position): it said its goodbye, or was given up on.
+    said_bye: Vec<bool>,
+    /// When the last goodbye was heard.
+    last_bye: Option<Instant>,
+    /// `--stop-grace`: how long after the last goodbye heard the VMs that
+    /// said none are given up on.
+    grace: Duration,
     /// How long the stop may take before VMs still running are killed.
     stop_limit: Duration,
 }
@@ -703,6 +744,12 @@ impl Launch<'_> {
         if self.relay.len() != self.vms.len() {
             self.relay = vec![Vec::new(); self.vms.len()];
         }
+        self.goodbyes.0 += 1;
+        if let Some(i) = self.index_of(id) {
+            self.said_bye[i] = true;
+        }
+        self.last_bye = Some(Instant::now());
+        self.relay_span.0.get_or_insert(Instant::now());
         let mut counts: Vec<u64> = vec![0; self.vms.len()];
         for &(peer, n) in sent {
             if let Some(i) = self.index_of(peer) {
@@ -714,7 +761,45 @@ impl Launch<'_> {
                 self.relay[i].push((id, counts[i]));
             }
         }
-        self.relay_at.get_or_insert(Instant::now() + RELAY_EVERY);
+        let every = relay_every(self.vms.len());
+        self.relay_at.get_or_insert(Instant::now() + every);
+    }
+
+    /// When [`Launch::give_up_on_silent`] has something to do.
+    fn silent_due(&self) -> Option<Instant> {
+        let due = self.last_bye? + self.grace;
+        let waiting = self
+            .vms
+            .iter()
+            .zip(&self.said_bye)
+            .any(|(v, &said)| !said && !v.gone);
+        waiting.then_some(due)
+    }
+
+    /// Stopping, a VM that said no goodbye within the grace of the last
+    /// one heard (paused, or starved of CPU for that long) is given up on by
+    /// every other VM: they cannot tell a slow launcher from a silent peer,
+    /// this process can.
+    fn give_up_on_silent(&mut self) {
+        if self.silent_due().is_none_or(|at| at > Instant::now()) {
+            return;
+        }
+        let silent: Vec<u32> = self
+            .vms
+            .iter()
+            .zip(&self.said_bye)
+            .filter(|(v, said)| !**said && !v.gone)
+            .map(|(v, _)| v.id)
+            .collect();
+        for id in silent {
+            if let Some(i) = self.index_of(id) {
+                self.said_bye[i] = true;
+            }
+            let line = ToVm::Silent(id);
+            for vm in self.vms.iter_mut().filter(|v| !v.gone && v.id != id) {
+                vm.tell(&line);
+            }
+        }
     }
 
     /// Passes on the goodbyes gathered, if their time came.
@@ -728,7 +813,9 @@ impl Launch<'_> {
                 break;
             };
             if !ends.is_empty() && !vm.gone {
+                self.goodbyes.1 += ends.len();
                 vm.tell(&ToVm::Ended(std::mem::take(ends)));
+                self.relay_span.1 = Some(Instant::now());
             }
         }
     }
@@ -847,6 +934,9 @@ impl Launch<'_> {
             if let Some(at) = self.relay_at {
                 wake = wake.min(at);
             }
+            if let Some(at) = self.silent_due() {
+                wake = wake.min(at);
+            }
             match self.rx.recv_deadline(wake) {
                 Ok(Ev::Gone(id)) => {
                     self.mark_gone(id);
@@ -862,6 +952,7 @@ impl Launch<'_> {
             }
             self.settle_exits();
             self.relay_due();
+            self.give_up_on_silent();
             if live && Instant::now() >= next_draw {
                 drawn = self.draw(drawn, start, runtime);
                 next_draw = Instant::now() + LIVE_EVERY;
@@ -906,7 +997,11 @@ impl Launch<'_> {
         let end = Instant::now() + limit.min(self.stop_limit);
         // VMs stopping before the run began still pass goodbyes through here.
         while self.vms.iter().any(|v| !v.gone) && Instant::now() < end {
-            let wake = self.relay_at.map_or(end, |at| at.min(end));
+            let wake = self
+                .relay_at
+                .into_iter()
+                .chain(self.silent_due())
+                .fold(end, Instant::min);
             match self.rx.recv_deadline(wake) {
                 Ok(Ev::Gone(id)) => self.mark_gone(id),
                 Ok(Ev::Said(id, msg)) => self.note(id, msg),
@@ -914,6 +1009,7 @@ impl Launch<'_> {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             self.relay_due();
+            self.give_up_on_silent();
         }
         let mut late: Vec<u32> = Vec::new();
         for vm in self.vms.iter_mut() {

@@ -261,6 +261,48 @@ fn a_peer_given_up_on_stays_given_up_when_it_comes_back() {
     not(target_os = "linux"),
     ignore = "sends signals with kill(1), reads /proc"
 )]
+fn a_vm_silent_past_the_stop_grace_is_given_up_on_by_the_launcher() {
+    const NAME: &str = "a_vm_silent_past_the_stop_grace_is_given_up_on_by_the_launcher";
+    let (dir, aux) = (tempdir(), tempdir());
+    let _keep = keep(NAME, &[dir.path(), aux.path()]);
+    let mut cmd = launcher(dir.path(), "4");
+    cmd.args(["--stop-grace", "1"]);
+    let child = spawn_to_files(&mut cmd, aux.path(), "launcher");
+    let start = started(dir.path(), 3);
+    let pid = vm_pid(dir.path(), 3).expect("VM 3's process");
+    // Paused from before the end until well past the grace: VM 3 says no
+    // goodbye in time, and only the launcher can tell (VMs 1 and 2 cannot
+    // tell a slow launcher from a silent peer).
+    sleep_until(start + Duration::from_secs(3));
+    note(aux.path(), "SIGSTOP VM 3");
+    signal(pid, "STOP");
+    sleep_until(start + Duration::from_secs(8));
+    note(aux.path(), "SIGCONT VM 3");
+    signal(pid, "CONT");
+    let code = exit_code_within(child, Duration::from_secs(40));
+    let stderr = output_of(aux.path(), "launcher", "err");
+    assert_eq!(code, Some(1), "launcher: {stderr}");
+    assert!(
+        stderr.contains("gave up on VM 3: it said no goodbye within 1 s"),
+        "launcher: {stderr}"
+    );
+    let logs = read_logs(dir.path());
+    for (id, lines) in &logs[..2] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| matches!(l.event, Event::PeerLost { peer: 3 })),
+            "vm {id} never gave up on VM 3"
+        );
+        assert!(stop_of(lines).is_some(), "vm {id} has no stop line");
+    }
+}
+
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "sends signals with kill(1), reads /proc"
+)]
 fn a_vm_paused_across_the_end_of_the_run_loses_nothing() {
     const NAME: &str = "a_vm_paused_across_the_end_of_the_run_loses_nothing";
     let (dir, aux) = (tempdir(), tempdir());

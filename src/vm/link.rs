@@ -227,6 +227,23 @@ impl Incoming {
         self.bye.is_some() || self.expect == Some(self.received)
     }
 
+    /// The peer's goodbye came, on the link or relayed.
+    pub fn goodbye_known(&self) -> bool {
+        self.bye.is_some() || self.expect.is_some()
+    }
+
+    /// What this side still waits for from the peer, in words (for the
+    /// warning of a stop that gave up): its goodbye, or messages.
+    pub fn missing(&self) -> String {
+        match self.bye.or(self.expect) {
+            None => "its goodbye never came".into(),
+            Some(last) if last > self.received => {
+                format!("{} of its {last} messages never came", last - self.received)
+            }
+            Some(_) => "nothing of its missing".into(),
+        }
+    }
+
     /// Messages recorded but not yet acknowledged.
     pub fn unacked(&self) -> u64 {
         self.received - self.acked

@@ -423,6 +423,8 @@ struct Vm {
     net: NetHandle,
     /// Per peer (by position in `peers`): the link has been up.
     linked: Vec<bool>,
+    /// Per peer: its link's last break is in the log, its `link_up` not yet.
+    down_logged: Vec<bool>,
     /// Per peer: given up on (`peer_lost` logged).
     lost: Vec<bool>,
     /// Shared with the net thread: set when the stop protocol begins.
@@ -463,6 +465,7 @@ impl Vm {
             ctl_rx: parts.ctl_rx,
             net: parts.net,
             linked: vec![false; n],
+            down_logged: vec![false; n],
             lost: vec![false; n],
             stopping: parts.stopping,
             all_done: false,
@@ -680,6 +683,7 @@ impl Vm {
             }
             Ctl::Launcher(ToVm::Stop) => return Ok(Some(StopReason::Signal)),
             Ctl::Launcher(ToVm::Gone(peer)) => self.net.gone(peer),
+            Ctl::Launcher(ToVm::Silent(peer)) => self.net.silent(peer),
             Ctl::Launcher(ToVm::Ended(ends)) => self.net.ended(ends),
             Ctl::Launcher(_) => {}
             Ctl::Net(NetEvent::LinkUp {
@@ -690,13 +694,18 @@ impl Vm {
                 if let Some(pos) = self.pos(peer) {
                     self.linked[pos] = true;
                 }
-                if !first && self.start_logged {
+                // Only the breaks the log showed: one during set-up that
+                // heals after `start` is no `link_up` out of nowhere.
+                let pos = self.pos(peer);
+                if !first && pos.is_some_and(|p| std::mem::take(&mut self.down_logged[p])) {
                     self.log.write(&Event::LinkUp { peer, resent })?;
                 }
             }
             Ctl::Net(NetEvent::LinkDown { peer, .. }) => {
-                if self.start_logged {
-                    self.log.write(&Event::LinkDown { peer })?;
+                if let Some(pos) = self.pos(peer).filter(|_| self.start_logged) {
+                    if !std::mem::replace(&mut self.down_logged[pos], true) {
+                        self.log.write(&Event::LinkDown { peer })?;
+                    }
                 }
             }
             Ctl::Net(NetEvent::PeerLost { peer, why }) => {
@@ -912,14 +921,29 @@ impl Vm {
         }
         anyhow::bail!(
             "gave up on {}; messages may be lost: run verify",
-            lost.join(", ")
+            some_of(&lost, 3)
         )
     }
+}
+
+/// The first `n` items, then how many more (a VM may give up on a thousand).
+fn some_of(items: &[String], n: usize) -> String {
+    if items.len() <= n + 1 {
+        return items.join(", ");
+    }
+    format!("{} and {} more", items[..n].join(", "), items.len() - n)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_list_of_losses_is_cut_short() {
+        let items: Vec<String> = (1..=5).map(|i| format!("VM {i}")).collect();
+        assert_eq!(some_of(&items[..4], 3), "VM 1, VM 2, VM 3, VM 4");
+        assert_eq!(some_of(&items, 3), "VM 1, VM 2, VM 3 and 2 more");
+    }
 
     #[test]
     fn tick_counts_are_rate_times_runtime() {

@@ -193,8 +193,11 @@ fn lock(link: &Mutex<Link>) -> MutexGuard<'_, Link> {
 
 /// What the tick thread asks of the net thread.
 enum Cmd {
-    Stop,
+    /// Stopping; whether the goodbyes go through the launcher.
+    Stop(bool),
     Gone(u32),
+    /// The launcher gave up waiting for that peer's goodbye.
+    Silent(u32),
     /// Relayed goodbyes: (peer, messages it sent this VM in all).
     Ended(Vec<(u32, u64)>),
 }
@@ -256,7 +259,7 @@ impl NetHandle {
                 w.send(&Frame::Bye { last });
             }
         }
-        let _ = self.cmds.send(Cmd::Stop);
+        let _ = self.cmds.send(Cmd::Stop(relayed));
         self.wake();
         sent
     }
@@ -264,6 +267,12 @@ impl NetHandle {
     /// Peers' goodbyes, relayed: (peer, messages it sent this VM in all).
     pub fn ended(&self, ends: Vec<(u32, u64)>) {
         let _ = self.cmds.send(Cmd::Ended(ends));
+        self.wake();
+    }
+
+    /// The launcher heard no goodbye from that peer in time: give up on it.
+    pub fn silent(&self, peer: u32) {
+        let _ = self.cmds.send(Cmd::Silent(peer));
         self.wake();
     }
 
@@ -388,6 +397,7 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
         unfinished: n,
         stopping: false,
         relayed_at: None,
+        relayed: false,
         all_done: false,
         paused: false,
         resume_from: 0,
@@ -489,6 +499,9 @@ struct Net {
     stopping: bool,
     /// When the launcher last relayed goodbyes (stopping under it).
     relayed_at: Option<Instant>,
+    /// Stopping under the launcher: a goodbye that has not come is the
+    /// launcher's to give up on (it knows who said one), not this VM's.
+    relayed: bool,
     /// [`NetEvent::AllDone`] was said.
     all_done: bool,
     /// The VM holds `max_queue` messages: no link is read.
@@ -636,13 +649,23 @@ impl Net {
     fn commands(&mut self) {
         while let Ok(cmd) = self.cmds.try_recv() {
             match cmd {
-                Cmd::Stop => {
+                Cmd::Stop(relayed) => {
                     self.stopping = true;
+                    self.relayed = relayed;
                     let now = Instant::now();
                     for pos in 0..self.peers.len() {
                         self.peers[pos].progress_at = now;
                         self.maybe_done(pos);
                         self.maybe_never(pos);
+                    }
+                }
+                Cmd::Silent(id) => {
+                    if let Some(pos) = self.pos(id) {
+                        let why = format!(
+                            "it said no goodbye within {} s of the last one the launcher heard (--stop-grace)",
+                            self.ctx.stop_grace.as_secs_f64()
+                        );
+                        self.lose(pos, why);
                     }
                 }
                 Cmd::Gone(id) => {
@@ -1477,10 +1500,14 @@ impl Net {
             }
             if !p.ever_up {
                 self.maybe_never(pos);
+            } else if self.relayed && !p.inc.goodbye_known() {
+                // Waiting for the launcher to relay it, or to say `silent`.
             } else if p.progress_at.max(self.relay_progress(pos)) + self.ctx.stop_grace <= now {
+                let unacked = lock(&self.links[pos]).out.unacked();
                 let why = format!(
-                    "no progress for {} s of the stop (--stop-grace)",
-                    self.ctx.stop_grace.as_secs_f64()
+                    "no progress for {} s of the stop (--stop-grace): {}, {unacked} of ours unacknowledged",
+                    self.ctx.stop_grace.as_secs_f64(),
+                    p.inc.missing()
                 );
                 self.lose(pos, why);
             }
