@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# A partition of one VM, measured: three VMs by hand on three network
+# namespaces joined by a bridge, VM 3 cut off (its veth end on the bridge set
+# down) from 20 s to 25 s after the VMs' start, healed, 60 s in all; then
+# `lamport-sim verify` on the logs. NOTEBOOK.md ("A partition of one VM")
+# has the prediction and what these runs measured.
+#
+#   sudo bench/partition.sh [RUNS]      # from the repository's root; RUNS defaults to 3
+#
+# Writes logs/partition/run_K/ (machine_*.log, faults.txt with the times of
+# the cut and the heal, vmI.err with each VM's stderr, verify.txt) and
+# logs/partition/command.txt. Run K uses seed 1000 + K - 1. Needs Linux,
+# root and iproute2 (`ip`); says so and exits 1 without them. Every
+# namespace it makes is deleted on any exit. All traffic stays inside them.
+set -euo pipefail
+
+RUNS=${1:-3}
+RATES=(6 6 3)        # VM 1, 2, 3: VM 3 the slowest, so its clock falls behind while cut off
+RUNTIME=60
+CUT_AT=20            # seconds after the start
+HEAL_AT=25
+SEED0=1000
+PORT=7000
+NET=10.232.77        # the hosts' subnet, inside the namespaces made here only
+
+die() { echo "error: $*" >&2; exit 1; }
+
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "error: RUNS must be a positive integer, got '$RUNS'" >&2; exit 2; }
+[[ $(uname -s) == Linux ]] || die "needs Linux network namespaces (this is $(uname -s))"
+[[ $(id -u) == 0 ]] || die "needs root (it makes network namespaces with ip netns); try sudo $0"
+command -v ip >/dev/null || die "needs iproute2 (\`ip\`): apt-get install iproute2"
+command -v cargo >/dev/null || die "needs cargo to build target/release/lamport-sim"
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+cargo build --release --quiet
+BIN=$ROOT/target/release/lamport-sim
+OUT=$ROOT/logs/partition
+
+TAG=p$$
+HUB=lsim${TAG}hub
+NAMESPACES=()
+PIDS=()
+
+# On any exit: stop the VMs still running (SIGTERM: each stops cleanly),
+# then delete every namespace made (with the veths in them) and any veth
+# left in this namespace by a set-up cut short between `add` and `netns`.
+cleanup() {
+    local pid ns i
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+    for i in 1 2 3; do ip link del "lsv$TAG$i" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The hub holds the bridge; host i is namespace lsim<TAG>h<i> at NET.i, its
+# veth end on the bridge is lse<TAG><i> (the one set down to cut host i off).
+make_hosts() {
+    ip netns add "$HUB"; NAMESPACES+=("$HUB")
+    ip -n "$HUB" link add br0 type bridge
+    ip -n "$HUB" link set br0 up
+    local i
+    for i in 1 2 3; do
+        local ns=lsim${TAG}h$i inner=lsv$TAG$i outer=lse$TAG$i
+        ip netns add "$ns"; NAMESPACES+=("$ns")
+        ip link add "$inner" type veth peer name "$outer"
+        ip link set "$inner" netns "$ns"
+        ip link set "$outer" netns "$HUB"
+        ip -n "$HUB" link set "$outer" master br0 up
+        ip -n "$ns" addr add "$NET.$i/24" dev "$inner"
+        ip -n "$ns" link set "$inner" up
+        ip -n "$ns" link set lo up
+    done
+}
+
+now() { date -u +%s.%N; }
+stamp() { date -u +%Y-%m-%dT%H:%M:%S.%6NZ; }
+sleep_until() { # EPOCH_SECONDS
+    local left
+    left=$(awk -v t="$1" -v n="$(now)" 'BEGIN { d = t - n; printf "%.6f", d > 0 ? d : 0 }')
+    sleep "$left"
+}
+
+# The latest start_at of the three logs, in epoch seconds (VMs started by
+# hand each start once connected to all peers: within milliseconds here).
+shared_start() { # DIR
+    local dir=$1 i line at latest=0 deadline
+    deadline=$(awk -v n="$(now)" 'BEGIN { printf "%.0f", n + 60 }')
+    for i in 1 2 3; do
+        until line=$(grep -m1 -o 'start_at=[^ ]*' "$dir/machine_$i.log" 2>/dev/null); do
+            (( $(date +%s) < deadline )) || die "VM $i did not start within 60 s (see $dir/vm$i.err)"
+            sleep 0.05
+        done
+        at=$(date -u -d "${line#start_at=}" +%s.%N)
+        latest=$(awk -v a="$at" -v b="$latest" 'BEGIN { printf "%.6f", a > b ? a : b }')
+    done
+    echo "$latest"
+}
+
+one_run() { # K
+    local k=$1 dir=$OUT/run_$1 seed=$((SEED0 + $1 - 1)) i j
+    rm -rf "$dir"; mkdir -p "$dir"
+    PIDS=()
+    LAMPORT_SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    export LAMPORT_SECRET
+    for i in 1 2 3; do
+        local args=(vm --id "$i" --listen "$NET.$i:$PORT" --rate "${RATES[i-1]}"
+            --runtime "$RUNTIME" --seed "$seed" --run "partition-$k" --logs "$dir")
+        for j in 1 2 3; do
+            (( j == i )) || args+=(--peer "$j=$NET.$j:$PORT")
+        done
+        ip netns exec "lsim${TAG}h$i" "$BIN" "${args[@]}" </dev/null >/dev/null 2>"$dir/vm$i.err" &
+        PIDS+=($!)
+    done
+    local t0
+    t0=$(shared_start "$dir") || exit 1
+    {
+        echo "start $(date -u -d "@$t0" +%Y-%m-%dT%H:%M:%S.%6NZ) (latest start_at of the three)"
+        sleep_until "$(awk -v t="$t0" -v d="$CUT_AT" 'BEGIN { printf "%.6f", t + d }')"
+        ip -n "$HUB" link set "lse${TAG}3" down || die "cannot cut VM 3 off"
+        echo "cut $(stamp) ip -n HUB link set VM3-bridge-veth down"
+        sleep_until "$(awk -v t="$t0" -v d="$HEAL_AT" 'BEGIN { printf "%.6f", t + d }')"
+        ip -n "$HUB" link set "lse${TAG}3" up || die "cannot heal VM 3's link"
+        echo "heal $(stamp) ip -n HUB link set VM3-bridge-veth up"
+    } >"$dir/faults.txt" || exit 1
+    local failed=0 code
+    for i in 1 2 3; do
+        code=0; wait "${PIDS[i-1]}" || code=$?
+        echo "run $k: vm $i exit $code"
+        (( code == 0 )) || failed=1
+    done
+    PIDS=()
+    "$BIN" verify "$dir" >"$dir/verify.txt" 2>&1 || failed=1
+    cat "$dir/verify.txt"
+    return $failed
+}
+
+make_hosts
+mkdir -p "$OUT"
+echo "sudo bench/partition.sh $RUNS   # rates ${RATES[*]}, runtime $RUNTIME s, VM 3 cut off from $CUT_AT s to $HEAL_AT s, seeds $SEED0.." >"$OUT/command.txt"
+status=0
+for ((k = 1; k <= RUNS; k++)); do
+    one_run "$k" || status=1
+done
+exit $status
