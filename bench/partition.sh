@@ -9,7 +9,8 @@
 #
 # Writes logs/partition/run_K/ (machine_*.log, faults.txt with the times of
 # the cut and the heal, vmI.err with each VM's stderr, verify.txt) and
-# logs/partition/command.txt. Run K uses seed 1000 + K - 1. Needs Linux,
+# logs/partition/command.txt. Run K uses seed 1000 + K - 1. NICE=N sets the
+# CPU priority of the whole experiment (default -15; 0 for none). Needs Linux,
 # root and iproute2 (`ip`); says so and exits 1 without them. Every
 # namespace it makes is deleted on any exit. All traffic stays inside them.
 set -euo pipefail
@@ -22,6 +23,7 @@ HEAL_AT=25
 SEED0=1000
 PORT=7000
 NET=10.232.77        # the hosts' subnet, inside the namespaces made here only
+NICE=${NICE:--15}    # CPU priority of the whole experiment (nice adjustment)
 
 die() { echo "error: $*" >&2; exit 1; }
 
@@ -30,6 +32,14 @@ die() { echo "error: $*" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || die "needs root (it makes network namespaces with ip netns); try sudo $0"
 command -v ip >/dev/null || die "needs iproute2 (\`ip\`): apt-get install iproute2"
 command -v cargo >/dev/null || die "needs cargo to build target/release/lamport-sim"
+
+# The machine may be shared: run everything (the VMs, ip, the timers) at a
+# higher CPU priority, so that a busy machine delays the cut, the heal and
+# the VMs' ticks less. Three VMs at a few ticks a second take little CPU.
+if [[ -z ${PARTITION_NICED:-} ]]; then
+    export PARTITION_NICED=$NICE
+    exec nice -n "$NICE" "$0" "$@"
+fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -80,7 +90,8 @@ now() { date -u +%s.%N; }
 stamp() { date -u +%Y-%m-%dT%H:%M:%S.%6NZ; }
 sleep_until() { # EPOCH_SECONDS
     local left
-    left=$(awk -v t="$1" -v n="$(now)" 'BEGIN { d = t - n; printf "%.6f", d > 0 ? d : 0 }')
+    # (In awk, `printf ..., a > b` redirects to a file named b: compare in parentheses.)
+    left=$(awk -v t="$1" -v n="$(now)" 'BEGIN { d = t - n; printf "%.6f", (d > 0) ? d : 0 }')
     sleep "$left"
 }
 
@@ -95,7 +106,7 @@ shared_start() { # DIR
             sleep 0.05
         done
         at=$(date -u -d "${line#start_at=}" +%s.%N)
-        latest=$(awk -v a="$at" -v b="$latest" 'BEGIN { printf "%.6f", a > b ? a : b }')
+        latest=$(awk -v a="$at" -v b="$latest" 'BEGIN { printf "%.6f", (a > b) ? a : b }')
     done
     echo "$latest"
 }
@@ -117,14 +128,20 @@ one_run() { # K
     done
     local t0
     t0=$(shared_start "$dir") || exit 1
+    [[ $t0 =~ ^[0-9]+\.[0-9]+$ ]] || die "no start instant in $dir (got '$t0')"
     {
-        echo "start $(date -u -d "@$t0" +%Y-%m-%dT%H:%M:%S.%6NZ) (latest start_at of the three)"
+        echo "start $(date -u -d "@$t0" +%Y-%m-%dT%H:%M:%S.%6NZ) (latest start_at of the three) load $(cut -d' ' -f1-3 /proc/loadavg)"
+        # Each fault line: the instant the ip command began, the instant it
+        # returned (on a loaded machine the two can be seconds apart).
+        local before
         sleep_until "$(awk -v t="$t0" -v d="$CUT_AT" 'BEGIN { printf "%.6f", t + d }')"
+        before=$(stamp)
         ip -n "$HUB" link set "lse${TAG}3" down || die "cannot cut VM 3 off"
-        echo "cut $(stamp) ip -n HUB link set VM3-bridge-veth down"
+        echo "cut $before $(stamp) ip -n HUB link set VM3-bridge-veth down"
         sleep_until "$(awk -v t="$t0" -v d="$HEAL_AT" 'BEGIN { printf "%.6f", t + d }')"
+        before=$(stamp)
         ip -n "$HUB" link set "lse${TAG}3" up || die "cannot heal VM 3's link"
-        echo "heal $(stamp) ip -n HUB link set VM3-bridge-veth up"
+        echo "heal $before $(stamp) ip -n HUB link set VM3-bridge-veth up"
     } >"$dir/faults.txt" || exit 1
     local failed=0 code
     for i in 1 2 3; do
@@ -133,6 +150,7 @@ one_run() { # K
         (( code == 0 )) || failed=1
     done
     PIDS=()
+    echo "end $(stamp) load $(cut -d' ' -f1-3 /proc/loadavg)" >>"$dir/faults.txt"
     "$BIN" verify "$dir" >"$dir/verify.txt" 2>&1 || failed=1
     cat "$dir/verify.txt"
     return $failed
@@ -140,7 +158,7 @@ one_run() { # K
 
 make_hosts
 mkdir -p "$OUT"
-echo "sudo bench/partition.sh $RUNS   # rates ${RATES[*]}, runtime $RUNTIME s, VM 3 cut off from $CUT_AT s to $HEAL_AT s, seeds $SEED0.." >"$OUT/command.txt"
+echo "sudo bench/partition.sh $RUNS   # rates ${RATES[*]}, runtime $RUNTIME s, VM 3 cut off from $CUT_AT s to $HEAL_AT s, seeds $SEED0.., nice $NICE; $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >"$OUT/command.txt"
 status=0
 for ((k = 1; k <= RUNS; k++)); do
     one_run "$k" || status=1
