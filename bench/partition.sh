@@ -10,7 +10,9 @@
 # Writes logs/partition/run_K/ (machine_*.log, faults.txt with the times of
 # the cut and the heal, vmI.err with each VM's stderr, verify.txt) and
 # logs/partition/command.txt. Run K uses seed 1000 + K - 1. NICE=N sets the
-# CPU priority of the whole experiment (default -15; 0 for none). Needs Linux,
+# CPU priority of the whole experiment (default -15; 0 for none).
+# PARTITION_OUT=DIR writes into DIR instead of logs/partition; PROBE=1 also
+# records the kernels' view of VM 3 around the cut (run_K/probe.txt). Needs Linux,
 # root and iproute2 (`ip`); says so and exits 1 without them. Every
 # namespace it makes is deleted on any exit. All traffic stays inside them.
 set -euo pipefail
@@ -45,18 +47,20 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 cargo build --release --quiet
 BIN=$ROOT/target/release/lamport-sim
-OUT=$ROOT/logs/partition
+OUT=$ROOT/${PARTITION_OUT:-logs/partition}
 
 TAG=p$$
 HUB=lsim${TAG}hub
 NAMESPACES=()
 PIDS=()
+PROBE_PID=
 
 # On any exit: stop the VMs still running (SIGTERM: each stops cleanly),
 # then delete every namespace made (with the veths in them) and any veth
 # left in this namespace by a set-up cut short between `add` and `netns`.
 cleanup() {
     local pid ns i
+    [[ -z $PROBE_PID ]] || kill "$PROBE_PID" 2>/dev/null || true
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
@@ -111,6 +115,21 @@ shared_start() { # DIR
     echo "$latest"
 }
 
+# PROBE=1: from 1 s before the cut to 4 s after the heal, every 100 ms, what
+# VMs 1 and 2's kernels know of VM 3: their neighbour (ARP) entries and their
+# TCP sockets (state, retransmission timer), into run_K/probe.txt.
+probe() {
+    local i
+    while true; do
+        echo "t=$(stamp)"
+        for i in 1 2; do
+            ip -n "lsim${TAG}h$i" neigh show to "$NET.3" | sed "s/^/h$i neigh /"
+            ip netns exec "lsim${TAG}h$i" ss -tnoH dst "$NET.3" | sed "s/^/h$i tcp /"
+        done
+        sleep 0.1
+    done
+}
+
 one_run() { # K
     local k=$1 dir=$OUT/run_$1 seed=$((SEED0 + $1 - 1)) i j
     rm -rf "$dir"; mkdir -p "$dir"
@@ -134,6 +153,11 @@ one_run() { # K
         # Each fault line: the instant the ip command began, the instant it
         # returned (on a loaded machine the two can be seconds apart).
         local before
+        if [[ -n ${PROBE:-} ]]; then
+            sleep_until "$(awk -v t="$t0" -v d="$CUT_AT" 'BEGIN { printf "%.6f", t + d - 1 }')"
+            probe >"$dir/probe.txt" 2>&1 &
+            PROBE_PID=$!
+        fi
         sleep_until "$(awk -v t="$t0" -v d="$CUT_AT" 'BEGIN { printf "%.6f", t + d }')"
         before=$(stamp)
         ip -n "$HUB" link set "lse${TAG}3" down || die "cannot cut VM 3 off"
@@ -142,6 +166,12 @@ one_run() { # K
         before=$(stamp)
         ip -n "$HUB" link set "lse${TAG}3" up || die "cannot heal VM 3's link"
         echo "heal $before $(stamp) ip -n HUB link set VM3-bridge-veth up"
+        if [[ -n $PROBE_PID ]]; then
+            sleep_until "$(awk -v t="$t0" -v d="$HEAL_AT" 'BEGIN { printf "%.6f", t + d + 4 }')"
+            kill "$PROBE_PID" 2>/dev/null || true
+            wait "$PROBE_PID" 2>/dev/null || true
+            PROBE_PID=
+        fi
     } >"$dir/faults.txt" || exit 1
     local failed=0 code
     for i in 1 2 3; do
