@@ -12,8 +12,8 @@
 # logs/partition/command.txt. Run K uses seed 1000 + K - 1. NICE=N sets the
 # CPU priority of the whole experiment (default -15; 0 for none).
 # PARTITION_OUT=DIR writes into DIR instead of logs/partition; PROBE=1 also
-# records the kernels' view of VM 3 around the cut (run_K/probe.txt). Needs Linux,
-# root and iproute2 (`ip`); says so and exits 1 without them. Every
+# records the kernels' view of VM 3 around the cut (run_K/probe.txt). Needs
+# Linux, root and iproute2 (`ip`); says so and exits 1 without them. Every
 # namespace it makes is deleted on any exit. All traffic stays inside them.
 set -euo pipefail
 
@@ -40,7 +40,7 @@ command -v cargo >/dev/null || die "needs cargo to build target/release/lamport-
 # the VMs' ticks less. Three VMs at a few ticks a second take little CPU.
 if [[ -z ${PARTITION_NICED:-} ]]; then
     export PARTITION_NICED=$NICE
-    exec nice -n "$NICE" "$0" "$@"
+    exec nice -n "$NICE" bash "$0" "$@"
 fi
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -188,7 +188,7 @@ one_run() { # K
 
 make_hosts
 mkdir -p "$OUT"
-echo "sudo bench/partition.sh $RUNS   # rates ${RATES[*]}, runtime $RUNTIME s, VM 3 cut off from $CUT_AT s to $HEAL_AT s, seeds $SEED0.., nice $NICE; $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >"$OUT/command.txt"
+echo "${PROBE:+PROBE=$PROBE }${PARTITION_OUT:+PARTITION_OUT=$PARTITION_OUT }sudo -E bench/partition.sh $RUNS   # rates ${RATES[*]}, runtime $RUNTIME s, VM 3 cut off from $CUT_AT s to $HEAL_AT s, seeds $SEED0.., nice $NICE; $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >"$OUT/command.txt"
 status=0
 for ((k = 1; k <= RUNS; k++)); do
     one_run "$k" || status=1
