@@ -47,7 +47,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 cargo build --release --quiet
 BIN=$ROOT/target/release/lamport-sim
-OUT=$ROOT/${PARTITION_OUT:-logs/partition}
+OUT=${PARTITION_OUT:-logs/partition}
+[[ $OUT == /* ]] || OUT=$ROOT/$OUT
 
 TAG=p$$
 HUB=lsim${TAG}hub

@@ -127,6 +127,7 @@ def measure_run(run_dir):
     for p in (1, 2):
         u = [x[0] for x in ups.get((p, 3), []) if x[0] >= cut]
         up[p] = u[0] if u else None
+        m[f"link {p}-3 back: link_up at VM{p} less the heal (s)"] = up[p] - heal if u else None
     first_up = min(x for x in up.values() if x is not None)
 
     # Messages: sends by (sender, tick) -> (time, clock, [to]).
@@ -164,6 +165,14 @@ def measure_run(run_dir):
         max((x for x in prompt if x < (min(slow) if slow else heal)), default=None),
         min(slow, default=None))
 
+    # The dead-link timer: link_down less the first message sent on that link
+    # after the cut began (the oldest one waiting for an acknowledgement).
+    for i, p in ((1, 3), (2, 3), (3, 1), (3, 2)):
+        first = min((st for (s, _), (st, _, to) in sends.items() if s == i and p in to and st >= cut),
+                    default=None)
+        d = m[f"VM{i} link_down peer={p} (s)"]
+        m[f"VM{i} link_down peer={p} less its first send into the cut (s)"] = (
+            d - first if d is not None and first is not None else None)
     r3 = recv[3]
     held3 = [x for x in r3 if held(x[2], 3, x[3])]
     m["held messages to VM3 from VM1 / VM2"] = (
