@@ -133,7 +133,9 @@ probe() {
 
 one_run() { # K
     local k=$1 dir=$OUT/run_$1 seed=$((SEED0 + $1 - 1)) i j
-    rm -rf "$dir"; mkdir -p "$dir"
+    # (Called as `one_run K || status=1`, so set -e does not apply in here:
+    # every step that matters checks for itself.)
+    rm -rf "$dir"; mkdir -p "$dir" || die "cannot make $dir"
     PIDS=()
     LAMPORT_SECRET=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
     export LAMPORT_SECRET
