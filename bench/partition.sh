@@ -55,6 +55,7 @@ HUB=lsim${TAG}hub
 NAMESPACES=()
 PIDS=()
 PROBE_PID=
+SLEEP_PID=
 
 # On any exit: stop the VMs still running (SIGTERM: each stops cleanly),
 # then delete every namespace made (with the veths in them) and any veth
@@ -62,6 +63,7 @@ PROBE_PID=
 cleanup() {
     local pid ns i
     [[ -z $PROBE_PID ]] || kill "$PROBE_PID" 2>/dev/null || true
+    [[ -z $SLEEP_PID ]] || kill "$SLEEP_PID" 2>/dev/null || true
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
@@ -97,7 +99,12 @@ sleep_until() { # EPOCH_SECONDS
     local left
     # (In awk, `printf ..., a > b` redirects to a file named b: compare in parentheses.)
     left=$(awk -v t="$1" -v n="$(now)" 'BEGIN { d = t - n; printf "%.6f", (d > 0) ? d : 0 }')
-    sleep "$left"
+    # In the background and waited for: a trapped signal interrupts `wait`
+    # at once, where a foreground sleep would first run to its end.
+    sleep "$left" &
+    SLEEP_PID=$!
+    wait "$SLEEP_PID" || true
+    SLEEP_PID=
 }
 
 # The latest start_at of the three logs, in epoch seconds (VMs started by
@@ -174,6 +181,7 @@ one_run() { # K
             kill "$PROBE_PID" 2>/dev/null || true
             wait "$PROBE_PID" 2>/dev/null || true
             PROBE_PID=
+SLEEP_PID=
         fi
     } >"$dir/faults.txt" || exit 1
     local failed=0 code
