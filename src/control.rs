@@ -33,6 +33,10 @@ pub enum ToVm {
     Peer(u32, SocketAddr),
     /// That VM's process exited: waiting for it is pointless.
     Gone(u32),
+    /// These VMs exited cleanly: each had every message of this VM and this
+    /// VM had all of theirs (their last acknowledgements may be lost with
+    /// the connection).
+    Finished(Vec<u32>),
     /// That VM said no goodbye within `--stop-grace` of the last one heard:
     /// give up on it (under the launcher it is the launcher that knows).
     Silent(u32),
@@ -86,6 +90,10 @@ impl ToVm {
             ToVm::Peer(id, addr) => format!("peer {id} {addr}\n"),
             ToVm::Gone(id) => format!("gone {id}\n"),
             ToVm::Silent(id) => format!("silent {id}\n"),
+            ToVm::Finished(ids) => {
+                let ids: String = ids.iter().map(|id| format!(" {id}")).collect();
+                format!("finished{ids}\n")
+            }
             ToVm::Ended(ends) => format!("ended{}\n", counts_text(ends)),
             ToVm::Connect => "connect\n".into(),
             ToVm::Go(at) => format!("go {at}\n"),
@@ -97,6 +105,13 @@ impl ToVm {
     pub fn parse(line: &str) -> Option<ToVm> {
         if let Some(rest) = line.trim_end().strip_prefix("ended") {
             return parse_counts(rest).map(ToVm::Ended);
+        }
+        if let Some(rest) = line.trim_end().strip_prefix("finished") {
+            if !rest.is_empty() && !rest.starts_with(' ') {
+                return None;
+            }
+            let ids: Option<Vec<u32>> = rest.split_whitespace().map(|w| w.parse().ok()).collect();
+            return ids.map(ToVm::Finished);
         }
         let mut w = line.split_whitespace();
         let msg = match (w.next()?, w.next(), w.next()) {
@@ -190,6 +205,7 @@ mod tests {
             ToVm::Peer(2, addr),
             ToVm::Gone(3),
             ToVm::Silent(4),
+            ToVm::Finished(vec![2, 406]),
             ToVm::Ended(vec![(2, 5), (4, 0)]),
             ToVm::Ended(vec![]),
             ToVm::Connect,

@@ -213,6 +213,7 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         goodbyes: (0, 0),
         relay_span: (None, None),
         said_bye: vec![false; cfg.vms as usize],
+        finished: Vec::new(),
         last_bye: None,
         grace: cfg.model.stop_grace,
         // The VMs' own bound is --stop-grace without progress; this one is
@@ -495,6 +496,8 @@ struct Launch<'a> {
     goodbyes: (usize, usize),
     /// When the first goodbye was heard, and the last passed on (trace).
     relay_span: (Option<Instant>, Option<Instant>),
+    /// VMs that exited cleanly, to pass on with the next goodbyes.
+    finished: Vec<u32>,
     /// Per VM (by position): it said its goodbye, or was given up on.
     said_bye: Vec<bool>,
     /// When the last goodbye was heard.
@@ -808,6 +811,12 @@ impl Launch<'_> {
             return;
         }
         self.relay_at = None;
+        if !self.finished.is_empty() {
+            let line = ToVm::Finished(std::mem::take(&mut self.finished));
+            for vm in self.vms.iter_mut().filter(|v| !v.gone) {
+                vm.tell(&line);
+            }
+        }
         for (i, vm) in self.vms.iter_mut().enumerate() {
             let Some(ends) = self.relay.get_mut(i) else {
                 break;
@@ -882,7 +891,11 @@ impl Launch<'_> {
                 vm.status
             });
             match status {
-                Some(s) if s.success() => {}
+                Some(s) if s.success() => {
+                    self.finished.push(id);
+                    self.relay_at
+                        .get_or_insert(now + relay_every(self.vms.len()));
+                }
                 Some(_) => self.tell_gone(id),
                 None if now < at + GONE_WAIT => {
                     i += 1;

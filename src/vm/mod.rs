@@ -684,6 +684,7 @@ impl Vm {
             Ctl::Launcher(ToVm::Stop) => return Ok(Some(StopReason::Signal)),
             Ctl::Launcher(ToVm::Gone(peer)) => self.net.gone(peer),
             Ctl::Launcher(ToVm::Silent(peer)) => self.net.silent(peer),
+            Ctl::Launcher(ToVm::Finished(peers)) => self.net.finished(peers),
             Ctl::Launcher(ToVm::Ended(ends)) => self.net.ended(ends),
             Ctl::Launcher(_) => {}
             Ctl::Net(NetEvent::LinkUp {

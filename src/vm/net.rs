@@ -198,6 +198,8 @@ enum Cmd {
     Gone(u32),
     /// The launcher gave up waiting for that peer's goodbye.
     Silent(u32),
+    /// Those peers exited cleanly: their links are done both ways.
+    Finished(Vec<u32>),
     /// Relayed goodbyes: (peer, messages it sent this VM in all).
     Ended(Vec<(u32, u64)>),
 }
@@ -267,6 +269,15 @@ impl NetHandle {
     /// Peers' goodbyes, relayed: (peer, messages it sent this VM in all).
     pub fn ended(&self, ends: Vec<(u32, u64)>) {
         let _ = self.cmds.send(Cmd::Ended(ends));
+        self.wake();
+    }
+
+    /// Those peers exited cleanly (the launcher saw it): a VM exits 0 only
+    /// once it had every message of each peer and each peer had all of its,
+    /// so nothing is missing either way, even an acknowledgement lost with
+    /// a connection that broke at the very end.
+    pub fn finished(&self, peers: Vec<u32>) {
+        let _ = self.cmds.send(Cmd::Finished(peers));
         self.wake();
     }
 
@@ -357,6 +368,7 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
                 .map(|(range, seed)| DelayLine::new(range, seed, *id, ctx.me)),
             conn: None,
             dialing: false,
+            refused: false,
             phase: Phase::Waiting,
             ever_up: false,
             instance: None,
@@ -445,6 +457,8 @@ struct Peer {
     conn: Option<usize>,
     /// A dial is in progress.
     dialing: bool,
+    /// Stopping, it answered that it had finished with this VM: no redial.
+    refused: bool,
     phase: Phase,
     ever_up: bool,
     /// The peer process's instance, once a handshake proved it.
@@ -657,6 +671,19 @@ impl Net {
                         self.peers[pos].progress_at = now;
                         self.maybe_done(pos);
                         self.maybe_never(pos);
+                    }
+                }
+                Cmd::Finished(ids) => {
+                    for id in ids {
+                        let Some(pos) = self.pos(id) else { continue };
+                        if matches!(self.peers[pos].phase, Phase::Done | Phase::Lost) {
+                            continue;
+                        }
+                        if let Some(slot) = self.peers[pos].conn.take() {
+                            self.drop_conn(slot);
+                        }
+                        lock(&self.links[pos]).writer = None;
+                        self.set_phase(pos, Phase::Done);
                     }
                 }
                 Cmd::Silent(id) => {
@@ -968,6 +995,20 @@ impl Net {
                 let pos = *pos;
                 let why = format!("rejected: {reason}");
                 self.note_dial_error(pos, &why);
+                // Redialling a peer that gave up on this VM, or finished
+                // with it, only brings the same answer: at 1024 VMs a
+                // thousand VMs redialling a thousand peers each kept the
+                // machine busy for minutes. The answer is unproven, so it
+                // may cost a loss (never silent) but never end a link as
+                // done: a peer that finished is done once the launcher says
+                // it exited cleanly (`finished`), or given up at the grace.
+                match refused_for_good(&reason, self.ctx.me) {
+                    Some(Refusal::GaveUp) if self.stopping => {
+                        self.lose(pos, format!("it answered: {reason}"));
+                    }
+                    Some(Refusal::Finished) if self.stopping => self.peers[pos].refused = true,
+                    _ => {}
+                }
                 Verdict::Close(why)
             }
             (&Role::Link(pos), frame) => self.link_frame(pos, frame),
@@ -1475,6 +1516,7 @@ impl Net {
         let p = &self.peers[pos];
         let wanted = p.phase == Phase::Waiting
             && p.dial.is_some()
+            && !p.refused
             && !p.dialing
             // Stopping, a link never up stays down.
             && (p.ever_up || !self.stopping)
@@ -1500,8 +1542,10 @@ impl Net {
             }
             if !p.ever_up {
                 self.maybe_never(pos);
-            } else if self.relayed && !p.inc.goodbye_known() {
-                // Waiting for the launcher to relay it, or to say `silent`.
+            } else if self.relayed && (!p.inc.goodbye_known() || p.refused) {
+                // Waiting for the launcher to relay the goodbye (or say
+                // `silent`), or to say the peer that finished with this VM
+                // exited (`finished`, or `gone`): it alone knows.
             } else if p.progress_at.max(self.relay_progress(pos)) + self.ctx.stop_grace <= now {
                 let unacked = lock(&self.links[pos]).out.unacked();
                 let why = format!(
@@ -1838,6 +1882,25 @@ impl Net {
 }
 
 /// `1.2 s` or `35 ms`.
+/// A peer's answer to this VM's `Hello` that no redial changes (see
+/// [`Net::check_hello`] and [`Net::finished_with`], which word it).
+fn refused_for_good(reason: &str, me: u32) -> Option<Refusal> {
+    if reason.ends_with(&format!(" gave up on VM {me}")) {
+        Some(Refusal::GaveUp)
+    } else if reason.ends_with(&format!(" has finished with VM {me}")) {
+        Some(Refusal::Finished)
+    } else {
+        None
+    }
+}
+
+/// How a peer refused this VM for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    GaveUp,
+    Finished,
+}
+
 fn seconds(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{} ms", d.as_millis())
@@ -1914,6 +1977,23 @@ fn write_some(mut stream: &MioStream, bytes: &[u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_peer_that_gave_up_or_finished_refuses_for_good() {
+        assert_eq!(
+            refused_for_good("VM 5 gave up on VM 1", 1),
+            Some(Refusal::GaveUp)
+        );
+        assert_eq!(
+            refused_for_good("VM 5 has finished with VM 1", 1),
+            Some(Refusal::Finished)
+        );
+        assert_eq!(refused_for_good("VM 5 gave up on VM 12", 1), None);
+        assert_eq!(
+            refused_for_good("VM 2 should wait for VM 1 to dial it", 1),
+            None
+        );
+    }
 
     #[test]
     fn tokens_carry_slot_and_generation_and_never_the_listeners() {
