@@ -20,6 +20,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::*;
 use lamport_sim::logline::{Event, Line};
 
+/// Stops VM 3 (process `pid`) with SIGSTOP from `from` to `to` seconds
+/// after `start`, noting both in `aux`.
+fn pause_vm(aux: &Path, pid: u32, start: Instant, from: f64, to: f64) {
+    sleep_until(start + Duration::from_secs_f64(from));
+    note(aux, "SIGSTOP VM 3");
+    signal(pid, "STOP");
+    sleep_until(start + Duration::from_secs_f64(to));
+    note(aux, "SIGCONT VM 3");
+    signal(pid, "CONT");
+}
+
 /// Sleeps until `at` (at once if it is past).
 fn sleep_until(at: Instant) {
     std::thread::sleep(at.saturating_duration_since(Instant::now()));
@@ -214,12 +225,7 @@ fn a_peer_given_up_on_stays_given_up_when_it_comes_back() {
     let pid = vm_pid(dir.path(), 3).expect("VM 3's process");
     // Paused well past --peer-timeout: VMs 1 and 2 give up on VM 3, whose
     // redials were still in the listen queue when it comes back.
-    sleep_until(start + Duration::from_secs(2));
-    note(aux.path(), "SIGSTOP VM 3");
-    signal(pid, "STOP");
-    sleep_until(start + Duration::from_secs(7));
-    note(aux.path(), "SIGCONT VM 3");
-    signal(pid, "CONT");
+    pause_vm(aux.path(), pid, start, 2.0, 7.0);
     let code = exit_code_within(child, Duration::from_secs(40));
     let stderr = output_of(aux.path(), "launcher", "err");
     assert_eq!(code, Some(1), "launcher: {stderr}");
@@ -273,12 +279,7 @@ fn a_vm_silent_past_the_stop_grace_is_given_up_on_by_the_launcher() {
     // Paused from before the end until well past the grace: VM 3 says no
     // goodbye in time, and only the launcher can tell (VMs 1 and 2 cannot
     // tell a slow launcher from a silent peer).
-    sleep_until(start + Duration::from_secs(3));
-    note(aux.path(), "SIGSTOP VM 3");
-    signal(pid, "STOP");
-    sleep_until(start + Duration::from_secs(8));
-    note(aux.path(), "SIGCONT VM 3");
-    signal(pid, "CONT");
+    pause_vm(aux.path(), pid, start, 3.0, 8.0);
     let code = exit_code_within(child, Duration::from_secs(40));
     let stderr = output_of(aux.path(), "launcher", "err");
     assert_eq!(code, Some(1), "launcher: {stderr}");
@@ -311,12 +312,7 @@ fn a_vm_paused_across_the_end_of_the_run_loses_nothing() {
     let start = started(dir.path(), 3);
     let pid = vm_pid(dir.path(), 3).expect("VM 3's process");
     // From 1.5 s before the end to 1.5 s after it: within the 5 s stop grace.
-    sleep_until(start + Duration::from_secs_f64(4.5));
-    note(aux.path(), "SIGSTOP VM 3");
-    signal(pid, "STOP");
-    sleep_until(start + Duration::from_secs_f64(7.5));
-    note(aux.path(), "SIGCONT VM 3");
-    signal(pid, "CONT");
+    pause_vm(aux.path(), pid, start, 4.5, 7.5);
     let code = exit_code_within(child, Duration::from_secs(30));
     let stderr = output_of(aux.path(), "launcher", "err");
     assert_eq!(code, Some(0), "launcher: {stderr}");
