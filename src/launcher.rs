@@ -215,6 +215,7 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         said_bye: vec![false; cfg.vms as usize],
         finished: Vec::new(),
         last_bye: None,
+        stop_began: None,
         grace: cfg.model.stop_grace,
         // The VMs' own bound is --stop-grace without progress; this one is
         // the safety net beyond it.
@@ -502,6 +503,9 @@ struct Launch<'a> {
     said_bye: Vec<bool>,
     /// When the last goodbye was heard.
     last_bye: Option<Instant>,
+    /// When the VMs were to stop ticking (the end of the runtime, or the
+    /// stop the launcher asked for, if sooner).
+    stop_began: Option<Instant>,
     /// `--stop-grace`: how long after the last goodbye heard the VMs that
     /// said none are given up on.
     grace: Duration,
@@ -770,7 +774,11 @@ impl Launch<'_> {
 
     /// When [`Launch::give_up_on_silent`] has something to do.
     fn silent_due(&self) -> Option<Instant> {
-        let due = self.last_bye? + self.grace;
+        // Not before twice the grace after the stop began: on a loaded
+        // machine the first goodbyes may come seconds before the rest (at
+        // 1024 VMs a gap of 5 s made the launcher take 990 live VMs for
+        // silent ones).
+        let due = (self.last_bye? + self.grace).max(self.stop_began? + 2 * self.grace);
         let waiting = self
             .vms
             .iter()
@@ -934,6 +942,7 @@ impl Launch<'_> {
     /// Waits for the VMs to finish, forwarding Ctrl+C; on a terminal, draws
     /// the live view a few times a second.
     fn watch_run(&mut self, start: Instant, runtime: Duration) {
+        self.stop_began = Some(start + runtime);
         let live = live_view();
         let hard_end = start + runtime + self.stop_limit;
         let mut drawn = 0;
@@ -1000,6 +1009,8 @@ impl Launch<'_> {
             return;
         }
         self.stopping = true;
+        let now = Instant::now();
+        self.stop_began = Some(self.stop_began.map_or(now, |at| at.min(now)));
         for vm in self.vms.iter_mut() {
             vm.tell(&ToVm::Stop);
         }
