@@ -516,6 +516,13 @@ struct Figures {
 }
 
 impl Figures {
+    /// verify's verdict in a note: `clean`, or `failed: ` and the first violation.
+    fn verdict(&self) -> String {
+        self.verify_error
+            .as_deref()
+            .map_or("clean".to_string(), |e| format!("failed: {e}"))
+    }
+
     /// Reads and measures a run folder; verifies it unless `verify_it` is false.
     fn of(dir: &Path, verify_it: bool) -> Result<Figures, String> {
         let files = logs::read_run(dir).map_err(|e| format!("{e:#}"))?;
@@ -1239,9 +1246,7 @@ fn scale_n(vms: u32, o: &Opts, out: &mut Report) {
                     f.links.link_down,
                     f.links.lost(),
                     f.links.sent,
-                    f.verify_error
-                        .as_deref()
-                        .map_or("clean".to_string(), |e| format!("failed: {e}")),
+                    f.verdict(),
                 );
             }
             Err(e) => {
@@ -1473,9 +1478,7 @@ fn case_link_fault(o: &Opts, out: &mut Report) {
                     show(pr),
                     show(pp),
                     show(pq),
-                    f.verify_error
-                        .as_deref()
-                        .map_or("clean".to_string(), |e| format!("failed: {e}")),
+                    f.verdict(),
                 );
             }
             Err(e) => {

@@ -231,7 +231,7 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     }
     launch.stop_all();
     launch.reap(cfg.model.runtime + launch.stop_limit);
-    if std::env::var_os("LAMPORT_SIM_TRACE").is_some() {
+    if tracing() {
         let (heard, passed) = launch.goodbyes;
         let span = |t: Option<Instant>| {
             launch
@@ -450,6 +450,12 @@ fn watch_stdout(
             }
             let _ = tx.send(Ev::Gone(id));
         });
+}
+
+/// `LAMPORT_SIM_TRACE` is set: the launcher times set-up and the stop on
+/// stderr (for measuring large runs: `bench/README.md`).
+fn tracing() -> bool {
+    std::env::var_os("LAMPORT_SIM_TRACE").is_some()
 }
 
 /// How long goodbyes are gathered before they are passed on:
@@ -674,10 +680,9 @@ impl Launch<'_> {
         Outcome::Ran
     }
 
-    /// With `LAMPORT_SIM_TRACE` set, a line on stderr when a phase of
-    /// set-up ends (for measuring large runs: `bench/README.md`).
+    /// When [`tracing`], a line on stderr when a phase of set-up ends.
     fn trace(&self, began: Instant, what: &str) {
-        if std::env::var_os("LAMPORT_SIM_TRACE").is_some() {
+        if tracing() {
             let links: u64 = self
                 .vms
                 .iter()
@@ -700,7 +705,7 @@ impl Launch<'_> {
                 self.trace(self.progress.base, "linking");
             }
             clock.progressed(self.progress.last());
-            let wake = if std::env::var_os("LAMPORT_SIM_TRACE").is_some() {
+            let wake = if tracing() {
                 clock
                     .deadline()
                     .min(Instant::now() + Duration::from_secs(2))
