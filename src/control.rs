@@ -8,15 +8,21 @@
 //!                  ready                         (connected to every peer, both ways)
 //!                  status 4 120 131 2 30 41 49   (with --live: rate tick clock queue
 //!                                                 sends receives internals)
-//!                  ended 2:14 3:9                (stopped ticking; sent 14 messages to VM 2,
-//!                                                 9 to VM 3, none to the others)
+//!                  ended 2:14 3:9                (stopped ticking; of the messages to VM 2, 14 in
+//!                                                 all, some are unacknowledged, and of the 9 to
+//!                                                 VM 3; everything to the others is acknowledged)
 //!                  lost 3 14                     (gave up on VM 3 with 14 messages to it
 //!                                                 unacknowledged; or it never said goodbye)
+//!                  done                          (the stop is through and the log whole:
+//!                                                 exit 0 follows, once its sockets are closed)
 //! launcher -> VM:  secret 9f2c...                (the run's secret, hex; first, once)
 //!                  peer 2 127.0.0.1:40124        (one per peer)
 //!                  gone 3                        (VM 3 exited: give up on it at once)
-//!                  ended 2:5 4:0                 (VM 2 stopped ticking after sending this VM
-//!                                                 5 messages, VM 4 after none)
+//!                  ended 2:5 4:3                 (VM 2 stopped ticking with messages to this VM
+//!                                                 unacknowledged, 5 sent in all; VM 4 with 3)
+//!                  quiet 1-40 42 44-99           (these VMs stopped ticking, each with every
+//!                                                 message to this VM acknowledged, unless an
+//!                                                 `ended` line named it before)
 //!                  connect                       (peers complete: connect now)
 //!                  go 1795000000000412           (start ticking at this wall time, us)
 //!                  stop                          (stop cleanly now)
@@ -40,9 +46,16 @@ pub enum ToVm {
     /// That VM said no goodbye within `--stop-grace` of the last one heard:
     /// give up on it (under the launcher it is the launcher that knows).
     Silent(u32),
-    /// These VMs stopped ticking, each after sending this VM so many messages:
-    /// the goodbyes, relayed (one line instead of a frame on every link).
+    /// These VMs stopped ticking, each after sending this VM so many messages,
+    /// some not yet acknowledged: the goodbyes, relayed (one line instead of
+    /// a frame on every link).
     Ended(Vec<(u32, u64)>),
+    /// These VMs stopped ticking with everything they sent this VM
+    /// acknowledged (unless an `ended` line named them before): nothing more
+    /// comes from them. A stop where nothing is in flight, the usual one, is
+    /// then one short line per VM and round, not one entry per pair (a
+    /// million at 1024 VMs, which took a starved launcher 13-17 s to pass on).
+    Quiet(Vec<u32>),
     Connect,
     Go(i64),
     Stop,
@@ -55,7 +68,8 @@ pub enum FromVm {
     /// During set-up: this many of the VM's links are up (said as it grows).
     Linked(u32),
     /// This VM stopped ticking after sending so many messages to each peer
-    /// listed (none to the others).
+    /// listed, some of them unacknowledged (every message to the others is
+    /// acknowledged).
     Ended(Vec<(u32, u64)>),
     Ready,
     /// This VM gave up on a peer (`peer_lost`) with `unacked` messages sent to
@@ -66,6 +80,10 @@ pub enum FromVm {
     },
     /// Where the VM is now (only with `vm --live`, a few times a second).
     Status(Status),
+    /// The stop is through, nothing was given up on and the log is whole:
+    /// the VM exits 0 once its sockets are closed (at 1024 VMs that takes
+    /// seconds, which its peers need not wait for).
+    Done,
 }
 
 /// A VM's live figures, for the launcher's live view.
@@ -95,6 +113,7 @@ impl ToVm {
                 format!("finished{ids}\n")
             }
             ToVm::Ended(ends) => format!("ended{}\n", counts_text(ends)),
+            ToVm::Quiet(ids) => format!("quiet{}\n", ranges_text(ids)),
             ToVm::Connect => "connect\n".into(),
             ToVm::Go(at) => format!("go {at}\n"),
             ToVm::Stop => "stop\n".into(),
@@ -112,6 +131,9 @@ impl ToVm {
             }
             let ids: Option<Vec<u32>> = rest.split_whitespace().map(|w| w.parse().ok()).collect();
             return ids.map(ToVm::Finished);
+        }
+        if let Some(rest) = line.trim_end().strip_prefix("quiet") {
+            return parse_ranges(rest).map(ToVm::Quiet);
         }
         let mut w = line.split_whitespace();
         let msg = match (w.next()?, w.next(), w.next()) {
@@ -136,6 +158,7 @@ impl FromVm {
             FromVm::Linked(n) => format!("linked {n}\n"),
             FromVm::Ended(sent) => format!("ended{}\n", counts_text(sent)),
             FromVm::Ready => "ready\n".into(),
+            FromVm::Done => "done\n".into(),
             FromVm::Lost { peer, unacked } => format!("lost {peer} {unacked}\n"),
             FromVm::Status(s) => format!(
                 "status {} {} {} {} {} {} {}\n",
@@ -154,6 +177,7 @@ impl FromVm {
             ("listening", Some(addr)) => FromVm::Listening(addr.parse().ok()?),
             ("linked", Some(n)) => FromVm::Linked(n.parse().ok()?),
             ("ready", None) => FromVm::Ready,
+            ("done", None) => FromVm::Done,
             ("lost", Some(peer)) => FromVm::Lost {
                 peer: peer.parse().ok()?,
                 unacked: w.next()?.parse().ok()?,
@@ -179,6 +203,55 @@ impl FromVm {
 /// ` 2:14 3:9`: id:count pairs, each after a space.
 fn counts_text(counts: &[(u32, u64)]) -> String {
     counts.iter().map(|(id, n)| format!(" {id}:{n}")).collect()
+}
+
+/// ` 1-40 42 44-99`: ids in runs, each run after a space (ids sorted first).
+fn ranges_text(ids: &[u32]) -> String {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut text = String::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i;
+        while ids.get(j + 1) == Some(&(ids[j] + 1)) {
+            j += 1;
+        }
+        if j == i {
+            text.push_str(&format!(" {}", ids[i]));
+        } else {
+            text.push_str(&format!(" {}-{}", ids[i], ids[j]));
+        }
+        i = j + 1;
+    }
+    text
+}
+
+/// The longest run of ids a `quiet` line may hold (far beyond any run's
+/// size: a bad line must not make a VM allocate gigabytes).
+const MAX_RUN: u32 = 1 << 16;
+
+/// Ids in runs as [`ranges_text`] writes them; `None` for anything else,
+/// a run that goes down or one longer than [`MAX_RUN`] among it.
+fn parse_ranges(rest: &str) -> Option<Vec<u32>> {
+    if !rest.is_empty() && !rest.starts_with(' ') {
+        return None;
+    }
+    let mut ids = Vec::new();
+    for run in rest.split_whitespace() {
+        let (a, b): (u32, u32) = match run.split_once('-') {
+            Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+            None => {
+                let a = run.parse().ok()?;
+                (a, a)
+            }
+        };
+        if b < a || b - a > MAX_RUN {
+            return None;
+        }
+        ids.extend(a..=b);
+    }
+    Some(ids)
 }
 
 fn parse_counts(rest: &str) -> Option<Vec<(u32, u64)>> {
@@ -208,6 +281,8 @@ mod tests {
             ToVm::Finished(vec![2, 406]),
             ToVm::Ended(vec![(2, 5), (4, 0)]),
             ToVm::Ended(vec![]),
+            ToVm::Quiet(vec![1, 2, 3, 5, 7, 8, 1024]),
+            ToVm::Quiet(vec![]),
             ToVm::Connect,
             ToVm::Go(1_795_000_000_000_412),
             ToVm::Stop,
@@ -228,6 +303,7 @@ mod tests {
             FromVm::Linked(12),
             FromVm::Ended(vec![(2, 14), (3, 9)]),
             FromVm::Ready,
+            FromVm::Done,
             FromVm::Lost {
                 peer: 3,
                 unacked: 14,
@@ -236,6 +312,17 @@ mod tests {
         ] {
             assert_eq!(FromVm::parse(&m.line()), Some(m));
         }
+    }
+
+    #[test]
+    fn quiet_ids_go_in_runs() {
+        assert_eq!(
+            ToVm::Quiet(vec![9, 1, 2, 3, 5, 2]).line(),
+            "quiet 1-3 5 9\n"
+        );
+        let all: Vec<u32> = (1..=1024).collect();
+        assert_eq!(ToVm::Quiet(all.clone()).line(), "quiet 1-1024\n");
+        assert_eq!(ToVm::parse("quiet 1-1024"), Some(ToVm::Quiet(all)));
     }
 
     #[test]
@@ -250,6 +337,11 @@ mod tests {
             "ended 2",
             "ended 2:x",
             "endedx",
+            "quiet 5-3",
+            "quiet 1-4000000000",
+            "quiet 1-",
+            "quiet x",
+            "quietx",
             "hello",
         ] {
             assert_eq!(ToVm::parse(l), None, "{l}");
@@ -259,6 +351,7 @@ mod tests {
             "listening",
             "listening nowhere",
             "ready set",
+            "done now",
             "status 1 2 3",
             "status 1 2 3 4 5 6 7 8",
             "status 1 2 3 4 5 6 x",

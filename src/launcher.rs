@@ -70,6 +70,9 @@ struct Vm {
     /// The peers it gave up on (`lost J N`), with its messages to each never
     /// acknowledged.
     lost: Vec<(u32, u64)>,
+    /// It said `done`: its peers were told it finished, and its exit (once
+    /// its sockets are closed, seconds later at 1024 VMs) is nothing to them.
+    done: bool,
 }
 
 impl Vm {
@@ -211,9 +214,11 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         relay: Vec::new(),
         relay_at: None,
         goodbyes: (0, 0),
+        rounds: (0, Duration::ZERO),
         relay_span: (None, None),
         said_bye: vec![false; cfg.vms as usize],
         finished: Vec::new(),
+        quiet: Vec::new(),
         last_bye: None,
         stop_began: None,
         grace: cfg.model.stop_grace,
@@ -240,9 +245,11 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
                 .zip(t)
                 .map_or(0.0, |(a, b)| (b - a).as_secs_f64())
         };
+        let (rounds, longest) = launch.rounds;
         eprintln!(
-            "lamport-sim: trace: {heard} goodbyes heard over {:.2} s, {passed} passed on by {:.2} s, the last VM reaped at {:.2} s",
+            "lamport-sim: trace: {heard} goodbyes heard over {:.2} s, {passed} counts passed on in {rounds} rounds (the longest took {:.2} s) by {:.2} s, the last VM reaped at {:.2} s",
             span(launch.last_bye),
+            longest.as_secs_f64(),
             span(launch.relay_span.1),
             span(Some(Instant::now()))
         );
@@ -359,6 +366,7 @@ fn spawn_all(
             status: None,
             heard,
             lost: Vec::new(),
+            done: false,
         };
         // The first line, before the peers: links admit only its holders.
         vm.tell(&ToVm::Secret(secret.to_string()));
@@ -501,10 +509,15 @@ struct Launch<'a> {
     relay_at: Option<Instant>,
     /// Goodbyes heard, and goodbye entries passed on (for the trace).
     goodbyes: (usize, usize),
+    /// Rounds of passing on, and the longest one took (for the trace).
+    rounds: (usize, Duration),
     /// When the first goodbye was heard, and the last passed on (trace).
     relay_span: (Option<Instant>, Option<Instant>),
     /// VMs that exited cleanly, to pass on with the next goodbyes.
     finished: Vec<u32>,
+    /// VMs whose goodbye came since the last round (each VM hears them as
+    /// `quiet`, after the counts of its `ended` line, if any).
+    quiet: Vec<u32>,
     /// Per VM (by position): it said its goodbye, or was given up on.
     said_bye: Vec<bool>,
     /// When the last goodbye was heard.
@@ -750,8 +763,9 @@ impl Launch<'_> {
         None
     }
 
-    /// VM `id` stopped ticking after sending `sent` (peer, count; none to
-    /// the others): every other VM learns what to wait for from it.
+    /// VM `id` stopped ticking after sending `sent` (peer, count; for the
+    /// peers with messages unacknowledged): every other VM learns what to
+    /// wait for from it, the others only that it stopped.
     fn ended(&mut self, id: u32, sent: &[(u32, u64)]) {
         if self.relay.len() != self.vms.len() {
             self.relay = vec![Vec::new(); self.vms.len()];
@@ -762,17 +776,15 @@ impl Launch<'_> {
         }
         self.last_bye = Some(Instant::now());
         self.relay_span.0.get_or_insert(Instant::now());
-        let mut counts: Vec<u64> = vec![0; self.vms.len()];
         for &(peer, n) in sent {
-            if let Some(i) = self.index_of(peer) {
-                counts[i] = n;
+            if let Some(i) = self
+                .index_of(peer)
+                .filter(|&i| peer != id && !self.vms[i].gone)
+            {
+                self.relay[i].push((id, n));
             }
         }
-        for (i, vm) in self.vms.iter().enumerate() {
-            if vm.id != id && !vm.gone {
-                self.relay[i].push((id, counts[i]));
-            }
-        }
+        self.quiet.push(id);
         let every = relay_every(self.vms.len());
         self.relay_at.get_or_insert(Instant::now() + every);
     }
@@ -824,22 +836,38 @@ impl Launch<'_> {
             return;
         }
         self.relay_at = None;
+        let t0 = Instant::now();
+        // One write per VM: the exits, then its counts, then the quiet ones
+        // (which do not override the counts).
+        let mut common = String::new();
         if !self.finished.is_empty() {
-            let line = ToVm::Finished(std::mem::take(&mut self.finished));
-            for vm in self.vms.iter_mut().filter(|v| !v.gone) {
-                vm.tell(&line);
-            }
+            common = ToVm::Finished(std::mem::take(&mut self.finished)).line();
         }
+        if !self.quiet.is_empty() {
+            common.push_str(&ToVm::Quiet(std::mem::take(&mut self.quiet)).line());
+        }
+        let mut told = 0;
         for (i, vm) in self.vms.iter_mut().enumerate() {
-            let Some(ends) = self.relay.get_mut(i) else {
-                break;
-            };
-            if !ends.is_empty() && !vm.gone {
+            if vm.gone {
+                continue;
+            }
+            let mut text = String::new();
+            if let Some(ends) = self.relay.get_mut(i).filter(|e| !e.is_empty()) {
                 self.goodbyes.1 += ends.len();
-                vm.tell(&ToVm::Ended(std::mem::take(ends)));
-                self.relay_span.1 = Some(Instant::now());
+                text = ToVm::Ended(std::mem::take(ends)).line();
+            }
+            text.push_str(&common);
+            if !text.is_empty() {
+                vm.tell_text(&text);
+                told += 1;
             }
         }
+        if told > 0 {
+            let took = t0.elapsed();
+            self.rounds.0 += 1;
+            self.rounds.1 = self.rounds.1.max(took);
+        }
+        self.relay_span.1 = Some(Instant::now());
     }
 
     /// VM `id`'s place: by its id (ids are 1..=N in order) or else by search
@@ -874,6 +902,13 @@ impl Launch<'_> {
                 vm.heard.linked.fetch_max(k, Ordering::Relaxed);
             }
             FromVm::Ended(sent) => self.ended(id, &sent),
+            FromVm::Done => {
+                if !std::mem::replace(&mut vm.done, true) {
+                    self.finished.push(id);
+                    self.relay_at
+                        .get_or_insert(Instant::now() + relay_every(self.vms.len()));
+                }
+            }
         }
     }
 
@@ -898,6 +933,11 @@ impl Launch<'_> {
         let mut i = 0;
         while i < self.exited.len() {
             let (id, at) = self.exited[i];
+            if self.vm_mut(id).is_some_and(|vm| vm.done) {
+                // Its peers heard it finished when it said `done`.
+                self.exited.swap_remove(i);
+                continue;
+            }
             let status = self.vm_mut(id).and_then(|vm| {
                 let status = vm.child.try_wait().ok().flatten();
                 vm.status = vm.status.or(status);

@@ -7,6 +7,9 @@
 //! a much higher hard limit: the launcher and every VM raise their soft limit
 //! to the hard one, and `run` refuses, before anything is written, an N the
 //! hard limit cannot hold. Nothing of this exists off Unix.
+//!
+//! Also here, the one other thing a VM asks of the OS for large runs:
+//! [`step_aside`], the lowest priority for a VM that has finished.
 
 use crate::config::ConfigError;
 
@@ -71,6 +74,33 @@ pub fn check_run(vms: u32, limit: Option<Limit>) -> Result<(), ConfigError> {
         ),
         hint: None,
     })
+}
+
+/// Gives every thread of this process the lowest CPU priority (nice 19;
+/// Linux only, where nice is per thread; elsewhere nothing). For a VM that
+/// has written its whole log and is about to exit: closing its sockets (at
+/// 1024 VMs, 1023 each, half a million in all) is kernel work that need not
+/// hurry, while the launcher and the VMs still stopping must not wait for it.
+/// Measured at 1024 VMs: without it the launcher took 5.7 s to pass one round
+/// of goodbyes to every VM, starved by the VMs that had already exited.
+pub fn step_aside() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{Pid, setpriority_process};
+        let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+            return;
+        };
+        for task in tasks.flatten() {
+            let tid = task
+                .file_name()
+                .to_str()
+                .and_then(|t| t.parse::<i32>().ok());
+            if let Some(pid) = tid.and_then(Pid::from_raw) {
+                // Best effort: a thread that just ended is no matter.
+                let _ = setpriority_process(Some(pid), 19);
+            }
+        }
+    }
 }
 
 #[cfg(unix)]

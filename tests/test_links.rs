@@ -304,6 +304,48 @@ fn a_vm_silent_past_the_stop_grace_is_given_up_on_by_the_launcher() {
     not(target_os = "linux"),
     ignore = "sends signals with kill(1), reads /proc"
 )]
+fn the_launcher_passes_on_the_counts_of_what_was_in_flight_at_the_stop() {
+    const NAME: &str = "the_launcher_passes_on_the_counts_of_what_was_in_flight_at_the_stop";
+    let (dir, aux) = (tempdir(), tempdir());
+    let _keep = keep(NAME, &[dir.path(), aux.path()]);
+    let mut cmd = launcher(dir.path(), "4");
+    cmd.env("LAMPORT_SIM_TRACE", "1");
+    let child = spawn_to_files(&mut cmd, aux.path(), "launcher");
+    let start = started(dir.path(), 3);
+    let pid = vm_pid(dir.path(), 3).expect("VM 3's process");
+    // VM 3 acknowledges nothing in the last second: VMs 1 and 2 stop with
+    // messages to it unacknowledged, and their goodbyes must say how many
+    // (the others' goodbyes say only that they stopped).
+    pause_vm(aux.path(), pid, start, 3.0, 5.0);
+    let code = exit_code_within(child, Duration::from_secs(30));
+    let stderr = output_of(aux.path(), "launcher", "err");
+    assert_eq!(code, Some(0), "launcher: {stderr}");
+    let counts: u64 = stderr
+        .lines()
+        .find_map(|l| {
+            let rest = l.split_once("goodbyes heard over")?.1;
+            rest.split_once(" s, ")?
+                .1
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no goodbye trace: {stderr}"));
+    assert!(counts >= 1, "no count passed on: {stderr}");
+    let logs = read_logs(dir.path());
+    for (id, lines) in &logs {
+        assert!(stop_of(lines).is_some(), "vm {id} has no stop line");
+    }
+    assert_no_peer_lost(&logs);
+    assert_clean(dir.path());
+}
+
+#[test]
+#[cfg_attr(
+    not(target_os = "linux"),
+    ignore = "sends signals with kill(1), reads /proc"
+)]
 fn a_vm_paused_across_the_end_of_the_run_loses_nothing() {
     const NAME: &str = "a_vm_paused_across_the_end_of_the_run_loses_nothing";
     let (dir, aux) = (tempdir(), tempdir());

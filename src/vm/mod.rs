@@ -686,6 +686,7 @@ impl Vm {
             Ctl::Launcher(ToVm::Silent(peer)) => self.net.silent(peer),
             Ctl::Launcher(ToVm::Finished(peers)) => self.net.finished(peers),
             Ctl::Launcher(ToVm::Ended(ends)) => self.net.ended(ends),
+            Ctl::Launcher(ToVm::Quiet(peers)) => self.net.quiet(peers),
             Ctl::Launcher(_) => {}
             Ctl::Net(NetEvent::LinkUp {
                 peer,
@@ -882,13 +883,26 @@ impl Vm {
         if self.by_hand {
             say_err!("{}", self.summary(reason, pending.len()));
         }
-        self.report_losses()
+        let losses = self.report_losses();
+        if self.control {
+            if losses.is_ok() {
+                // Peers waiting only for this VM's last acknowledgement
+                // (lost with a connection that broke) hear from the
+                // launcher now, not after the sockets are closed.
+                let _ = say(FromVm::Done);
+            }
+            // The log is whole: what is left is closing sockets, which must
+            // not starve the launcher and the VMs still stopping.
+            crate::limits::step_aside();
+        }
+        losses
     }
 
     /// The goodbyes: a frame on every link by hand; under the launcher one
-    /// control line with the count of messages sent to each peer, which the
-    /// launcher passes on (a 1024-VM stop is then 1,024 lines, not a million
-    /// frames on links that may have carried nothing).
+    /// control line, which the launcher passes on, with the count of
+    /// messages sent to each peer that has some of them unacknowledged (a
+    /// 1024-VM stop is then 1,024 short lines, not a million frames on links
+    /// that may have carried nothing, nor a million counts to pass on).
     fn say_goodbyes(&mut self) {
         let sent = self.net.stop(self.control);
         if self.control {
@@ -896,8 +910,7 @@ impl Vm {
                 .peers
                 .iter()
                 .zip(sent)
-                .filter(|(_, n)| *n > 0)
-                .map(|(&id, n)| (id, n))
+                .filter_map(|(&id, n)| Some((id, n?)))
                 .collect();
             let _ = say(FromVm::Ended(counts));
         }

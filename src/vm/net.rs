@@ -202,6 +202,8 @@ enum Cmd {
     Finished(Vec<u32>),
     /// Relayed goodbyes: (peer, messages it sent this VM in all).
     Ended(Vec<(u32, u64)>),
+    /// Relayed goodbyes of peers with nothing unacknowledged to this VM.
+    Quiet(Vec<u32>),
 }
 
 /// The tick thread's handle on the network.
@@ -240,19 +242,22 @@ impl NetHandle {
 
     /// The stop: a `Bye` on every link (again on reconnections, until
     /// acknowledged), then the net thread sees the stop through. With
-    /// `relayed`, the goodbyes go through the launcher instead: returns how
-    /// many messages went to each peer (by position), for it to pass on.
-    pub fn stop(&self, relayed: bool) -> Vec<u64> {
+    /// `relayed`, the goodbyes go through the launcher instead: returns, per
+    /// peer (by position), how many messages went to it if some are not yet
+    /// acknowledged, for the launcher to pass on (`None`: the peer has them
+    /// all, and needs to hear only that this VM stopped).
+    pub fn stop(&self, relayed: bool) -> Vec<Option<u64>> {
         let mut sent = Vec::with_capacity(self.links.len());
         for link in &self.links {
             let mut link = lock(link);
             if relayed {
-                sent.push(link.out.say_bye_quietly());
+                let last = link.out.say_bye_quietly();
+                sent.push((link.out.unacked() > 0).then_some(last));
                 continue;
             }
             link.out.speak_up();
             let last = link.out.say_bye();
-            sent.push(last);
+            sent.push(Some(last));
             if link.lost {
                 continue;
             }
@@ -269,6 +274,13 @@ impl NetHandle {
     /// Peers' goodbyes, relayed: (peer, messages it sent this VM in all).
     pub fn ended(&self, ends: Vec<(u32, u64)>) {
         let _ = self.cmds.send(Cmd::Ended(ends));
+        self.wake();
+    }
+
+    /// Peers' goodbyes, relayed: they stopped with everything they sent
+    /// this VM acknowledged.
+    pub fn quiet(&self, peers: Vec<u32>) {
+        let _ = self.cmds.send(Cmd::Quiet(peers));
         self.wake();
     }
 
@@ -511,7 +523,9 @@ struct Net {
     /// Peers whose link is neither done nor given up.
     unfinished: usize,
     stopping: bool,
-    /// When the launcher last relayed goodbyes (stopping under it).
+    /// When the launcher last passed goodbyes or exits on (stopping under
+    /// it): the stop as a whole is moving, so a link waiting on a peer that
+    /// is slow to answer (starved among a thousand VMs) is not given up on.
     relayed_at: Option<Instant>,
     /// Stopping under the launcher: a goodbye that has not come is the
     /// launcher's to give up on (it knows who said one), not this VM's.
@@ -674,6 +688,7 @@ impl Net {
                     }
                 }
                 Cmd::Finished(ids) => {
+                    self.relayed_at = Some(Instant::now());
                     for id in ids {
                         let Some(pos) = self.pos(id) else { continue };
                         if matches!(self.peers[pos].phase, Phase::Done | Phase::Lost) {
@@ -715,6 +730,25 @@ impl Net {
                             continue;
                         }
                         self.peers[pos].progress_at = now;
+                        self.maybe_done(pos);
+                    }
+                }
+                Cmd::Quiet(ids) => {
+                    let now = Instant::now();
+                    self.relayed_at = Some(now);
+                    for id in ids {
+                        let Some(pos) = self.pos(id) else { continue };
+                        let p = &mut self.peers[pos];
+                        if p.inc.goodbye_known() {
+                            // Named with a count before: that count stands.
+                            continue;
+                        }
+                        // Everything it sent was acknowledged, so it came.
+                        let had = p.inc.received();
+                        if p.inc.end_at(had).is_err() {
+                            continue;
+                        }
+                        p.progress_at = now;
                         self.maybe_done(pos);
                     }
                 }
@@ -1489,13 +1523,11 @@ impl Net {
         }
     }
 
-    /// The last goodbye relayed, as progress of the link at `pos` if its
-    /// peer's own goodbye has not come yet.
+    /// The link at `pos`'s last progress, or the launcher's last relay if
+    /// that came later (see [`Net::relayed_at`]).
     fn relay_progress(&self, pos: usize) -> Instant {
-        match self.relayed_at {
-            Some(at) if !self.peers[pos].inc.ended() => at,
-            _ => self.peers[pos].progress_at,
-        }
+        let own = self.peers[pos].progress_at;
+        self.relayed_at.map_or(own, |at| at.max(own))
     }
 
     /// [`LINK_TIMEOUT`], stretched for large runs.
@@ -1559,6 +1591,15 @@ impl Net {
     }
 
     fn watch_up(&mut self, pos: usize, now: Instant) {
+        if self.stopping && self.relayed {
+            // Stopping under the launcher, silence is no break: every VM is
+            // on this machine, where only a reset breaks a connection, and a
+            // peer slow to answer is starved, not gone (at 1024 VMs such
+            // false breaks, redialled on a machine with no CPU to spare,
+            // cost hundreds of link_downs and peers given up on). The
+            // launcher says who is silent or gone, and bounds the stop.
+            return;
+        }
         let p = &self.peers[pos];
         let (dead, keepalive) = {
             let mut link = lock(&self.links[pos]);
