@@ -13,7 +13,8 @@
 //!
 //! Cases: `cost`, `ticks`, `startup`, `scale-vms` (the search), `scale-rate`,
 //! `latency`, `logtools`, `scale-vms-256`, `scale-vms-512`, `scale-vms-1024`,
-//! `link-fault`. A filtered run writes `bench/results-WORDS.md`.
+//! `link-fault`, `tcp-floor-1024` (the kernel's own cost of a 1024-VM mesh:
+//! `floor`). A filtered run writes `bench/results-WORDS.md`.
 //!
 //! Measured here, in the harness, because only the harness sees them: the
 //! whole run's CPU time (`getrusage(RUSAGE_CHILDREN)` around waiting for the
@@ -42,7 +43,17 @@ fn bin_path(bin: usize) -> &'static Path {
     &BINS.get().expect("BINS is set in main")[bin].1
 }
 
+mod floor;
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(floor::CHILD) {
+        if let Err(e) = floor::child(&args[2..]) {
+            eprintln!("tcp-floor process: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if !cfg!(target_os = "linux") {
         eprintln!("error: the benchmarks read /proc and getrusage(2): they run on Linux only");
         std::process::exit(1);
@@ -51,7 +62,7 @@ fn main() {
     let began = Instant::now();
     let load_before = load_average();
     let mut out = Report::default();
-    let cases: [(&str, Case); 11] = [
+    let cases: [(&str, Case); 12] = [
         ("cost", case_cost),
         ("ticks", case_ticks),
         ("startup", case_startup),
@@ -63,6 +74,7 @@ fn main() {
         ("scale-vms-512", case_scale_512),
         ("scale-vms-1024", case_scale_1024),
         ("link-fault", case_link_fault),
+        ("tcp-floor-1024", case_tcp_floor),
     ];
     for (name, case) in cases {
         if opts.selects(name) {
@@ -100,7 +112,7 @@ fn main() {
 /// One case: runs what it needs and adds its rows.
 type Case = fn(&Opts, &mut Report);
 
-const CASES: &str = "cost ticks startup scale-vms scale-rate latency logtools scale-vms-256 scale-vms-512 scale-vms-1024 link-fault";
+const CASES: &str = "cost ticks startup scale-vms scale-rate latency logtools scale-vms-256 scale-vms-512 scale-vms-1024 link-fault tcp-floor-1024";
 
 const USAGE: &str =
     "cargo bench [-- [--quick] [--runs N] [--scale-runtime SECS] [--bin [LABEL=]PATH]... [CASE...]]
@@ -1158,6 +1170,67 @@ fn case_logtools(o: &Opts, out: &mut Report) {
 
 /// Issue 13 item 8: N VMs at default rates for `--scale-runtime` (10 s),
 /// timed from outside.
+/// The kernel's own cost of a 1024-VM mesh, with no lamport-sim in it
+/// (`floor`): what `scale-vms-1024`'s set-up and stop can be read against.
+fn case_tcp_floor(o: &Opts, out: &mut Report) {
+    const CASE: &str = "tcp-floor-1024";
+    let Ok(exe) = std::env::current_exe() else {
+        eprintln!("{CASE}: cannot find this bench's binary");
+        return;
+    };
+    // Each process holds a socket per peer: as lamport-sim's launcher does,
+    // raise the soft open-files limit to the hard one (children inherit it).
+    let limit = lamport_sim::limits::raise_open_files();
+    if let Err(e) = lamport_sim::limits::check_run(1024, limit) {
+        eprintln!("{CASE}: {e}");
+        return;
+    }
+    let runs = o.runs(3, 1);
+    let mut figures: [Vec<f64>; 4] = Default::default();
+    for run in 0..runs {
+        for (i, frames) in [(0, 0), (1, 3)] {
+            let Some(base) = floor::free_ports(1024) else {
+                eprintln!("{CASE}: no 1024 free ports in a row");
+                return;
+            };
+            eprintln!(
+                "{CASE}: run {} of {runs}, {frames} frames per handshake",
+                run + 1
+            );
+            let Some(f) = floor::run(&exe, 1024, frames, base) else {
+                out.failed_runs += 1;
+                continue;
+            };
+            figures[i].push(f.linked);
+            if frames == 3 {
+                figures[2].push(f.bye);
+                figures[3].push(f.exit);
+            }
+        }
+    }
+    let [connect, linked, bye, exit] = figures;
+    for (what, values) in [
+        (
+            "1024 processes: every connection of the full mesh made (523,776; no data)",
+            connect,
+        ),
+        (
+            "... and a 3-frame handshake on each (our handshake's size)",
+            linked,
+        ),
+        ("then one frame each way on every connection", bye),
+        ("then exit: the kernel closes every socket", exit),
+    ] {
+        out.rows.push(Row::new(
+            CASE,
+            what.into(),
+            Target::Info,
+            Unit::Secs,
+            values,
+        ));
+    }
+}
+
 fn case_scale_256(o: &Opts, out: &mut Report) {
     scale_n(256, o, out);
 }
