@@ -837,8 +837,8 @@ impl Launch<'_> {
         }
         self.relay_at = None;
         let t0 = Instant::now();
-        // One write per VM: the exits, then its counts, then the quiet ones
-        // (which do not override the counts).
+        // One write per VM: its counts first, then the exits and the quiet
+        // ones (which do not override the counts).
         let mut common = String::new();
         if !self.finished.is_empty() {
             common = ToVm::Finished(std::mem::take(&mut self.finished)).line();

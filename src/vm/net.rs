@@ -1578,7 +1578,7 @@ impl Net {
                 // Waiting for the launcher to relay the goodbye (or say
                 // `silent`), or to say the peer that finished with this VM
                 // exited (`finished`, or `gone`): it alone knows.
-            } else if p.progress_at.max(self.relay_progress(pos)) + self.ctx.stop_grace <= now {
+            } else if self.relay_progress(pos) + self.ctx.stop_grace <= now {
                 let unacked = lock(&self.links[pos]).out.unacked();
                 let why = format!(
                     "no progress for {} s of the stop (--stop-grace): {}, {unacked} of ours unacknowledged",
