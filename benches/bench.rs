@@ -31,7 +31,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use lamport_sim::bench::{self, LinkCounts, Percentiles, Spread, TcpEntry, TickReport};
-use lamport_sim::{logline, logs, verify};
+use lamport_sim::run::read;
+use lamport_sim::{logline, verify};
 
 /// The binary cargo built for this bench.
 const BIN: &str = env!("CARGO_BIN_EXE_lamport-sim");
@@ -537,7 +538,7 @@ impl Figures {
 
     /// Reads and measures a run folder; verifies it unless `verify_it` is false.
     fn of(dir: &Path, verify_it: bool) -> Result<Figures, String> {
-        let files = logs::read_run(dir).map_err(|e| format!("{e:#}"))?;
+        let files = read::read_run(dir).map_err(|e| format!("{e:#}"))?;
         let mut figures = Figures {
             ticks: Vec::new(),
             latency_us: Vec::new(),

@@ -9,11 +9,12 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
-use crate::analyze::stats::{SendIndex, latencies_ms};
+use crate::analyze::stats::latencies_ms;
 use crate::logline::{self, Event, Line, StartInfo, StopReason};
+use crate::run::{layout::log_name, messages::Index};
+use crate::vm;
 use crate::vm::clock::Clock;
 use crate::vm::step::{self, Incoming};
-use crate::vm::{self, log::log_path};
 
 /// Why figures cannot be taken from a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,14 +180,14 @@ pub fn ticks(lines: &[Line]) -> Result<TickReport, BenchError> {
 }
 
 /// Send-to-arrival latencies in us of every receive of a run, matched to
-/// their sends by analyze's one definition ([`SendIndex`], [`latencies_ms`]);
-/// and how many receives had no send in the logs given.
+/// their sends by the one matcher ([`Index`], [`latencies_ms`]); and how many
+/// receives named no delivered message in the logs given.
 pub fn latencies_us(logs: &[(u32, Vec<Line>)]) -> (Vec<i64>, u64) {
-    let sends = SendIndex::of(logs);
+    let sends = Index::of(logs);
     let mut all = Vec::new();
     let mut unmatched = 0;
-    for (_, lines) in logs {
-        let (ms, missing) = latencies_ms(lines, &sends);
+    for (id, lines) in logs {
+        let (ms, missing) = latencies_ms(*id, lines, &sends);
         all.extend(ms.iter().map(|m| (m * 1000.0).round() as i64));
         unmatched += missing;
     }
@@ -239,17 +240,15 @@ impl LinkCounts {
 /// send-to-arrival latency), both in us; by the same matching as
 /// [`latencies_us`].
 pub fn timed_latencies_us(logs: &[(u32, Vec<Line>)]) -> Vec<(i64, i64)> {
-    let sends = SendIndex::of(logs);
+    let sends = Index::of(logs);
     let mut out = Vec::new();
-    for line in logs.iter().flat_map(|(_, lines)| lines) {
-        if let Event::Receive {
-            from,
-            sent_tick,
-            wait_us,
-            ..
-        } = line.event
-        {
-            if let Some(sent) = sends.time_of(from, sent_tick) {
+    for (id, lines) in logs {
+        for line in lines {
+            let Event::Receive { wait_us, .. } = line.event else {
+                continue;
+            };
+            if let Some(Ok(sent)) = sends.taken_by(*id, line) {
+                let sent = sent.send.time_us;
                 out.push((sent, line.time_us - wait_us as i64 - sent));
             }
         }
@@ -416,8 +415,7 @@ pub fn synthetic_run(
                 reason: StopReason::Runtime,
             };
             logline::write_line(end, m.id, &stop, &mut m.text);
-            let name = log_path(std::path::Path::new(""), m.id);
-            (name.display().to_string(), m.text)
+            (log_name(m.id), m.text)
         })
         .collect()
 }

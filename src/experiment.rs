@@ -24,6 +24,7 @@ use crate::config::{self, ConfigError, RunConfig};
 use crate::launcher;
 use crate::lock::{self, FolderLock};
 use crate::logline::StopReason;
+use crate::run::layout::run_dirs;
 use crate::verify;
 
 /// Most runs in one experiment.
@@ -175,7 +176,7 @@ fn run_all(base: &RunConfig, dir: &Path, runs: u32) -> u32 {
             break;
         }
         let mut cfg = base.clone();
-        cfg.model.logs = dir.join(format!("run_{k}"));
+        cfg.model.logs = dir.join(crate::run::layout::run_dir_name(k));
         // A given seed makes the batch repeatable; each run gets its own.
         cfg.model.seed = base.model.seed.map(|s| s.wrapping_add(u64::from(k - 1)));
         let left = base.model.runtime.as_secs_f64() * f64::from(runs - k + 1);
@@ -191,28 +192,6 @@ fn run_all(base: &RunConfig, dir: &Path, runs: u32) -> u32 {
 fn command_line() -> String {
     let args: Vec<String> = std::env::args().skip(1).collect();
     format!("lamport-sim {}", args.join(" "))
-}
-
-/// True if `dir` holds `run_<k>` folders (an experiment), not logs of its own.
-pub fn is_experiment(dir: &Path) -> bool {
-    !analyze::has_logs(dir) && !run_dirs(dir).is_empty()
-}
-
-/// The `run_<k>` folders of `dir`, by k.
-pub fn run_dirs(dir: &Path) -> Vec<(u32, PathBuf)> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut runs: Vec<(u32, PathBuf)> = entries
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| {
-            let k = e.file_name().to_str()?.strip_prefix("run_")?.parse().ok()?;
-            Some((k, e.path()))
-        })
-        .collect();
-    runs.sort_by_key(|r| r.0);
-    runs
 }
 
 /// Verifies and analyzes every run of the experiment in `dir` and writes its

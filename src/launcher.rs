@@ -1258,7 +1258,7 @@ fn describe(status: Option<ExitStatus>) -> String {
 
 fn table_of(dir: &Path, n: u32) -> Result<String> {
     // analyze's reader: a last line cut short (a full disk) is dropped, not fatal.
-    let (logs, _notes) = crate::analyze::read_logs(dir)?;
+    let (logs, _notes) = crate::run::read::read_logs(dir)?;
     let rows: Vec<VmStats> = logs
         .iter()
         .filter(|(id, _)| *id <= n)

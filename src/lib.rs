@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cli -> config -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
-//!     -> logs/machine_N.log -> logline -> verify | analyze { stats, causal -> plots, spacetime, report } | export ; experiment
+//!     -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { stats, causal -> plots, spacetime, report } | export ; experiment
 //! ```
 //!
 //! - [`cli`]: clap types; their doc comments are `--help`.
@@ -35,7 +35,9 @@
 //! - [`export`]: `export`: a run's events with vector clocks in another
 //!   tool's format, [`export::shiviz`] (text, pure); `export/mod.rs` (IO).
 //! - [`theory`]: what the model predicts from the rates and the die alone.
-//! - [`logs`]: reading a run folder.
+//! - [`run`]: what a run is to its readers: [`run::layout`] (file and folder
+//!   names), [`run::read`] (the one reader of a run folder),
+//!   [`run::messages`] (the one send/receive matcher). No reader imports [`vm`].
 //! - [`lock`]: one run per log folder (OS file locks).
 //! - [`limits`]: the open-files limit a run of N VMs needs, raised at start.
 //! - [`manual`]: `completions` and `man`, generated from [`cli`].
@@ -53,8 +55,8 @@ pub mod limits;
 pub mod live;
 pub mod lock;
 pub mod logline;
-pub mod logs;
 pub mod manual;
+pub mod run;
 pub mod theory;
 pub mod verify;
 pub mod vm;

@@ -165,7 +165,7 @@ fn id_lock(dir: &Path, id: u32, run: &str) -> Result<FolderLock, ConfigError> {
                 value: id.to_string(),
                 why: format!(
                     "{holder} already logs to {}; give this VM another --id or --logs",
-                    crate::vm::log::log_path(dir, id).display()
+                    crate::run::layout::log_path(dir, id).display()
                 ),
                 hint: None,
             });

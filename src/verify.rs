@@ -37,6 +37,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::logline::{Event, Line, StartInfo, StopReason, format_time};
+use crate::run::{layout, messages, read};
 
 /// Event kinds in the order [`Summary`] lists them.
 const KINDS: [&str; 9] = [
@@ -487,6 +488,15 @@ struct Send {
     slot: usize,
 }
 
+impl messages::SendRecord for Send {
+    fn tick(&self) -> u64 {
+        self.tick
+    }
+    fn to(&self) -> &[u32] {
+        &self.to
+    }
+}
+
 /// A `receive` or `pending` line.
 struct Incoming {
     line: usize,
@@ -913,16 +923,10 @@ fn seconds(us: u64) -> String {
     format!("{whole}.{}", format!("{frac:06}").trim_end_matches('0'))
 }
 
-/// The lines of a file: split on `\n`, the empty piece after a final newline dropped.
-fn lines_of(text: &str) -> impl Iterator<Item = &str> {
-    text.split_inclusive('\n')
-        .map(|l| l.strip_suffix('\n').unwrap_or(l))
-}
-
 fn scan_file(file: &str, id: u32, text: &str) -> Scan {
     let mut scan = Scan::new(file, id);
-    let (whole, cut) = crate::logs::split_cut(text);
-    for (i, line) in lines_of(whole).enumerate() {
+    let (whole, cut) = read::split_cut(text);
+    for (i, line) in read::lines_of(whole).enumerate() {
         scan.line(i + 1, line);
     }
     if cut.is_some() {
@@ -933,7 +937,7 @@ fn scan_file(file: &str, id: u32, text: &str) -> Scan {
 }
 
 fn vm_id_of(name: &str) -> Option<u32> {
-    crate::vm::log::log_id(name)
+    layout::log_id(name)
 }
 
 /// Receives and pendings left unverifiable by one cause: how many, and the
@@ -1071,26 +1075,27 @@ impl Run {
         }
     }
 
-    /// The send `inc` names: its log's index, the send, and `r`'s place in its `to`.
+    /// The send `inc` names: its log's index, the send, and `r`'s place in
+    /// its `to` ([`messages::find`], the matcher every reader uses).
     fn send_for(&self, r: &Log, inc: &Incoming) -> Result<(usize, &Send, usize), Miss> {
         let (from, tick) = (inc.from, inc.sent_tick);
         let &si = self.index.get(&from).ok_or(Miss::NoLog)?;
         let s = &self.logs[si];
-        let Some(send) = s.send_at(tick) else {
-            if !s.stopped && tick > s.end_tick {
-                return Err(Miss::PastEnd(si));
+        match messages::find(&s.sends, tick, r.id) {
+            Ok((send, k)) => Ok((si, send, k)),
+            Err(messages::Miss::NotAddressed) => {
+                let (to, line) = s
+                    .send_at(tick)
+                    .map_or((String::new(), 0), |send| (id_list(&send.to), send.line));
+                let msg = format!(
+                    "the send at {}:{line} went to {to}, not to VM {}",
+                    s.file, r.id
+                );
+                Err(Miss::Bad(msg))
             }
-            return Err(Miss::Bad(format!("no send at tick {tick} in {}", s.file)));
-        };
-        let Some(k) = send.to.iter().position(|&id| id == r.id) else {
-            let to = id_list(&send.to);
-            let msg = format!(
-                "the send at {}:{} went to {to}, not to VM {}",
-                s.file, send.line, r.id
-            );
-            return Err(Miss::Bad(msg));
-        };
-        Ok((si, send, k))
+            Err(_) if !s.stopped && tick > s.end_tick => Err(Miss::PastEnd(si)),
+            Err(_) => Err(Miss::Bad(format!("no send at tick {tick} in {}", s.file))),
+        }
     }
 
     /// Pass 3 (rule 5) for the messages of one sender.
@@ -1409,7 +1414,7 @@ fn fill_summary(summary: &mut Summary, run: &Run, found: &Findings) {
 /// the folder or file) when the folder cannot be read, holds no such log, or
 /// a log cannot be read or is not UTF-8.
 pub fn check_dir(dir: &Path) -> anyhow::Result<Report> {
-    let files: Vec<(String, String)> = crate::logs::read_run(dir)?
+    let files: Vec<(String, String)> = read::read_run(dir)?
         .into_iter()
         .map(|f| (f.name, f.text))
         .collect();
@@ -1425,7 +1430,7 @@ pub const SHOWN: usize = 40;
 /// (`run_<k>` folders and no logs of its own, as `analyze` and `export` take
 /// it) gets one line per run and exits 1 if any run fails.
 pub fn main(dir: &Path) -> anyhow::Result<ExitCode> {
-    if crate::experiment::is_experiment(dir) {
+    if crate::run::layout::is_experiment(dir) {
         return Ok(main_experiment(dir));
     }
     match check_dir(dir) {
@@ -1442,7 +1447,7 @@ pub fn main(dir: &Path) -> anyhow::Result<ExitCode> {
 
 /// One line per `run_<k>` of the experiment in `dir`, then a verdict.
 fn main_experiment(dir: &Path) -> ExitCode {
-    let runs = crate::experiment::run_dirs(dir);
+    let runs = crate::run::layout::run_dirs(dir);
     let mut failed = 0;
     for (k, run_dir) in &runs {
         let line = match check_dir(run_dir) {

@@ -4,8 +4,8 @@
 //! The events are the tick events (`internal`, `send`, `receive`), one per
 //! tick; `start`, `pending`, `peer_lost` and `stop` are bookkeeping. Event a
 //! happens before b (a -> b) when a comes before b on one VM, or a is the send
-//! a receive b took (matched by `from` and `sent_tick`, as
-//! [`super::stats::SendIndex`] matches them), or by a chain of those.
+//! a receive b took (matched by [`crate::run::messages`]: by `from` and
+//! `sent_tick`, and only if that send went to b's VM), or by a chain of those.
 //! [`VectorClocks::of`] derives a vector clock V for every event: `V(e)[j]` is
 //! how many of VM j's events happen before e or are e. So VM i's own entry at
 //! its k-th event is k, and a -> b exactly when V(a) < V(b).
@@ -18,9 +18,8 @@
 //! j the events with L(b) < L(a), = L(a), > L(a) are three runs, found by
 //! pointers that only move forward as a moves along i.
 
-use std::collections::HashMap;
-
-use crate::logline::{Event, Line};
+use crate::logline::Line;
+use crate::run::messages::Index;
 
 /// The vector clocks of every tick event of a run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -107,15 +106,15 @@ impl VectorClocks {
 }
 
 /// Each VM's tick events with their receives' sends resolved, and how many
-/// receives named a send that is not there.
+/// receives named no delivered message (no such send, or not addressed to
+/// the receiver).
 fn tick_events(logs: &[(u32, Vec<Line>)]) -> (Vec<Vec<Tick>>, u64) {
-    let index: HashMap<u32, usize> = logs.iter().enumerate().map(|(i, l)| (l.0, i)).collect();
-    let sends: Vec<Vec<(u64, usize)>> = logs.iter().map(|(_, lines)| sends_of(lines)).collect();
+    let index = Index::of(logs);
     let mut unmatched = 0;
     let ticks = logs
         .iter()
-        .map(|(_, lines)| {
-            let ticks = lines.iter().filter_map(|l| tick_of(l, &index, &sends));
+        .map(|(id, lines)| {
+            let ticks = lines.iter().filter_map(|l| tick_of(*id, l, &index));
             ticks
                 .inspect(|(_, missing)| unmatched += u64::from(*missing))
                 .map(|(t, _)| t)
@@ -125,50 +124,19 @@ fn tick_events(logs: &[(u32, Vec<Line>)]) -> (Vec<Vec<Tick>>, u64) {
     (ticks, unmatched)
 }
 
-/// (tick, position among the VM's tick events) of every send, by tick.
-fn sends_of(lines: &[Line]) -> Vec<(u64, usize)> {
-    let ticks = lines.iter().filter(|l| l.event.tick_clock().is_some());
-    let mut sends: Vec<(u64, usize)> = ticks
-        .enumerate()
-        .filter_map(|(pos, l)| match l.event {
-            Event::Send { tick, .. } => Some((tick, pos)),
-            _ => None,
-        })
-        .collect();
-    sends.sort_unstable();
-    sends
-}
-
-/// A tick event, and whether it is a receive whose send is missing.
-fn tick_of(
-    line: &Line,
-    index: &HashMap<u32, usize>,
-    sends: &[Vec<(u64, usize)>],
-) -> Option<(Tick, bool)> {
+/// A tick event of VM `id`, and whether it is a receive that names no
+/// delivered message.
+fn tick_of(id: u32, line: &Line, index: &Index) -> Option<(Tick, bool)> {
     let (_, lamport) = line.event.tick_clock()?;
-    let dep = match line.event {
-        Event::Receive {
-            from, sent_tick, ..
-        } => Some(find_send(index, sends, from, sent_tick)),
-        _ => None,
-    };
+    let dep = index
+        .taken_by(id, line)
+        .map(|sent| sent.ok().map(|s| (s.log, s.send.pos)));
     let tick = Tick {
         lamport,
         time_us: line.time_us,
         dep: dep.flatten(),
     };
     Some((tick, dep.is_some_and(|d| d.is_none())))
-}
-
-fn find_send(
-    index: &HashMap<u32, usize>,
-    sends: &[Vec<(u64, usize)>],
-    from: u32,
-    tick: u64,
-) -> Option<(usize, usize)> {
-    let g = *index.get(&from)?;
-    let k = sends[g].binary_search_by_key(&tick, |s| s.0).ok()?;
-    Some((g, sends[g][k].1))
 }
 
 /// Computes the clocks in an order where every receive comes after its
@@ -800,9 +768,11 @@ pub(crate) mod history {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::history::{History, T0};
     use super::*;
-    use crate::logline::StopReason;
+    use crate::logline::{Event, StopReason};
 
     /// VM 1: a1 internal, a2 send to 2, a3 internal (at 0, 10, 20 ms).
     /// VM 2: b1 internal, b2 receives a2, b3 internal (at 15, 30, 40 ms).
@@ -933,7 +903,7 @@ mod tests {
         let logs = vec![
             (1, vec![at(1, 0, recv(1, 2, 2)), at(1, 1, send(2, 2))]),
             (2, vec![at(2, 0, recv(1, 1, 2)), at(2, 1, send(2, 1))]),
-            (3, vec![at(3, 0, recv(1, 3, 2)), at(3, 1, send(2, 1))]),
+            (3, vec![at(3, 0, recv(1, 3, 2)), at(3, 1, send(2, 3))]),
         ];
         let vc = VectorClocks::of(&logs);
         assert_eq!(

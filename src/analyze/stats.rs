@@ -15,10 +15,11 @@
 //!   t, and 0 before its first. VMs without tick events are left out of drift
 //!   and lag (their clock would be 0 throughout).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use super::causal::Causal;
 use crate::logline::{Event, Line, StopReason};
+use crate::run::messages::Index;
 
 /// Spacing of the drift grid, seconds.
 pub const GRID_STEP_S: f64 = 0.1;
@@ -27,7 +28,7 @@ pub const GRID_STEP_S: f64 = 0.1;
 pub const MAX_LANE_EVENTS: usize = 150;
 
 /// A run's logs: (VM id, its parsed lines), by id.
-pub type RunLogs = Vec<(u32, Vec<Line>)>;
+pub use crate::run::read::RunLogs;
 
 /// Mean, 95th percentile (nearest rank) and maximum of some values.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -351,57 +352,22 @@ pub fn slope(xs: &[f64], ys: &[f64]) -> f64 {
     if sxx > 0.0 { sxy / sxx } else { 0.0 }
 }
 
-/// Wall times of each VM's sends, by tick: what a receive's (from,
-/// sent_tick) points to.
-#[derive(Debug, Default)]
-pub struct SendIndex(HashMap<u32, Vec<(u64, i64)>>);
-
-impl SendIndex {
-    /// Indexes the sends of every log.
-    pub fn of(logs: &[(u32, Vec<Line>)]) -> SendIndex {
-        let mut map = HashMap::new();
-        for (id, lines) in logs {
-            let mut sends: Vec<(u64, i64)> = lines
-                .iter()
-                .filter_map(|l| match l.event {
-                    Event::Send { tick, .. } => Some((tick, l.time_us)),
-                    _ => None,
-                })
-                .collect();
-            sends.sort_unstable();
-            map.insert(*id, sends);
-        }
-        SendIndex(map)
-    }
-
-    /// When VM `from` sent at tick `tick`, if its log has that send.
-    pub fn time_of(&self, from: u32, tick: u64) -> Option<i64> {
-        let sends = self.0.get(&from)?;
-        let i = sends.binary_search_by_key(&tick, |&(t, _)| t).ok()?;
-        Some(sends[i].1)
-    }
-}
-
-/// Send-to-arrival times (ms) of the receives in `lines`: receive time minus
-/// `wait_us` minus the send's time; and how many receives had no send.
-pub fn latencies_ms(lines: &[Line], sends: &SendIndex) -> (Vec<f64>, u64) {
+/// Send-to-arrival times (ms) of the receives in `lines`, VM `id`'s: receive
+/// time minus `wait_us` minus the send's time; and how many receives named
+/// no delivered message ([`crate::run::messages`]: no such send, or not addressed to `id`).
+pub fn latencies_ms(id: u32, lines: &[Line], sends: &Index) -> (Vec<f64>, u64) {
     let mut out = Vec::new();
     let mut unmatched = 0;
     for line in lines {
-        if let Event::Receive {
-            from,
-            sent_tick,
-            wait_us,
-            ..
-        } = line.event
-        {
-            match sends.time_of(from, sent_tick) {
-                Some(sent) => {
-                    let arrived = line.time_us - wait_us as i64;
-                    out.push((arrived - sent) as f64 / 1000.0);
-                }
-                None => unmatched += 1,
+        let Event::Receive { wait_us, .. } = line.event else {
+            continue;
+        };
+        match sends.taken_by(id, line) {
+            Some(Ok(sent)) => {
+                let arrived = line.time_us - wait_us as i64;
+                out.push((arrived - sent.send.time_us) as f64 / 1000.0);
             }
+            _ => unmatched += 1,
         }
     }
     (out, unmatched)
@@ -450,12 +416,7 @@ pub struct SpaceTime {
 
 impl SpaceTime {
     /// The events and messages of `logs` within `window`.
-    pub fn of(
-        logs: &[(u32, Vec<Line>)],
-        start_us: i64,
-        window: (f64, f64),
-        sends: &SendIndex,
-    ) -> Self {
+    pub fn of(logs: &[(u32, Vec<Line>)], start_us: i64, window: (f64, f64), sends: &Index) -> Self {
         let mut st = SpaceTime {
             window,
             vms: logs.iter().map(|(id, _)| *id).collect(),
@@ -481,19 +442,17 @@ fn arrow_to(
     line: &Line,
     start_us: i64,
     window: (f64, f64),
-    sends: &SendIndex,
+    sends: &Index,
 ) -> Option<Arrow> {
-    let Event::Receive {
-        from, sent_tick, ..
-    } = line.event
-    else {
+    let Event::Receive { from, .. } = line.event else {
         return None;
     };
     let received = secs_since(start_us, line.time_us);
     if received < window.0 {
         return None;
     }
-    let sent = secs_since(start_us, sends.time_of(from, sent_tick)?);
+    let sent = sends.taken_by(to, line)?.ok()?;
+    let sent = secs_since(start_us, sent.send.time_us);
     (sent <= window.1).then_some(Arrow {
         from,
         to,
@@ -565,7 +524,7 @@ pub struct Analysis {
 /// the space-time diagram's, in seconds since the start.
 pub fn analyze(logs: &[(u32, Vec<Line>)], window: (f64, f64)) -> Analysis {
     let start_us = common_start(logs);
-    let sends = SendIndex::of(logs);
+    let sends = Index::of(logs);
     let mut vms = vm_rows(logs, &sends);
     let series: Vec<VmSeries> = logs
         .iter()
@@ -599,12 +558,12 @@ pub fn analyze(logs: &[(u32, Vec<Line>)], window: (f64, f64)) -> Analysis {
 }
 
 /// Each VM's own figures plus its latencies, matched in `sends`.
-fn vm_rows(logs: &[(u32, Vec<Line>)], sends: &SendIndex) -> Vec<VmStats> {
+fn vm_rows(logs: &[(u32, Vec<Line>)], sends: &Index) -> Vec<VmStats> {
     logs.iter()
         .map(|(id, lines)| {
             let mut s = VmStats::from_lines(lines);
             s.vm = *id;
-            let (mut lat, unmatched) = latencies_ms(lines, sends);
+            let (mut lat, unmatched) = latencies_ms(*id, lines, sends);
             s.latency_ms = Dist::of(&mut lat);
             s.latency_unmatched = unmatched;
             s
@@ -996,7 +955,7 @@ mod tests {
     #[test]
     fn a_crowded_window_is_cut_short() {
         let lines: Vec<Line> = (1..=10).map(|k| internal(k as i64 * 10, 1, k, k)).collect();
-        let mut st = SpaceTime::of(&[(1, lines)], T0, (0.0, 10.0), &SendIndex::default());
+        let mut st = SpaceTime::of(&[(1, lines)], T0, (0.0, 10.0), &Index::default());
         assert_eq!(st.cap(20), None);
         assert_eq!(st.cap(4), Some(10.0));
         assert_eq!(st.marks.len(), 4);

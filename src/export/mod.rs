@@ -17,8 +17,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 
 use crate::analyze::causal::{Receives, VectorClocks};
-use crate::analyze::stats::RunLogs;
 use crate::cli::ExportArgs;
+use crate::run::read::RunLogs;
 
 /// Above this many events ShiViz (a browser page) gets slow; we say so.
 const SHIVIZ_COMFORT: usize = 20_000;
@@ -36,7 +36,7 @@ pub fn main(args: &ExportArgs) -> Result<ExitCode> {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             eprintln!("error: {e:#}");
-            Ok(ExitCode::from(crate::analyze::exit_code(&e)))
+            Ok(ExitCode::from(crate::run::read::exit_code(&e)))
         }
     }
 }
@@ -67,8 +67,8 @@ fn export(args: &ExportArgs) -> Result<()> {
 
 /// The run in `dir`, or each `run_k` of an experiment folder, in order.
 fn read_runs(dir: &Path) -> Result<Vec<RunData>> {
-    let dirs: Vec<(Option<String>, PathBuf)> = if crate::experiment::is_experiment(dir) {
-        let runs = crate::experiment::run_dirs(dir).into_iter();
+    let dirs: Vec<(Option<String>, PathBuf)> = if crate::run::layout::is_experiment(dir) {
+        let runs = crate::run::layout::run_dirs(dir).into_iter();
         runs.map(|(k, d)| (Some(format!("run_{k}")), d)).collect()
     } else {
         vec![(None, dir.to_path_buf())]
@@ -79,7 +79,7 @@ fn read_runs(dir: &Path) -> Result<Vec<RunData>> {
 }
 
 fn read_run(label: Option<String>, dir: &Path) -> Result<RunData> {
-    let (logs, notes) = crate::analyze::read_logs(dir)?;
+    let (logs, notes) = crate::run::read::read_logs(dir)?;
     for note in notes {
         eprintln!("note: {}: {note}", dir.display());
     }

@@ -10,25 +10,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::logline::{self, Event};
+use crate::run::layout::{log_id, log_path};
 
 /// Longest a written line waits in the buffer while ticks are frequent.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(50);
 const FLUSH_BYTES: usize = 64 * 1024;
-
-/// The path of VM `id`'s log in `dir`.
-pub fn log_path(dir: &Path, id: u32) -> PathBuf {
-    dir.join(format!("machine_{id}.log"))
-}
-
-/// The VM id in a `machine_<id>.log` file name (plain decimal, no sign or
-/// leading zero, so each id has exactly one file name).
-pub fn log_id(name: &str) -> Option<u32> {
-    let digits = name.strip_prefix("machine_")?.strip_suffix(".log")?;
-    let plain = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && (digits == "0" || !digits.starts_with('0'));
-    if plain { digits.parse().ok() } else { None }
-}
 
 /// Removes `machine_<id>.log` files in `dir` with an id above `max_id`, left
 /// by an earlier run with more VMs.
@@ -113,20 +99,5 @@ impl LogWriter {
             self.flush()?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log_ids_come_from_file_names() {
-        assert_eq!(log_id("machine_12.log"), Some(12));
-        assert_eq!(log_id("machine_.log"), None);
-        assert_eq!(log_id("machine_2.log.bak"), None);
-        assert_eq!(log_id("report"), None);
-        assert_eq!(log_id("machine_+2.log"), None);
-        assert_eq!(log_id("machine_02.log"), None);
     }
 }

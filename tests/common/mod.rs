@@ -9,7 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use lamport_sim::logline::{Event, Line, StartInfo};
-use lamport_sim::logs;
+use lamport_sim::run::{layout, read};
 
 /// The binary under test.
 pub fn bin() -> Command {
@@ -143,7 +143,7 @@ pub fn assert_verifies(dir: &Path) {
 
 /// Every log in `dir`, parsed, by VM id.
 pub fn read_logs(dir: &Path) -> Vec<(u32, Vec<Line>)> {
-    logs::read_run(dir)
+    read::read_run(dir)
         .expect("read logs")
         .into_iter()
         .map(|f| {
@@ -264,7 +264,7 @@ pub fn wait_for_line(path: &Path, needle: &str, limit: Duration) {
 
 /// `dir/machine_<id>.log`.
 pub fn log_path(dir: &Path, id: u32) -> PathBuf {
-    dir.join(format!("machine_{id}.log"))
+    layout::log_path(dir, id)
 }
 
 /// The pid of VM `id`'s process among those mentioning `dir` (a launcher's
