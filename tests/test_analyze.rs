@@ -163,3 +163,79 @@ fn a_bad_window_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--window 9..3"));
 }
+
+/// Copies the committed run `logs/baseline/run_1` into a fresh folder.
+fn committed_run() -> tempfile::TempDir {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("logs/baseline/run_1");
+    let dir = tempdir();
+    for id in 1..=3 {
+        let name = format!("machine_{id}.log");
+        std::fs::copy(from.join(&name), dir.path().join(&name)).expect("copy a committed log");
+    }
+    dir
+}
+
+/// The number before "matched receives" in analyze's output.
+fn matched_receives(out: &str) -> u64 {
+    let at = out
+        .find(" matched receives")
+        .expect("a matched receives figure");
+    let n = out[..at].rsplit(' ').next().expect("a number");
+    n.parse().expect("a number of matched receives")
+}
+
+/// Rewrites VM 2's send that VM 3 received first so that it went to VM 1
+/// only; returns that send's tick.
+fn misaddress_one_send(dir: &Path) -> u64 {
+    let three = std::fs::read_to_string(dir.join("machine_3.log")).expect("machine_3.log");
+    let tick: u64 = three
+        .lines()
+        .find_map(|l| {
+            let rest = l.split(" event=receive ").nth(1)?;
+            let tail = rest.split(" from=2 sent_tick=").nth(1)?;
+            tail.split(' ').next()?.parse().ok()
+        })
+        .expect("VM 3 receives from VM 2");
+    let path = dir.join("machine_2.log");
+    let two = std::fs::read_to_string(&path).expect("machine_2.log");
+    let key = format!(" event=send tick={tick} ");
+    let mut hits = 0;
+    let doctored: String = two
+        .lines()
+        .map(|l| {
+            let line = match (l.contains(&key), l.rfind(" to=")) {
+                (true, Some(at)) => {
+                    hits += 1;
+                    format!("{} to=1", &l[..at])
+                }
+                _ => l.to_string(),
+            };
+            line + "\n"
+        })
+        .collect();
+    assert_eq!(hits, 1, "one send of VM 2 at tick {tick}");
+    std::fs::write(&path, doctored).expect("write machine_2.log");
+    tick
+}
+
+#[test]
+fn a_receive_of_a_send_addressed_elsewhere_is_no_delivered_message() {
+    let clean = committed_run();
+    let out = analyze(&[clean.path()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let before = matched_receives(&text(&out.stdout));
+
+    let doctored = committed_run();
+    let tick = misaddress_one_send(doctored.path());
+    let mut verify = bin();
+    verify.arg("verify").arg(doctored.path());
+    let v = run_with_limit(&mut verify, Duration::from_secs(20));
+    let said = text(&v.stdout) + &text(&v.stderr);
+    assert_eq!(v.status.code(), Some(1), "{said}");
+    assert!(said.contains("went to 1, not to VM 3"), "{said}");
+
+    let out = analyze(&[doctored.path()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = matched_receives(&text(&out.stdout));
+    assert_eq!(after + 1, before, "VM 3's receive of VM 2's tick {tick}");
+}
