@@ -31,7 +31,7 @@
 //! recorded as `pending`, lost (excused), or never recorded (a violation);
 //! the summary's arithmetic line shows that sum.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::process::ExitCode;
@@ -1339,16 +1339,30 @@ fn scan_all(files: &[(String, String)], summary: &mut Summary, found: &mut Findi
         index: HashMap::new(),
     };
     let mut kinds = [0u64; KINDS.len()];
+    let mut ids = HashSet::new();
+    let mut taken = Vec::with_capacity(files.len());
     for (name, text) in files {
         let Some(id) = vm_id_of(name) else {
             found.flag(name, 0, "not a machine_<id>.log file name".to_string());
             continue;
         };
-        if run.index.contains_key(&id) {
+        if !ids.insert(id) {
             found.flag(name, 0, format!("a second log for VM {id}"));
             continue;
         }
-        let scan = scan_file(name, id, text);
+        taken.push((name.as_str(), id, text.as_str()));
+    }
+    // One file's pass needs no other file: the files are scanned in parallel.
+    let scans = read::each_parallel(
+        &taken,
+        |&(name, id, text)| Some(scan_file(name, id, text)),
+        || None,
+    );
+    for (scan, &(name, id, _)) in scans.into_iter().zip(&taken) {
+        let Some(scan) = scan else {
+            found.flag(name, 0, "the pass over this log failed".to_string());
+            continue;
+        };
         summary.lines += scan.lines;
         kinds.iter_mut().zip(scan.kinds).for_each(|(k, n)| *k += n);
         found.violations.extend(scan.found);

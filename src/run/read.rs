@@ -145,23 +145,24 @@ pub fn read_logs(dir: &Path) -> Result<(RunLogs, Vec<String>)> {
 
 type Parsed = Result<(Vec<Line>, Option<String>)>;
 
-/// Runs `f` on every file, spread over the machine's cores; the results in
-/// file order. `lost` stands in for a worker that panicked.
-pub fn each_parallel<T: Send>(
-    files: &[LogFile],
-    f: impl Fn(&LogFile) -> T + Sync,
+/// Runs `f` on every item (a log file, say), spread over the machine's
+/// cores; the results in item order. `lost` stands in for a worker that
+/// panicked.
+pub fn each_parallel<I: Sync, T: Send>(
+    items: &[I],
+    f: impl Fn(&I) -> T + Sync,
     lost: impl Fn() -> T,
 ) -> Vec<T> {
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = cores.min(files.len()).max(1);
-    let mut results: Vec<Option<T>> = (0..files.len()).map(|_| None).collect();
+    let workers = cores.min(items.len()).max(1);
+    let mut results: Vec<Option<T>> = (0..items.len()).map(|_| None).collect();
     let f = &f;
     thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|w| {
                 scope.spawn(move || {
-                    let mine = files.iter().enumerate().skip(w).step_by(workers);
-                    mine.map(|(i, file)| (i, f(file))).collect::<Vec<_>>()
+                    let mine = items.iter().enumerate().skip(w).step_by(workers);
+                    mine.map(|(i, item)| (i, f(item))).collect::<Vec<_>>()
                 })
             })
             .collect();
