@@ -37,8 +37,13 @@ pub fn find<S: SendRecord>(sends: &[S], tick: u64, receiver: u32) -> Result<(&S,
         .binary_search_by_key(&tick, |s| s.tick())
         .map_err(|_| Miss::NoSend)?;
     let send = &sends[i];
-    let k = send.to().iter().position(|&id| id == receiver);
-    k.map(|k| (send, k)).ok_or(Miss::NotAddressed)
+    addressed(send.to(), receiver).map(|k| (send, k))
+}
+
+/// The receiver's place in a send's `to`: the one addressing rule.
+fn addressed(to: &[u32], receiver: u32) -> Result<usize, Miss> {
+    let k = to.iter().position(|&id| id == receiver);
+    k.ok_or(Miss::NotAddressed)
 }
 
 /// One `send` line of a parsed log.
@@ -72,6 +77,9 @@ pub struct Sent<'i, 'a> {
 #[derive(Debug, Default)]
 pub struct Index<'a> {
     by_vm: HashMap<u32, usize>,
+    /// Per log, the ticks of its sends, sorted: searched apart from the
+    /// sends themselves, 8 bytes a step (a 1M-line run has 300k sends).
+    ticks: Vec<Vec<u64>>,
     sends: Vec<Vec<SendAt<'a>>>,
 }
 
@@ -79,14 +87,26 @@ impl<'a> Index<'a> {
     /// Indexes the sends of `logs`: (VM id, its lines).
     pub fn of(logs: &'a [(u32, Vec<Line>)]) -> Self {
         let by_vm = logs.iter().enumerate().map(|(i, l)| (l.0, i)).collect();
-        let sends = logs.iter().map(|(_, lines)| sends_of(lines)).collect();
-        Index { by_vm, sends }
+        let sends: Vec<Vec<SendAt>> = logs.iter().map(|(_, lines)| sends_of(lines)).collect();
+        let ticks = sends
+            .iter()
+            .map(|s| s.iter().map(|s| s.tick).collect())
+            .collect();
+        Index {
+            by_vm,
+            ticks,
+            sends,
+        }
     }
 
     /// The send a receive of VM `receiver` names by (`from`, `tick`).
     pub fn send_for(&self, receiver: u32, from: u32, tick: u64) -> Result<Sent<'_, 'a>, Miss> {
         let &log = self.by_vm.get(&from).ok_or(Miss::NoLog)?;
-        let (send, _) = find(&self.sends[log], tick, receiver)?;
+        let i = self.ticks[log]
+            .binary_search(&tick)
+            .map_err(|_| Miss::NoSend)?;
+        let send = &self.sends[log][i];
+        addressed(send.to, receiver)?;
         Ok(Sent { log, send })
     }
 

@@ -188,7 +188,7 @@ fn parse_all(files: &[LogFile]) -> Vec<Parsed> {
 /// whole line is an error.
 fn parse_file(f: &LogFile) -> Parsed {
     let (whole, cut) = split_cut(&f.text);
-    let mut lines = Vec::with_capacity(whole.len() / 80);
+    let mut lines = Vec::with_capacity(whole.bytes().filter(|&b| b == b'\n').count());
     let mut n = 0;
     for (i, text) in lines_of(whole).enumerate() {
         n = i + 1;
