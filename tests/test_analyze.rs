@@ -238,4 +238,29 @@ fn a_receive_of_a_send_addressed_elsewhere_is_no_delivered_message() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let after = matched_receives(&text(&out.stdout));
     assert_eq!(after + 1, before, "VM 3's receive of VM 2's tick {tick}");
+
+    // ShiViz draws an arrow where the receive's vector clock holds the send:
+    // VM 3's first receive from VM 2 knows VM 2 only through that message.
+    let knows_vm2 = |dir: &Path| {
+        let mut c = bin();
+        c.args(["export", "--shiviz"]).arg(dir);
+        let out = run_with_limit(&mut c, Duration::from_secs(20));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let log = std::fs::read_to_string(dir.join("shiviz.log")).expect("shiviz.log");
+        let lines: Vec<&str> = log.lines().collect();
+        let key = format!(" from=2 sent_tick={tick}");
+        let clock = lines
+            .windows(2)
+            .find(|w| {
+                w[0].starts_with("receive ") && w[0].contains(&key) && w[1].starts_with("vm3 ")
+            })
+            .map(|w| w[1])
+            .expect("VM 3's receive in the export");
+        clock.contains("\"vm2\"")
+    };
+    assert!(knows_vm2(clean.path()));
+    assert!(
+        !knows_vm2(doctored.path()),
+        "no arrow for the misaddressed send"
+    );
 }
