@@ -29,8 +29,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rand::RngExt;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 
 use crate::analyze::{report, stats::VmStats, table};
 use crate::config::{ConfigError, RunConfig};
@@ -190,7 +190,7 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         eprintln!("lamport-sim: interrupted before any VM started");
         return Ok(ExitCode::from(130));
     }
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, rx) = std::sync::mpsc::channel();
     if let Ok(mut current) = CURRENT_RUN.lock() {
         *current = Some(tx.clone());
     }
@@ -373,6 +373,11 @@ fn spawn_all(
         vms.push(vm);
     }
     Ok(vms)
+}
+
+/// The next event, or a timeout at `wake` (std's `recv_deadline` is not stable yet).
+fn recv_until(rx: &Receiver<Ev>, wake: Instant) -> Result<Ev, RecvTimeoutError> {
+    rx.recv_timeout(wake.saturating_duration_since(Instant::now()))
 }
 
 /// Puts a child in a process group of its own, away from the terminal's Ctrl+C.
@@ -725,7 +730,7 @@ impl Launch<'_> {
             } else {
                 clock.deadline()
             };
-            match self.rx.recv_deadline(wake) {
+            match recv_until(&self.rx, wake) {
                 Ok(Ev::Said(id, msg)) => {
                     clock.said(id, &msg, Instant::now());
                     self.note(id, msg);
@@ -1004,7 +1009,7 @@ impl Launch<'_> {
             if let Some(at) = self.silent_due() {
                 wake = wake.min(at);
             }
-            match self.rx.recv_deadline(wake) {
+            match recv_until(&self.rx, wake) {
                 Ok(Ev::Gone(id)) => {
                     self.mark_gone(id);
                     self.exited.push((id, Instant::now()));
@@ -1071,7 +1076,7 @@ impl Launch<'_> {
                 .into_iter()
                 .chain(self.silent_due())
                 .fold(end, Instant::min);
-            match self.rx.recv_deadline(wake) {
+            match recv_until(&self.rx, wake) {
                 Ok(Ev::Gone(id)) => self.mark_gone(id),
                 Ok(Ev::Said(id, msg)) => self.note(id, msg),
                 Ok(Ev::Interrupt) | Err(RecvTimeoutError::Timeout) => {}
