@@ -38,6 +38,7 @@ use crate::control::{FromVm, Status, ToVm};
 use crate::live;
 use crate::lock::FolderLock;
 use crate::logline;
+use crate::params::{Model, RateSpec, VmConfig};
 
 /// How long an exited VM's status is waited for before its peers are told
 /// it is gone anyway (its stdout closes a moment before it is reapable).
@@ -179,7 +180,7 @@ pub fn run(cfg: RunConfig) -> Result<ExitCode> {
 /// [`run`], with `label` in front of the progress line (e.g. "run 2 of 5: ").
 pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     install_interrupt_handler()?;
-    let seed = cfg.model.seed.unwrap_or_else(|| rand::rng().random());
+    let seed = crate::params::seed_or_draw(cfg.model.seed);
     let run_id = format!("{:06x}", rand::rng().random_range(0..0x100_0000u32));
     // Every check before anything is written: the open-files limit and the
     // ports, then the folder's lock, held to the end of the run (taking it
@@ -310,30 +311,15 @@ fn spawn_all(
         } else {
             cfg.base_port + id as u16
         };
+        let vm_cfg = vm_config(cfg, id, port, seed, run_id);
         let mut cmd = Command::new(&exe);
         in_own_group(&mut cmd);
         let spawned = cmd
+            // The VM's configuration goes over stdin; its id, address and
+            // folder are on the command line only so that `ps` tells the
+            // VMs apart (the VM checks that id and address agree).
             .args(["vm", "--control", "--id", &id.to_string()])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--run", run_id, "--seed", &seed.to_string()])
-            .args([
-                "--connect-timeout",
-                &cfg.connect_timeout.as_secs_f64().to_string(),
-            ])
-            .args(["--runtime", &cfg.model.runtime.as_secs_f64().to_string()])
-            .args(rate_args(cfg, id))
-            .args(["--event-range", &cfg.model.event_range.to_string()])
-            .args(["--max-queue", &cfg.model.max_queue.to_string()])
-            .args(["--delay", &delay_arg(cfg)])
-            .args([
-                "--peer-timeout",
-                &cfg.model.peer_timeout.as_secs_f64().to_string(),
-            ])
-            .args([
-                "--stop-grace",
-                &cfg.model.stop_grace.as_secs_f64().to_string(),
-            ])
-            .args(live_view().then_some("--live"))
+            .args(["--listen", &vm_cfg.listen.to_string()])
             .arg("--logs")
             .arg(&cfg.model.logs)
             .stdin(Stdio::piped())
@@ -368,7 +354,9 @@ fn spawn_all(
             lost: Vec::new(),
             done: false,
         };
-        // The first line, before the peers: links admit only its holders.
+        // The configuration first, then the secret, before the peers:
+        // links admit only its holders.
+        vm.tell(&ToVm::Config(Box::new(vm_cfg)));
         vm.tell(&ToVm::Secret(secret.to_string()));
         vms.push(vm);
     }
@@ -415,23 +403,30 @@ fn terminal_size() -> Option<(usize, usize)> {
     None
 }
 
-/// `--delay` as the VMs take it.
-fn delay_arg(cfg: &RunConfig) -> String {
-    cfg.model
-        .delay
-        .map_or("0".into(), |d| logline::format_delay(d.min_us, d.max_us))
-}
-
-/// `--rate R` for a fixed rate, else the range to draw from.
-fn rate_args(cfg: &RunConfig, id: u32) -> Vec<String> {
-    match cfg.rates.as_ref().and_then(|r| r.get(id as usize - 1)) {
-        Some(rate) => vec!["--rate".into(), rate.to_string()],
-        None => vec![
-            "--min-rate".into(),
-            cfg.model.min_rate.to_string(),
-            "--max-rate".into(),
-            cfg.model.max_rate.to_string(),
-        ],
+/// VM `id`'s configuration, checked with the run's: its rate fixed by
+/// `--rates` or drawn from the range, the run's seed.
+fn vm_config(cfg: &RunConfig, id: u32, port: u16, seed: u64, run_id: &str) -> VmConfig {
+    let rate = match cfg.rates.as_ref().and_then(|r| r.get(id as usize - 1)) {
+        Some(&rate) => RateSpec::Fixed(rate),
+        None => RateSpec::Draw {
+            min: cfg.model.min_rate,
+            max: cfg.model.max_rate,
+        },
+    };
+    VmConfig {
+        id,
+        listen: SocketAddr::from(([127, 0, 0, 1], port)),
+        peers: Vec::new(),
+        rate,
+        run: run_id.to_string(),
+        connect_timeout: cfg.connect_timeout,
+        secret_file: None,
+        control: true,
+        live: live_view(),
+        model: Model {
+            seed: Some(seed),
+            ..cfg.model.clone()
+        },
     }
 }
 

@@ -43,7 +43,7 @@ use super::auth::{self, Secret, Side, Transcript};
 use super::link::{Arrival, Incoming, Msg, Outgoing};
 use super::queue::{DelayLine, QueueTx, Queued};
 pub use super::warn::Warner;
-use crate::config::DelayRange;
+use crate::params::DelayRange;
 use crate::wire::{Frame, Nonce, WireError};
 
 /// How long a new connection has to say its `Hello` (a stranger that

@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::sync::mpsc::{Receiver, Sender};
 
-use crate::config::DelayRange;
+use crate::params::DelayRange;
 
 /// A message on (or on its way to) the network queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
