@@ -118,6 +118,13 @@ pub fn run(a: &RunArgs) -> Result<RunConfig, ConfigError> {
             return bad("--rates", shown, format!("rate {r} is not 1..={MAX_RATE}"));
         }
     }
+    if a.model.logs.to_str().is_none() {
+        return bad(
+            "--logs",
+            a.model.logs.display(),
+            "must be UTF-8 text (each VM gets its configuration as text)",
+        );
+    }
     Ok(RunConfig {
         vms: a.vms,
         base_port: a.base_port,
@@ -317,6 +324,20 @@ mod tests {
             let e = run_args(args).unwrap_err();
             assert_eq!(e.flag, flag, "{args:?}: {e}");
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_logs_folder_not_in_utf8_is_refused_for_a_run() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let args = [
+            OsStr::new("lamport-sim"),
+            OsStr::new("--logs"),
+            OsStr::from_bytes(b"logs\xff"),
+        ];
+        let cli = crate::cli::Cli::try_parse_from(args).unwrap();
+        assert_eq!(run(&cli.run).unwrap_err().flag, "--logs");
     }
 
     #[test]

@@ -111,7 +111,8 @@ impl ToVm {
     pub fn line(&self) -> String {
         match self {
             // Serializing plain data cannot fail but for a path that is not
-            // UTF-8, which `lamport-sim vm` could not be given either way.
+            // UTF-8, which `config::run` refuses (`--logs`); the VM would
+            // then refuse the empty line.
             ToVm::Config(cfg) => format!(
                 "config {}\n",
                 serde_json::to_string(cfg).unwrap_or_default()

@@ -1274,6 +1274,83 @@ fn table_of(dir: &Path, n: u32) -> Result<String> {
 mod tests {
     use super::*;
 
+    /// What the launcher hands a VM is what `vm` would have made of the
+    /// flags the launcher used to render: the same checked configuration.
+    #[test]
+    fn a_vm_gets_the_configuration_its_old_flags_gave() {
+        use clap::Parser;
+        let parse = |args: &[&str]| crate::cli::Cli::try_parse_from(args).unwrap();
+        let run_flags = [
+            "lamport-sim",
+            "--vms",
+            "3",
+            "--runtime",
+            "2.5",
+            "--rates",
+            "1,6,6",
+            "--delay",
+            "5..50.25",
+            "--event-range",
+            "7",
+            "--max-queue",
+            "9",
+            "--peer-timeout",
+            "3.5",
+            "--stop-grace",
+            "0.75",
+            "--connect-timeout",
+            "12",
+            "--logs",
+            "some/logs",
+        ];
+        let run = crate::config::run(&parse(&run_flags).run).unwrap();
+        for (id, rate) in [(1, "1"), (3, "6")] {
+            let got = vm_config(&run, id, 10_003, 42, "0a1b2c");
+            let cli = parse(&[
+                "lamport-sim",
+                "vm",
+                "--control",
+                "--id",
+                &id.to_string(),
+                "--listen",
+                "127.0.0.1:10003",
+                "--run",
+                "0a1b2c",
+                "--seed",
+                "42",
+                "--connect-timeout",
+                "12",
+                "--runtime",
+                "2.5",
+                "--rate",
+                rate,
+                "--event-range",
+                "7",
+                "--max-queue",
+                "9",
+                "--delay",
+                "5..50.25",
+                "--peer-timeout",
+                "3.5",
+                "--stop-grace",
+                "0.75",
+                "--logs",
+                "some/logs",
+            ]);
+            let Some(crate::cli::Command::Vm(a)) = cli.command else {
+                panic!("not vm")
+            };
+            let mut want = crate::config::vm(&a).unwrap();
+            want.live = got.live;
+            assert_eq!(got, want);
+        }
+        let drawn = crate::config::run(&parse(&["lamport-sim", "--min-rate", "2"]).run).unwrap();
+        assert_eq!(
+            vm_config(&drawn, 2, 0, 1, "r").rate,
+            RateSpec::Draw { min: 2, max: 6 }
+        );
+    }
+
     #[test]
     fn failures_are_grouped_by_how_the_vms_failed() {
         let died = "died (killed by signal 9)".to_string();
