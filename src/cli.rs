@@ -144,7 +144,8 @@ pub struct VmArgs {
     /// Seconds to wait for all peers to come up before giving up.
     #[arg(long, value_name = "SECS", default_value = "60")]
     pub connect_timeout: f64,
-    /// Internal: talk to the launcher over stdin/stdout (peers arrive on stdin).
+    /// Internal: talk to the launcher over stdin/stdout (the configuration
+    /// and the peers arrive on stdin; --id and --listen must agree with it).
     #[arg(long, hide = true)]
     pub control: bool,
     /// Internal, with --control: report live figures a few times a second.

@@ -1,12 +1,11 @@
 //! Arguments -> validated run and VM configurations, with a typed error that
 //! names the flag and the value at fault. No sockets, no files.
 
-use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{ModelArgs, RunArgs, VmArgs};
+pub use crate::params::{ConfigError, DelayRange, MAX_DELAY_MS, Model, RateSpec, VmConfig};
 
 /// Highest tick rate accepted.
 pub const MAX_RATE: u32 = 1_000_000;
@@ -14,65 +13,6 @@ pub const MAX_RATE: u32 = 1_000_000;
 pub const MAX_VMS: u32 = 1024;
 /// Longest runtime accepted: one week.
 pub const MAX_RUNTIME_SECS: f64 = 7.0 * 24.0 * 3600.0;
-/// Longest `--delay` accepted: one minute.
-pub const MAX_DELAY_MS: f64 = 60_000.0;
-
-/// A bad argument: which flag, what value, what is wrong. Exit code 2.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub flag: &'static str,
-    pub value: String,
-    pub why: String,
-    /// The next step, where one exists: printed as its own `hint:` line,
-    /// never part of the one-line message.
-    pub hint: Option<String>,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.flag, self.value, self.why)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-fn bad<T>(
-    flag: &'static str,
-    value: impl fmt::Display,
-    why: impl Into<String>,
-) -> Result<T, ConfigError> {
-    Err(ConfigError {
-        flag,
-        value: value.to_string(),
-        why: why.into(),
-        hint: None,
-    })
-}
-
-/// The model's checked knobs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Model {
-    pub runtime: Duration,
-    pub min_rate: u32,
-    pub max_rate: u32,
-    pub event_range: u32,
-    pub max_queue: usize,
-    /// `--delay`; `None` for no delay.
-    pub delay: Option<DelayRange>,
-    pub seed: Option<u64>,
-    pub logs: PathBuf,
-    /// `--peer-timeout`: how long a peer may stay unreachable while ticking.
-    pub peer_timeout: Duration,
-    /// `--stop-grace`: how long a stopping VM waits on a link without progress.
-    pub stop_grace: Duration,
-}
-
-/// `--delay MIN..MAX`: a network delay drawn uniformly, in microseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DelayRange {
-    pub min_us: u64,
-    pub max_us: u64,
-}
 
 /// A checked `run`.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,31 +23,6 @@ pub struct RunConfig {
     pub rates: Option<Vec<u32>>,
     /// `--connect-timeout`: how long set-up may go without progress.
     pub connect_timeout: Duration,
-    pub model: Model,
-}
-
-/// How a VM gets its rate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RateSpec {
-    Fixed(u32),
-    Draw { min: u32, max: u32 },
-}
-
-/// A checked `vm`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VmConfig {
-    pub id: u32,
-    pub listen: SocketAddr,
-    /// (id, HOST:PORT), sorted by id; empty in control mode (the launcher sends them).
-    pub peers: Vec<(u32, String)>,
-    pub rate: RateSpec,
-    pub run: String,
-    pub connect_timeout: Duration,
-    /// `--secret-file`; without it the VM reads `LAMPORT_SECRET`.
-    pub secret_file: Option<PathBuf>,
-    pub control: bool,
-    /// Report [`crate::control::Status`] lines for the launcher's live view.
-    pub live: bool,
     pub model: Model,
 }
 
@@ -142,13 +57,15 @@ pub fn model(a: &ModelArgs) -> Result<Model, ConfigError> {
         max_rate: a.max_rate,
         event_range: a.event_range,
         max_queue: a.max_queue,
-        delay: delay(&a.delay)?,
+        delay: DelayRange::parse(&a.delay)?,
         seed: a.seed,
         logs: a.logs.clone(),
         peer_timeout: secs("--peer-timeout", a.peer_timeout)?,
         stop_grace: secs("--stop-grace", a.stop_grace)?,
     })
 }
+
+use crate::params::bad;
 
 fn check_rate(flag: &'static str, r: u32) -> Result<(), ConfigError> {
     if r == 0 || r > MAX_RATE {
@@ -201,6 +118,13 @@ pub fn run(a: &RunArgs) -> Result<RunConfig, ConfigError> {
             return bad("--rates", shown, format!("rate {r} is not 1..={MAX_RATE}"));
         }
     }
+    if a.model.logs.to_str().is_none() {
+        return bad(
+            "--logs",
+            a.model.logs.display(),
+            "must be UTF-8 text (each VM gets its configuration as text)",
+        );
+    }
     Ok(RunConfig {
         vms: a.vms,
         base_port: a.base_port,
@@ -210,22 +134,20 @@ pub fn run(a: &RunArgs) -> Result<RunConfig, ConfigError> {
     })
 }
 
-/// Checks `vm`'s arguments.
+/// Checks `vm`'s arguments, as given by hand (under the launcher, with
+/// `--control`, the configuration comes checked over stdin instead).
 pub fn vm(a: &VmArgs) -> Result<VmConfig, ConfigError> {
-    if a.id == 0 {
-        return bad("--id", a.id, "VM ids start at 1");
+    let (id, listen) = (a.id, &a.listen);
+    if id == 0 {
+        return bad("--id", id, "VM ids start at 1");
     }
-    let listen: SocketAddr = match a.listen.parse() {
+    let listen: SocketAddr = match listen.parse() {
         Ok(addr) => addr,
         Err(_) => {
-            return bad(
-                "--listen",
-                &a.listen,
-                "is not IP:PORT, e.g. 127.0.0.1:10001",
-            );
+            return bad("--listen", listen, "is not IP:PORT, e.g. 127.0.0.1:10001");
         }
     };
-    let peers = peers(a.id, &a.peers)?;
+    let peers = peers(id, &a.peers)?;
     if peers.is_empty() && !a.control {
         return bad(
             "--peer",
@@ -245,7 +167,7 @@ pub fn vm(a: &VmArgs) -> Result<VmConfig, ConfigError> {
     };
     check_run_id(&a.run)?;
     Ok(VmConfig {
-        id: a.id,
+        id,
         listen,
         peers,
         rate,
@@ -310,23 +232,6 @@ fn parse_peer(p: &str) -> Result<(u32, String), ConfigError> {
     Ok((id, addr.to_string()))
 }
 
-/// Checks `--delay MIN..MAX` (or one number) in milliseconds, to the
-/// microsecond; 0 (or 0..0) is no delay.
-pub fn delay(text: &str) -> Result<Option<DelayRange>, ConfigError> {
-    let usage =
-        format!("must be MIN..MAX milliseconds (0 <= MIN <= MAX <= {MAX_DELAY_MS}), e.g. 5..50");
-    let ms = |v: &str| {
-        let x = v.trim().parse::<f64>().ok()?;
-        (x.is_finite() && (0.0..=MAX_DELAY_MS).contains(&x)).then(|| (x * 1000.0).round() as u64)
-    };
-    let (a, b) = text.split_once("..").unwrap_or((text, text));
-    match (ms(a), ms(b)) {
-        (Some(0), Some(0)) => Ok(None),
-        (Some(min_us), Some(max_us)) if min_us <= max_us => Ok(Some(DelayRange { min_us, max_us })),
-        _ => bad("--delay", text, usage),
-    }
-}
-
 /// Checks `analyze --window START..END`: seconds from the run's start,
 /// 0 <= START < END.
 pub fn window(text: &str) -> Result<(f64, f64), ConfigError> {
@@ -353,6 +258,7 @@ pub fn window(text: &str) -> Result<(f64, f64), ConfigError> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::path::PathBuf;
 
     fn run_args(extra: &[&str]) -> Result<RunConfig, ConfigError> {
         let cli = crate::cli::Cli::try_parse_from([&["lamport-sim"], extra].concat()).unwrap();
@@ -420,6 +326,20 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_logs_folder_not_in_utf8_is_refused_for_a_run() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let args = [
+            OsStr::new("lamport-sim"),
+            OsStr::new("--logs"),
+            OsStr::from_bytes(b"logs\xff"),
+        ];
+        let cli = crate::cli::Cli::try_parse_from(args).unwrap();
+        assert_eq!(run(&cli.run).unwrap_err().flag, "--logs");
+    }
+
     #[test]
     fn peers_parse_sort_and_reject_nonsense() {
         let c = vm_args(&["--peer", "3=h:3", "--peer", "2=127.0.0.1:10002"]).unwrap();
@@ -476,17 +396,6 @@ mod tests {
     fn message_names_flag_and_value() {
         let e = run_args(&["--min-rate", "5", "--max-rate", "3"]).unwrap_err();
         assert_eq!(e.to_string(), "--min-rate 5: is above --max-rate 3");
-    }
-
-    #[test]
-    fn delay_is_min_dot_dot_max_milliseconds() {
-        let d = |min_us, max_us| Ok(Some(DelayRange { min_us, max_us }));
-        assert_eq!(delay("0"), Ok(None));
-        assert_eq!(delay("0..0"), Ok(None));
-        assert_eq!(delay("5..50"), d(5_000, 50_000));
-        assert_eq!(delay("20"), d(20_000, 20_000));
-        assert_eq!(delay("0..0.25"), d(0, 250));
-        assert_eq!(run_args(&[]).unwrap().model.delay, None);
     }
 
     #[test]

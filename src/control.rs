@@ -15,7 +15,8 @@
 //!                                                 unacknowledged; or it never said goodbye)
 //!                  done                          (the stop is through and the log whole:
 //!                                                 exit 0 follows, once its sockets are closed)
-//! launcher -> VM:  secret 9f2c...                (the run's secret, hex; first, once)
+//! launcher -> VM:  config {"id":1,...}           (the VM's checked configuration, JSON; first, once)
+//!                  secret 9f2c...                (the run's secret, hex; second, once)
 //!                  peer 2 127.0.0.1:40124        (one per peer)
 //!                  gone 3                        (VM 3 exited: give up on it at once)
 //!                  ended 2:5 4:3                 (VM 2 stopped ticking with messages to this VM
@@ -31,9 +32,14 @@
 
 use std::net::SocketAddr;
 
+use crate::params::VmConfig;
+
 /// A line from the launcher to a VM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToVm {
+    /// The VM's checked configuration, as `config` made it from `run`'s
+    /// flags: handed over typed, never rendered back into flags.
+    Config(Box<VmConfig>),
     /// The run's secret, as hex (never on a command line, where `ps` shows it).
     Secret(String),
     Peer(u32, SocketAddr),
@@ -104,6 +110,13 @@ impl ToVm {
     /// The line, with its newline.
     pub fn line(&self) -> String {
         match self {
+            // Serializing plain data cannot fail but for a path that is not
+            // UTF-8, which `config::run` refuses (`--logs`); the VM would
+            // then refuse the empty line.
+            ToVm::Config(cfg) => format!(
+                "config {}\n",
+                serde_json::to_string(cfg).unwrap_or_default()
+            ),
             ToVm::Secret(hex) => format!("secret {hex}\n"),
             ToVm::Peer(id, addr) => format!("peer {id} {addr}\n"),
             ToVm::Gone(id) => format!("gone {id}\n"),
@@ -122,6 +135,11 @@ impl ToVm {
 
     /// Parses a line (newline optional); `None` if it is not one of ours.
     pub fn parse(line: &str) -> Option<ToVm> {
+        if let Some(json) = line.trim_end().strip_prefix("config ") {
+            return serde_json::from_str(json)
+                .ok()
+                .map(|c| ToVm::Config(Box::new(c)));
+        }
         if let Some(rest) = line.trim_end().strip_prefix("ended") {
             return parse_counts(rest).map(ToVm::Ended);
         }
@@ -273,7 +291,37 @@ mod tests {
     #[test]
     fn lines_round_trip() {
         let addr: SocketAddr = "127.0.0.1:40123".parse().unwrap();
+        let model = crate::params::Model {
+            runtime: std::time::Duration::from_micros(2_500_001),
+            min_rate: 1,
+            max_rate: 6,
+            event_range: 10,
+            max_queue: 1 << 20,
+            delay: Some(crate::params::DelayRange {
+                min_us: 5_000,
+                max_us: 50_250,
+            }),
+            seed: Some(u64::MAX),
+            logs: "logs/a b".into(),
+            peer_timeout: std::time::Duration::from_secs(30),
+            stop_grace: std::time::Duration::from_millis(5_500),
+        };
+        let cfg = VmConfig {
+            id: 7,
+            listen: addr,
+            peers: Vec::new(),
+            rate: crate::params::RateSpec::Draw { min: 1, max: 6 },
+            run: "0a1b2c".into(),
+            connect_timeout: std::time::Duration::from_secs(60),
+            secret_file: None,
+            control: true,
+            live: false,
+            model,
+        };
+        let line = ToVm::Config(Box::new(cfg.clone())).line();
+        assert!(line.starts_with("config {") && line.ends_with("}\n") && line.lines().count() == 1);
         for m in [
+            ToVm::Config(Box::new(cfg)),
             ToVm::Secret("9f2c01".into()),
             ToVm::Peer(2, addr),
             ToVm::Gone(3),

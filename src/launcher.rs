@@ -29,8 +29,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rand::RngExt;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 
 use crate::analyze::{report, stats::VmStats, table};
 use crate::config::{ConfigError, RunConfig};
@@ -38,6 +38,7 @@ use crate::control::{FromVm, Status, ToVm};
 use crate::live;
 use crate::lock::FolderLock;
 use crate::logline;
+use crate::params::{Model, RateSpec, VmConfig};
 
 /// How long an exited VM's status is waited for before its peers are told
 /// it is gone anyway (its stdout closes a moment before it is reapable).
@@ -179,7 +180,7 @@ pub fn run(cfg: RunConfig) -> Result<ExitCode> {
 /// [`run`], with `label` in front of the progress line (e.g. "run 2 of 5: ").
 pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     install_interrupt_handler()?;
-    let seed = cfg.model.seed.unwrap_or_else(|| rand::rng().random());
+    let seed = crate::params::seed_or_draw(cfg.model.seed);
     let run_id = format!("{:06x}", rand::rng().random_range(0..0x100_0000u32));
     // Every check before anything is written: the open-files limit and the
     // ports, then the folder's lock, held to the end of the run (taking it
@@ -190,7 +191,7 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
         eprintln!("lamport-sim: interrupted before any VM started");
         return Ok(ExitCode::from(130));
     }
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, rx) = std::sync::mpsc::channel();
     if let Ok(mut current) = CURRENT_RUN.lock() {
         *current = Some(tx.clone());
     }
@@ -310,30 +311,15 @@ fn spawn_all(
         } else {
             cfg.base_port + id as u16
         };
+        let vm_cfg = vm_config(cfg, id, port, seed, run_id);
         let mut cmd = Command::new(&exe);
         in_own_group(&mut cmd);
         let spawned = cmd
+            // The VM's configuration goes over stdin; its id, address and
+            // folder are on the command line only so that `ps` tells the
+            // VMs apart (the VM checks that id and address agree).
             .args(["vm", "--control", "--id", &id.to_string()])
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--run", run_id, "--seed", &seed.to_string()])
-            .args([
-                "--connect-timeout",
-                &cfg.connect_timeout.as_secs_f64().to_string(),
-            ])
-            .args(["--runtime", &cfg.model.runtime.as_secs_f64().to_string()])
-            .args(rate_args(cfg, id))
-            .args(["--event-range", &cfg.model.event_range.to_string()])
-            .args(["--max-queue", &cfg.model.max_queue.to_string()])
-            .args(["--delay", &delay_arg(cfg)])
-            .args([
-                "--peer-timeout",
-                &cfg.model.peer_timeout.as_secs_f64().to_string(),
-            ])
-            .args([
-                "--stop-grace",
-                &cfg.model.stop_grace.as_secs_f64().to_string(),
-            ])
-            .args(live_view().then_some("--live"))
+            .args(["--listen", &vm_cfg.listen.to_string()])
             .arg("--logs")
             .arg(&cfg.model.logs)
             .stdin(Stdio::piped())
@@ -368,11 +354,18 @@ fn spawn_all(
             lost: Vec::new(),
             done: false,
         };
-        // The first line, before the peers: links admit only its holders.
+        // The configuration first, then the secret, before the peers:
+        // links admit only its holders.
+        vm.tell(&ToVm::Config(Box::new(vm_cfg)));
         vm.tell(&ToVm::Secret(secret.to_string()));
         vms.push(vm);
     }
     Ok(vms)
+}
+
+/// The next event, or a timeout at `wake` (std's `recv_deadline` is not stable yet).
+fn recv_until(rx: &Receiver<Ev>, wake: Instant) -> Result<Ev, RecvTimeoutError> {
+    rx.recv_timeout(wake.saturating_duration_since(Instant::now()))
 }
 
 /// Puts a child in a process group of its own, away from the terminal's Ctrl+C.
@@ -410,23 +403,30 @@ fn terminal_size() -> Option<(usize, usize)> {
     None
 }
 
-/// `--delay` as the VMs take it.
-fn delay_arg(cfg: &RunConfig) -> String {
-    cfg.model
-        .delay
-        .map_or("0".into(), |d| logline::format_delay(d.min_us, d.max_us))
-}
-
-/// `--rate R` for a fixed rate, else the range to draw from.
-fn rate_args(cfg: &RunConfig, id: u32) -> Vec<String> {
-    match cfg.rates.as_ref().and_then(|r| r.get(id as usize - 1)) {
-        Some(rate) => vec!["--rate".into(), rate.to_string()],
-        None => vec![
-            "--min-rate".into(),
-            cfg.model.min_rate.to_string(),
-            "--max-rate".into(),
-            cfg.model.max_rate.to_string(),
-        ],
+/// VM `id`'s configuration, checked with the run's: its rate fixed by
+/// `--rates` or drawn from the range, the run's seed.
+fn vm_config(cfg: &RunConfig, id: u32, port: u16, seed: u64, run_id: &str) -> VmConfig {
+    let rate = match cfg.rates.as_ref().and_then(|r| r.get(id as usize - 1)) {
+        Some(&rate) => RateSpec::Fixed(rate),
+        None => RateSpec::Draw {
+            min: cfg.model.min_rate,
+            max: cfg.model.max_rate,
+        },
+    };
+    VmConfig {
+        id,
+        listen: SocketAddr::from(([127, 0, 0, 1], port)),
+        peers: Vec::new(),
+        rate,
+        run: run_id.to_string(),
+        connect_timeout: cfg.connect_timeout,
+        secret_file: None,
+        control: true,
+        live: live_view(),
+        model: Model {
+            seed: Some(seed),
+            ..cfg.model.clone()
+        },
     }
 }
 
@@ -725,7 +725,7 @@ impl Launch<'_> {
             } else {
                 clock.deadline()
             };
-            match self.rx.recv_deadline(wake) {
+            match recv_until(&self.rx, wake) {
                 Ok(Ev::Said(id, msg)) => {
                     clock.said(id, &msg, Instant::now());
                     self.note(id, msg);
@@ -1004,7 +1004,7 @@ impl Launch<'_> {
             if let Some(at) = self.silent_due() {
                 wake = wake.min(at);
             }
-            match self.rx.recv_deadline(wake) {
+            match recv_until(&self.rx, wake) {
                 Ok(Ev::Gone(id)) => {
                     self.mark_gone(id);
                     self.exited.push((id, Instant::now()));
@@ -1071,7 +1071,7 @@ impl Launch<'_> {
                 .into_iter()
                 .chain(self.silent_due())
                 .fold(end, Instant::min);
-            match self.rx.recv_deadline(wake) {
+            match recv_until(&self.rx, wake) {
                 Ok(Ev::Gone(id)) => self.mark_gone(id),
                 Ok(Ev::Said(id, msg)) => self.note(id, msg),
                 Ok(Ev::Interrupt) | Err(RecvTimeoutError::Timeout) => {}
@@ -1273,6 +1273,83 @@ fn table_of(dir: &Path, n: u32) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the launcher hands a VM is what `vm` would have made of the
+    /// flags the launcher used to render: the same checked configuration.
+    #[test]
+    fn a_vm_gets_the_configuration_its_old_flags_gave() {
+        use clap::Parser;
+        let parse = |args: &[&str]| crate::cli::Cli::try_parse_from(args).unwrap();
+        let run_flags = [
+            "lamport-sim",
+            "--vms",
+            "3",
+            "--runtime",
+            "2.5",
+            "--rates",
+            "1,6,6",
+            "--delay",
+            "5..50.25",
+            "--event-range",
+            "7",
+            "--max-queue",
+            "9",
+            "--peer-timeout",
+            "3.5",
+            "--stop-grace",
+            "0.75",
+            "--connect-timeout",
+            "12",
+            "--logs",
+            "some/logs",
+        ];
+        let run = crate::config::run(&parse(&run_flags).run).unwrap();
+        for (id, rate) in [(1, "1"), (3, "6")] {
+            let got = vm_config(&run, id, 10_003, 42, "0a1b2c");
+            let cli = parse(&[
+                "lamport-sim",
+                "vm",
+                "--control",
+                "--id",
+                &id.to_string(),
+                "--listen",
+                "127.0.0.1:10003",
+                "--run",
+                "0a1b2c",
+                "--seed",
+                "42",
+                "--connect-timeout",
+                "12",
+                "--runtime",
+                "2.5",
+                "--rate",
+                rate,
+                "--event-range",
+                "7",
+                "--max-queue",
+                "9",
+                "--delay",
+                "5..50.25",
+                "--peer-timeout",
+                "3.5",
+                "--stop-grace",
+                "0.75",
+                "--logs",
+                "some/logs",
+            ]);
+            let Some(crate::cli::Command::Vm(a)) = cli.command else {
+                panic!("not vm")
+            };
+            let mut want = crate::config::vm(&a).unwrap();
+            want.live = got.live;
+            assert_eq!(got, want);
+        }
+        let drawn = crate::config::run(&parse(&["lamport-sim", "--min-rate", "2"]).run).unwrap();
+        assert_eq!(
+            vm_config(&drawn, 2, 0, 1, "r").rate,
+            RateSpec::Draw { min: 2, max: 6 }
+        );
+    }
 
     #[test]
     fn failures_are_grouped_by_how_the_vms_failed() {

@@ -4,12 +4,15 @@
 //! # Layout
 //!
 //! ```text
-//! cli -> config -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
+//! cli -> config (params) -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
 //!     -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { stats, causal -> plots, spacetime, report } | export ; experiment
 //! ```
 //!
 //! - [`cli`]: clap types; their doc comments are `--help`.
 //! - [`config`]: arguments -> checked configurations; errors name the flag.
+//! - [`params`]: the model's parameters as types (`VmConfig`, `Model`,
+//!   `DelayRange`, `RateSpec`, `ConfigError`), shared by `config`, the
+//!   launcher (which hands each VM its `VmConfig` over stdin) and `vm`.
 //! - [`launcher`]: `run`: spawns one `vm` child per VM, hands out addresses
 //!   and the start instant, forwards Ctrl+C, reaps, prints the table.
 //! - [`control`]: the launcher <-> VM line protocol on stdin/stdout.
@@ -17,8 +20,10 @@
 //! - [`vm`]: one VM: [`vm::net`] (the net thread, outbound senders), [`vm::queue`]
 //!   (the network queue and `--delay`), [`vm::clock`]
 //!   (Lamport rules), [`vm::step`] (one tick, pure), [`vm::log`] (the file),
-//!   [`vm::mailbox`] (control news for the tick loop), `vm/mod.rs` (threads,
-//!   deadlines, the stop protocol).
+//!   [`vm::mailbox`] (control news for the tick loop), `vm/setup.rs`
+//!   (listener, secret, peers, set-up), `vm/tick.rs` (the tick loop and its
+//!   deadlines), `vm/peers.rs` (one `Peer` per peer), `vm/stop.rs` (the stop
+//!   protocol), `vm/mod.rs` (the wiring, threads).
 //! - [`wire`]: the TCP frame format.
 //! - [`logline`]: the one definition of the log format.
 //! - [`verify`]: checks a run's logs against the rules of `docs/log-format.md`.
@@ -56,6 +61,7 @@ pub mod live;
 pub mod lock;
 pub mod logline;
 pub mod manual;
+pub mod params;
 pub mod run;
 pub mod theory;
 pub mod verify;

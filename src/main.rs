@@ -52,7 +52,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => lamport_sim::launcher::run(lamport_sim::config::run(&cli.run)?),
         Some(Command::Run(a)) => lamport_sim::launcher::run(lamport_sim::config::run(&a)?),
         Some(Command::Vm(a)) => {
-            let cfg = lamport_sim::config::vm(&a)?;
+            let cfg = if a.control {
+                lamport_sim::vm::config_from_launcher(a.id, &a.listen)?
+            } else {
+                lamport_sim::config::vm(&a)?
+            };
             // A socket per peer: a VM of 1024 needs more than a shell's usual 1024.
             let _ = lamport_sim::limits::raise_open_files();
             let id = cfg.id;

@@ -33,17 +33,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
 use mio::net::{TcpListener as MioListener, TcpStream as MioStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use socket2::{Domain, Protocol, Socket, Type};
+use std::sync::mpsc::{Receiver, Sender};
 
 use super::Ctl;
 use super::auth::{self, Secret, Side, Transcript};
 use super::link::{Arrival, Incoming, Msg, Outgoing};
 use super::queue::{DelayLine, QueueTx, Queued};
 pub use super::warn::Warner;
-use crate::config::DelayRange;
+use crate::params::DelayRange;
 use crate::wire::{Frame, Nonce, WireError};
 
 /// How long a new connection has to say its `Hello` (a stranger that
@@ -362,7 +362,7 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
     let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-    let (cmd_tx, cmd_rx) = crossbeam_channel::unbounded();
+    let (cmd_tx, cmd_rx) = std::sync::mpsc::channel();
     let n = ctx.peers.len();
     let links: Vec<Arc<Mutex<Link>>> = (0..n).map(|_| Arc::default()).collect();
     let dial_errors = Arc::new(Mutex::new(vec![None; n]));

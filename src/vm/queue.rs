@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
+use std::sync::mpsc::{Receiver, Sender};
 
-use crate::config::DelayRange;
+use crate::params::DelayRange;
 
 /// A message on (or on its way to) the network queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -32,7 +32,7 @@ pub struct Queued {
 
 /// A new queue: the net thread's end and the tick loop's end.
 pub fn channel() -> (QueueTx, NetQueue) {
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, rx) = std::sync::mpsc::channel();
     let held = Arc::new(AtomicUsize::new(0));
     let sender = QueueTx {
         tx,

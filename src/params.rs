@@ -1,0 +1,173 @@
+//! The model's parameters as typed values, shared by the argument layer
+//! (`config`, which checks flags into them), the launcher (which hands each
+//! VM its [`VmConfig`] over the control pipe) and the VM (which runs on
+//! them). No flags, no sockets, no files.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rand::RngExt;
+use serde::{Deserialize, Serialize};
+
+/// Longest `--delay` accepted: one minute.
+pub const MAX_DELAY_MS: f64 = 60_000.0;
+
+/// A bad argument: which flag, what value, what is wrong. Exit code 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub flag: &'static str,
+    pub value: String,
+    pub why: String,
+    /// The next step, where one exists: printed as its own `hint:` line,
+    /// never part of the one-line message.
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.flag, self.value, self.why)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub(crate) fn bad<T>(
+    flag: &'static str,
+    value: impl fmt::Display,
+    why: impl Into<String>,
+) -> Result<T, ConfigError> {
+    Err(ConfigError {
+        flag,
+        value: value.to_string(),
+        why: why.into(),
+        hint: None,
+    })
+}
+
+/// The model's checked knobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Model {
+    pub runtime: Duration,
+    pub min_rate: u32,
+    pub max_rate: u32,
+    pub event_range: u32,
+    pub max_queue: usize,
+    /// `--delay`; `None` for no delay.
+    pub delay: Option<DelayRange>,
+    pub seed: Option<u64>,
+    pub logs: PathBuf,
+    /// `--peer-timeout`: how long a peer may stay unreachable while ticking.
+    pub peer_timeout: Duration,
+    /// `--stop-grace`: how long a stopping VM waits on a link without progress.
+    pub stop_grace: Duration,
+}
+
+/// `--delay MIN..MAX`: a network delay drawn uniformly, in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelayRange {
+    pub min_us: u64,
+    pub max_us: u64,
+}
+
+impl DelayRange {
+    /// Checks `--delay MIN..MAX` (or one number) in milliseconds, to the
+    /// microsecond; 0 (or 0..0) is no delay.
+    pub fn parse(text: &str) -> Result<Option<DelayRange>, ConfigError> {
+        let usage = format!(
+            "must be MIN..MAX milliseconds (0 <= MIN <= MAX <= {MAX_DELAY_MS}), e.g. 5..50"
+        );
+        let ms = |v: &str| {
+            let x = v.trim().parse::<f64>().ok()?;
+            (x.is_finite() && (0.0..=MAX_DELAY_MS).contains(&x))
+                .then(|| (x * 1000.0).round() as u64)
+        };
+        let (a, b) = text.split_once("..").unwrap_or((text, text));
+        match (ms(a), ms(b)) {
+            (Some(0), Some(0)) => Ok(None),
+            (Some(min_us), Some(max_us)) if min_us <= max_us => {
+                Ok(Some(DelayRange { min_us, max_us }))
+            }
+            _ => bad("--delay", text, usage),
+        }
+    }
+}
+
+impl fmt::Display for DelayRange {
+    /// `MIN..MAX` milliseconds, the form of `--delay` and of the log's `delay` key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::logline::format_delay(self.min_us, self.max_us))
+    }
+}
+
+/// How a VM gets its rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RateSpec {
+    Fixed(u32),
+    Draw { min: u32, max: u32 },
+}
+
+impl RateSpec {
+    /// The rate: the fixed one, or one drawn from the range with `rng`.
+    pub fn pick(self, rng: &mut impl rand::Rng) -> u32 {
+        match self {
+            RateSpec::Fixed(r) => r,
+            RateSpec::Draw { min, max } => rng.random_range(min..=max),
+        }
+    }
+}
+
+/// A checked `vm`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmConfig {
+    pub id: u32,
+    pub listen: SocketAddr,
+    /// (id, HOST:PORT), sorted by id; empty in control mode (the launcher sends them).
+    pub peers: Vec<(u32, String)>,
+    pub rate: RateSpec,
+    pub run: String,
+    pub connect_timeout: Duration,
+    /// `--secret-file`; without it the VM reads `LAMPORT_SECRET`.
+    pub secret_file: Option<PathBuf>,
+    pub control: bool,
+    /// Report [`crate::control::Status`] lines for the launcher's live view.
+    pub live: bool,
+    pub model: Model,
+}
+
+/// The run's seed: the one given, else a fresh one (printed by the caller).
+pub fn seed_or_draw(seed: Option<u64>) -> u64 {
+    seed.unwrap_or_else(|| rand::rng().random())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delay_is_min_dot_dot_max_milliseconds() {
+        let d = |min_us, max_us| Ok(Some(DelayRange { min_us, max_us }));
+        assert_eq!(DelayRange::parse("0"), Ok(None));
+        assert_eq!(DelayRange::parse("0..0"), Ok(None));
+        assert_eq!(DelayRange::parse("5..50"), d(5_000, 50_000));
+        assert_eq!(DelayRange::parse("20"), d(20_000, 20_000));
+        assert_eq!(DelayRange::parse("0..0.25"), d(0, 250));
+    }
+
+    #[test]
+    fn delay_shows_as_it_is_written() {
+        let d = DelayRange::parse("5..50.5").unwrap().unwrap();
+        assert_eq!(d.to_string(), "5..50.5");
+        assert_eq!(DelayRange::parse(&d.to_string()), Ok(Some(d)));
+    }
+
+    #[test]
+    fn a_fixed_rate_is_kept_and_a_range_is_drawn_from() {
+        let mut rng = crate::vm::vm_rng(7, 1);
+        assert_eq!(RateSpec::Fixed(4).pick(&mut rng), 4);
+        for _ in 0..50 {
+            assert!((2..=3).contains(&RateSpec::Draw { min: 2, max: 3 }.pick(&mut rng)));
+        }
+    }
+}
