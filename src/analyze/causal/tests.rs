@@ -1,6 +1,6 @@
-use super::history::{History, T0};
 use super::*;
 use crate::logline::StopReason;
+use crate::testkit::{History, T0};
 
 /// VM 1: a1 internal, a2 send to 2, a3 internal (at 0, 10, 20 ms).
 /// VM 2: b1 internal, b2 receives a2, b3 internal (at 15, 30, 40 ms).

@@ -273,7 +273,7 @@ fn a_crowded_window_is_cut_short() {
 }
 #[test]
 fn link_events_are_counted_and_change_nothing_else() {
-    let mut h = crate::analyze::causal::history::History::new(3);
+    let mut h = crate::testkit::History::new(3);
     h.internal(1, 0).send(1, &[2, 3], 100).internal(2, 150);
     h.receive(2, 1, 300).send(2, &[1], 350).receive(3, 1, 400);
     h.receive(1, 2, 450).internal(3, 500);
