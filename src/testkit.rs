@@ -239,6 +239,21 @@ impl History {
         self.vm(vm).queue.remove(k);
     }
 
+    /// A fault, to break one rule: VM `vm`'s next tick is numbered `delta`
+    /// away from the right one.
+    pub fn skew_tick(&mut self, vm: u32, delta: i64) {
+        let v = self.vm(vm);
+        v.tick = v.tick.saturating_add_signed(delta);
+    }
+
+    /// A fault, to break one rule: VM `vm`'s clock jumps `by` ahead.
+    pub fn skew_clock(&mut self, vm: u32, by: u64) {
+        let v = self.vm(vm);
+        for _ in 0..by {
+            v.clock.local();
+        }
+    }
+
     /// VM `vm` stops at `time_us`: a `pending` line for each message still
     /// waiting, then `stop`.
     pub fn stop_at(&mut self, vm: u32, reason: StopReason, time_us: i64) {
@@ -281,6 +296,11 @@ impl History {
     /// How many lines VM `vm` has logged: the line number of its last.
     pub fn lines(&self, vm: u32) -> usize {
         self.vms[vm as usize - 1].lines
+    }
+
+    /// How many VMs the run has.
+    pub fn vm_count(&self) -> u32 {
+        self.vms.len() as u32
     }
 
     /// How many lines all VMs have logged.

@@ -1,30 +1,13 @@
 use super::*;
-use std::collections::VecDeque;
+use crate::testkit::{History, Plan, T0};
 
-const T0: i64 = 1_795_000_000_000_000;
-
-#[derive(Clone, Copy)]
-struct Msg {
-    from: u32,
-    sent_tick: u64,
-    msg_clock: u64,
-}
-
-struct Vm {
-    id: u32,
-    tick: u64,
-    clock: u64,
-    text: String,
-    lines: usize,
-    queue: VecDeque<Msg>,
-}
-
-/// A tiny, correct, single-threaded model of a run, writing its logs
-/// through `Line::write_to`. Tests poke `tick`/`clock` or drop queued
-/// messages to break exactly one rule.
+/// The test kit's run with line numbers: every line comes 1 ms after the
+/// run's previous one, and each call returns the line number it wrote in its
+/// VM's log. Tests skew a tick or clock, or drop a message on the wire, to
+/// break exactly one rule.
 struct Sim {
+    h: History,
     now: i64,
-    vms: Vec<Vm>,
 }
 
 impl Sim {
@@ -33,85 +16,36 @@ impl Sim {
     }
 
     fn planned(n: u32, rate: u32, runtime_us: Option<u64>) -> Sim {
-        let vm = |id| Vm {
-            id,
-            tick: 0,
-            clock: 0,
-            text: String::new(),
-            lines: 0,
-            queue: VecDeque::new(),
+        let plan = Plan {
+            rate,
+            seed: 7,
+            run: "test".into(),
+            runtime_us,
+            start_at_us: None,
+            ..Plan::default()
         };
-        let mut sim = Sim {
+        Sim {
+            h: History::planned(n, plan, T0),
             now: T0,
-            vms: (1..=n).map(vm).collect(),
-        };
-        for id in 1..=n {
-            let info = StartInfo {
-                rate,
-                event_range: 10,
-                seed: 7,
-                peers: (1..=n).filter(|&p| p != id).collect(),
-                run: "test".into(),
-                runtime_us,
-                start_at_us: None,
-                delay_us: None,
-            };
-            sim.write(id, Event::Start(info));
         }
-        sim
     }
 
-    fn vm(&mut self, id: u32) -> &mut Vm {
-        &mut self.vms[id as usize - 1]
-    }
-
-    /// Writes one line for VM `id`; returns its line number.
-    fn write(&mut self, id: u32, event: Event) -> usize {
+    /// The time of the next line.
+    fn next(&mut self) -> i64 {
         self.now += 1_000;
-        let line = Line {
-            time_us: self.now,
-            vm: id,
-            event,
-        };
-        let vm = self.vm(id);
-        line.write_to(&mut vm.text);
-        vm.lines += 1;
-        vm.lines
-    }
-
-    fn step(&mut self, id: u32) -> (u64, u64) {
-        let vm = self.vm(id);
-        vm.tick += 1;
-        vm.clock += 1;
-        (vm.tick, vm.clock)
+        self.now
     }
 
     fn internal(&mut self, id: u32) -> usize {
-        let (tick, clock) = self.step(id);
-        let queue = 0;
-        self.write(id, Event::Internal { tick, clock, queue })
+        let t = self.next();
+        self.h.internal_at(id, t);
+        self.h.lines(id)
     }
 
     fn send(&mut self, id: u32, to: &[u32]) -> usize {
-        let (tick, clock) = self.step(id);
-        for &r in to {
-            let msg = Msg {
-                from: id,
-                sent_tick: tick,
-                msg_clock: clock,
-            };
-            self.vm(r).queue.push_back(msg);
-        }
-        let (queue, to) = (0, to.to_vec());
-        self.write(
-            id,
-            Event::Send {
-                tick,
-                clock,
-                queue,
-                to,
-            },
-        )
+        let t = self.next();
+        self.h.send_at(id, to, t);
+        self.h.lines(id)
     }
 
     fn receive(&mut self, id: u32) -> usize {
@@ -120,37 +54,32 @@ impl Sim {
 
     /// Receives the k-th queued message (k > 0 breaks FIFO).
     fn receive_nth(&mut self, id: u32, k: usize) -> usize {
-        let vm = self.vm(id);
-        let m = vm.queue.remove(k).unwrap();
-        vm.tick += 1;
-        vm.clock = vm.clock.max(m.msg_clock) + 1;
-        let event = Event::Receive {
-            tick: vm.tick,
-            clock: vm.clock,
-            queue: vm.queue.len() as u64,
-            from: m.from,
-            sent_tick: m.sent_tick,
-            msg_clock: m.msg_clock,
-            wait_us: 500,
-        };
-        self.write(id, event)
+        let t = self.next();
+        self.h.receive_nth_at(id, k, t);
+        self.h.lines(id)
     }
 
     /// The k-th queued message is lost on the wire.
     fn drop_nth(&mut self, id: u32, k: usize) {
-        self.vm(id).queue.remove(k);
+        self.h.drop_nth(id, k);
+    }
+
+    fn note(&mut self, id: u32, event: Event) -> usize {
+        let t = self.next();
+        self.h.note_at(id, &event, t);
+        self.h.lines(id)
     }
 
     fn peer_lost(&mut self, id: u32, peer: u32) -> usize {
-        self.write(id, Event::PeerLost { peer })
+        self.note(id, Event::PeerLost { peer })
     }
 
     fn link_down(&mut self, id: u32, peer: u32) -> usize {
-        self.write(id, Event::LinkDown { peer })
+        self.note(id, Event::LinkDown { peer })
     }
 
     fn link_up(&mut self, id: u32, peer: u32, resent: u64) -> usize {
-        self.write(id, Event::LinkUp { peer, resent })
+        self.note(id, Event::LinkUp { peer, resent })
     }
 
     fn stop(&mut self, id: u32) -> usize {
@@ -159,39 +88,19 @@ impl Sim {
 
     /// Logs the queue as pending, then stop; returns the stop's line.
     fn stop_for(&mut self, id: u32, reason: StopReason) -> usize {
-        let queued: Vec<Msg> = self.vm(id).queue.drain(..).collect();
-        for m in queued {
-            let (from, sent_tick, msg_clock) = (m.from, m.sent_tick, m.msg_clock);
-            self.write(
-                id,
-                Event::Pending {
-                    from,
-                    sent_tick,
-                    msg_clock,
-                },
-            );
-        }
-        let vm = self.vm(id);
-        let (ticks, clock) = (vm.tick, vm.clock);
-        self.write(
-            id,
-            Event::Stop {
-                ticks,
-                clock,
-                reason,
-            },
-        )
+        let t = self.next();
+        self.h.stop_at(id, reason, t);
+        self.h.lines(id)
     }
 
     fn stop_all(&mut self) {
-        for id in 1..=self.vms.len() as u32 {
+        for id in 1..=self.h.vm_count() {
             self.stop(id);
         }
     }
 
     fn files(&self) -> Vec<(String, String)> {
-        let file = |vm: &Vm| (format!("machine_{}.log", vm.id), vm.text.clone());
-        self.vms.iter().map(file).collect()
+        self.h.files()
     }
 }
 
@@ -762,7 +671,7 @@ fn no_logs_is_not_a_pass() {
 fn a_tick_gap_is_told_once() {
     let mut s = Sim::new(2);
     s.internal(1);
-    s.vm(1).tick += 1;
+    s.h.skew_tick(1, 1);
     let gap = s.internal(1);
     s.internal(1);
     s.stop(1);
@@ -777,7 +686,7 @@ fn a_tick_gap_is_told_once() {
 fn a_repeated_tick_is_told() {
     let mut s = Sim::new(2);
     s.internal(1);
-    s.vm(1).tick -= 1;
+    s.h.skew_tick(1, -1);
     let again = s.internal(1);
     s.stop(1);
     s.stop(2);
@@ -800,7 +709,7 @@ fn time_must_not_go_backwards() {
 fn an_internal_clock_must_be_previous_plus_one() {
     let files = base_with(|sim, step| {
         if step == 7 {
-            sim.vm(1).clock += 1;
+            sim.h.skew_clock(1, 1);
         }
     });
     let want = "internal clock 5 should be previous clock 3 + 1 = 4";
@@ -811,7 +720,7 @@ fn an_internal_clock_must_be_previous_plus_one() {
 fn a_send_clock_must_be_previous_plus_one() {
     let files = base_with(|sim, step| {
         if step == 11 {
-            sim.vm(1).clock += 1;
+            sim.h.skew_clock(1, 1);
         }
     });
     expect(
@@ -828,7 +737,7 @@ fn a_send_clock_must_be_previous_plus_one() {
 fn a_receive_clock_must_be_max_plus_one() {
     let files = base_with(|sim, step| {
         if step == 9 {
-            sim.vm(1).clock += 2;
+            sim.h.skew_clock(1, 2);
         }
     });
     expect(
@@ -1502,26 +1411,13 @@ fn check_dir_errors_name_the_folder_or_file() {
 
 // ---- speed ----
 
-/// A correct 3-VM run of about `lines` lines, following the model's rolls.
+/// A correct 3-VM run of about `lines` lines, each tick rolled by the VM's die.
 fn big_run(lines: usize) -> Vec<(String, String)> {
     let mut s = Sim::new(3);
-    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
-    while s.vms.iter().map(|v| v.lines).sum::<usize>() < lines {
+    while s.h.total_lines() < lines {
         for id in 1..=3u32 {
-            if !s.vm(id).queue.is_empty() {
-                s.receive(id);
-                continue;
-            }
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            let peers: Vec<u32> = (1..=3).filter(|&p| p != id).collect();
-            match rng % 10 {
-                0 => s.send(id, &peers[..1]),
-                1 => s.send(id, &peers[1..]),
-                2 => s.send(id, &peers),
-                _ => s.internal(id),
-            };
+            let t = s.next();
+            s.h.roll_at(id, t);
         }
     }
     s.stop_all();
@@ -1590,7 +1486,7 @@ mod properties {
                     }
                 }
                 Act::Receive(id) => {
-                    if !sim.vm(id).queue.is_empty() {
+                    if sim.h.queued(id) > 0 {
                         sim.receive(id);
                     }
                 }
