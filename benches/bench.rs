@@ -1100,7 +1100,7 @@ fn case_logtools(o: &Opts, out: &mut Report) {
     let logs = dir.path().join("logs");
     std::fs::create_dir_all(&logs).expect("cannot make the logs folder");
     // 3 VMs x 5,556 ticks/s x 60 s = 1,000,080 tick lines (+ start, pending, stop).
-    let files = bench::synthetic_run(3, 5_556, Duration::from_secs(60), 7, (40, 60));
+    let files = lamport_sim::testkit::synthetic_run(3, 5_556, Duration::from_secs(60), 7, (40, 60));
     let mut lines = 0;
     for (name, text) in &files {
         lines += text.lines().count();

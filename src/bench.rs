@@ -1,20 +1,17 @@
 //! Benchmark figures from parsed logs (issue 6): each tick's lateness against
 //! its absolute deadline, tick counts against `rate x runtime`, the first
-//! tick, send-to-arrival latency, percentiles and the spread of repeated runs;
-//! and a synthetic, verify-clean run for timing the log tools. Pure functions
-//! over `logline::Line`: the `cargo bench` target (`benches/bench.rs`) runs
-//! the binary, reads the logs and hands them here.
+//! tick, send-to-arrival latency, percentiles and the spread of repeated runs.
+//! Pure functions over `logline::Line`: the `cargo bench` target
+//! (`benches/bench.rs`) runs the binary, reads the logs and hands them here;
+//! its synthetic run for timing the log tools is [`crate::testkit`]'s.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
 use crate::analyze::stats::latencies_ms;
-use crate::logline::{self, Event, Line, StartInfo, StopReason};
-use crate::run::{layout::log_name, messages::Index};
+use crate::logline::{Event, Line, StartInfo};
+use crate::run::messages::Index;
 use crate::vm;
-use crate::vm::clock::Clock;
-use crate::vm::step::{self, Incoming};
 
 /// Why figures cannot be taken from a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -325,115 +322,10 @@ pub fn parse_proc_net_tcp(text: &str) -> Vec<TcpEntry> {
         .collect()
 }
 
-/// A run made without processes, sockets or clocks, that `verify` passes:
-/// `vms` VMs at `rate` ticks/s for `runtime`, every tick logged `late_us`
-/// after its deadline and every message taking `delay_us` to arrive. The
-/// ticks are played by [`step::step`], the VM's own tick function. Returns
-/// `(file name, text)` per VM, e.g. to time `verify` on a million lines.
-pub fn synthetic_run(
-    vms: u32,
-    rate: u32,
-    runtime: Duration,
-    seed: u64,
-    (late_us, delay_us): (i64, i64),
-) -> Vec<(String, String)> {
-    const START_US: i64 = 1_795_000_000_000_000;
-    const EVENT_RANGE: u32 = 10;
-    let total = vm::tick_count(rate, runtime);
-    let mut machines: Vec<Synth> = (1..=vms)
-        .map(|id| Synth {
-            id,
-            peers: (1..=vms).filter(|&p| p != id).collect(),
-            clock: Clock::default(),
-            rng: vm::vm_rng(seed, id),
-            queue: VecDeque::new(),
-            text: String::new(),
-        })
-        .collect();
-    for m in &mut machines {
-        let start = Event::Start(StartInfo {
-            rate,
-            event_range: EVENT_RANGE,
-            seed,
-            peers: m.peers.clone(),
-            run: "synth".into(),
-            runtime_us: Some(runtime.as_micros() as u64),
-            start_at_us: Some(START_US),
-            delay_us: None,
-        });
-        logline::write_line(START_US, m.id, &start, &mut m.text);
-    }
-    let due = |k: u64| START_US + vm::tick_offset(rate, k).as_micros() as i64 + late_us;
-    // Every VM has the same rate: taking them in turn is taking them in time order.
-    for k in 1..=total {
-        let now = due(k);
-        for i in 0..machines.len() {
-            let m = &mut machines[i];
-            let ready = m.queue.partition_point(|msg| msg.0 <= now);
-            let msg = (ready > 0).then(|| m.queue.pop_front()).flatten();
-            let msg = msg.map(|(arrived, from, sent_tick, msg_clock)| Incoming {
-                from,
-                sent_tick,
-                msg_clock,
-                wait_us: (now - arrived) as u64,
-            });
-            let queue = if msg.is_some() { ready as u64 - 1 } else { 0 };
-            let event = step::step(
-                &mut m.clock,
-                k,
-                msg,
-                queue,
-                &m.peers,
-                EVENT_RANGE,
-                &mut m.rng,
-            );
-            logline::write_line(now, m.id, &event, &mut m.text);
-            if let Event::Send { to, clock, .. } = event {
-                let from = m.id;
-                for peer in to {
-                    let q = &mut machines[peer as usize - 1].queue;
-                    q.push_back((now + delay_us, from, k, clock));
-                }
-            }
-        }
-    }
-    let end = START_US + runtime.as_micros() as i64;
-    machines
-        .into_iter()
-        .map(|mut m| {
-            while let Some((_, from, sent_tick, msg_clock)) = m.queue.pop_front() {
-                let pending = Event::Pending {
-                    from,
-                    sent_tick,
-                    msg_clock,
-                };
-                logline::write_line(end, m.id, &pending, &mut m.text);
-            }
-            let stop = Event::Stop {
-                ticks: total,
-                clock: m.clock.value(),
-                reason: StopReason::Runtime,
-            };
-            logline::write_line(end, m.id, &stop, &mut m.text);
-            (log_name(m.id), m.text)
-        })
-        .collect()
-}
-
-/// One VM of [`synthetic_run`].
-struct Synth {
-    id: u32,
-    peers: Vec<u32>,
-    clock: Clock,
-    rng: rand::rngs::StdRng,
-    /// (arrival us, from, sent_tick, msg_clock), in arrival order.
-    queue: VecDeque<(i64, u32, u64, u64)>,
-    text: String,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logline;
 
     fn parse(text: &str) -> Vec<Line> {
         text.lines().map(|l| Line::parse(l).unwrap()).collect()
@@ -519,7 +411,8 @@ time=2026-11-22T10:00:00.300000Z vm=2 event=receive tick=3 clock=7 queue=0 from=
     #[test]
     fn a_synthetic_run_passes_verify_and_measures_as_made() {
         for vms in [2, 3, 5] {
-            let files = synthetic_run(vms, 50, Duration::from_secs(2), 7, (30, 250));
+            let files =
+                crate::testkit::synthetic_run(vms, 50, Duration::from_secs(2), 7, (30, 250));
             let report = crate::verify::check(&files);
             assert!(report.ok(), "{vms} VMs: {:?}", &report.violations[..1]);
             let mut logs = Vec::new();

@@ -47,6 +47,8 @@
 //! - [`limits`]: the open-files limit a run of N VMs needs, raised at start.
 //! - [`manual`]: `completions` and `man`, generated from [`cli`].
 //! - [`bench`]: benchmark figures from parsed logs (`cargo bench` uses them).
+//! - `testkit` (hidden): for tests and benchmarks only, lawful runs built on
+//!   [`vm::step`] without processes.
 
 pub mod analyze;
 pub mod bench;
@@ -63,6 +65,8 @@ pub mod logline;
 pub mod manual;
 pub mod params;
 pub mod run;
+#[doc(hidden)]
+pub mod testkit;
 pub mod theory;
 pub mod verify;
 pub mod vm;

@@ -621,7 +621,7 @@ mod tests {
 
     #[test]
     fn staleness_has_a_line_per_vm() {
-        let mut h = crate::analyze::causal::history::History::new(3);
+        let mut h = crate::testkit::History::new(3);
         h.send(1, &[2], 0).receive(2, 1, 150).internal(3, 250);
         let a = crate::analyze::stats::analyze(&h.logs(400), (0.0, 10.0));
         let plot = all(&a)

@@ -1021,7 +1021,7 @@ mod tests {
 
     /// A real analysis of a small history: VM 1 sends to 2, which takes it.
     fn causal_analysis(n: u32) -> Analysis {
-        let mut h = crate::analyze::causal::history::History::new(n);
+        let mut h = crate::testkit::History::new(n);
         h.internal(1, 0).send(1, &[2], 100).internal(2, 150);
         h.receive(2, 1, 300).internal(n, 400);
         crate::analyze::stats::analyze(&h.logs(500), (0.0, 10.0))

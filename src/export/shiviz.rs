@@ -126,7 +126,7 @@ fn host_line(out: &mut String, clocks: &VectorClocks, i: usize, pos: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::causal::history::{History, T0};
+    use crate::testkit::{History, T0};
 
     /// VM 1 sends to 2 at 0 ms; VM 2 ticks at 5 ms and takes it at 10 ms.
     fn tiny() -> Vec<(u32, Vec<Line>)> {

@@ -58,18 +58,29 @@ pub fn step<R: rand::Rng + ?Sized>(
     rng: &mut R,
 ) -> Event {
     if let Some(m) = msg {
-        return Event::Receive {
-            tick,
-            clock: clock.receive(m.msg_clock),
-            queue,
-            from: m.from,
-            sent_tick: m.sent_tick,
-            msg_clock: m.msg_clock,
-            wait_us: m.wait_us,
-        };
+        return receive(clock, tick, m, queue);
     }
     let roll = rng.random_range(1..=event_range);
-    match action(roll, peers, rng) {
+    act(clock, tick, action(roll, peers, rng), queue)
+}
+
+/// Tick `tick` receives `m`: `clock = max(clock, msg_clock) + 1`.
+pub fn receive(clock: &mut Clock, tick: u64, m: Incoming, queue: u64) -> Event {
+    Event::Receive {
+        tick,
+        clock: clock.receive(m.msg_clock),
+        queue,
+        from: m.from,
+        sent_tick: m.sent_tick,
+        msg_clock: m.msg_clock,
+        wait_us: m.wait_us,
+    }
+}
+
+/// Tick `tick` does what the die asked for, a local event: `clock + 1`.
+/// [`step`] with the roll already made, so a test can script a history.
+pub fn act(clock: &mut Clock, tick: u64, action: Action, queue: u64) -> Event {
+    match action {
         Action::Send(to) => Event::Send {
             tick,
             clock: clock.local(),
