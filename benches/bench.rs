@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Cases: `cost`, `ticks`, `startup`, `scale-vms` (the search), `scale-rate`,
-//! `latency`, `logtools`, `scale-vms-256`, `scale-vms-512`, `scale-vms-1024`,
+//! `latency`, `logtools`, `rfc3339`, `scale-vms-256`, `scale-vms-512`, `scale-vms-1024`,
 //! `link-fault`, `tcp-floor-1024` (the kernel's own cost of a 1024-VM mesh:
 //! `floor`). A filtered run writes `bench/results-WORDS.md`.
 //!
@@ -63,7 +63,7 @@ fn main() {
     let began = Instant::now();
     let load_before = load_average();
     let mut out = Report::default();
-    let cases: [(&str, Case); 12] = [
+    let cases: [(&str, Case); 13] = [
         ("cost", case_cost),
         ("ticks", case_ticks),
         ("startup", case_startup),
@@ -71,6 +71,7 @@ fn main() {
         ("scale-rate", case_scale_rate),
         ("latency", case_latency),
         ("logtools", case_logtools),
+        ("rfc3339", case_rfc3339),
         ("scale-vms-256", case_scale_256),
         ("scale-vms-512", case_scale_512),
         ("scale-vms-1024", case_scale_1024),
@@ -113,7 +114,7 @@ fn main() {
 /// One case: runs what it needs and adds its rows.
 type Case = fn(&Opts, &mut Report);
 
-const CASES: &str = "cost ticks startup scale-vms scale-rate latency logtools scale-vms-256 scale-vms-512 scale-vms-1024 link-fault tcp-floor-1024";
+const CASES: &str = "cost ticks startup scale-vms scale-rate latency logtools rfc3339 scale-vms-256 scale-vms-512 scale-vms-1024 link-fault tcp-floor-1024";
 
 const USAGE: &str =
     "cargo bench [-- [--quick] [--runs N] [--scale-runtime SECS] [--bin [LABEL=]PATH]... [CASE...]]
@@ -1167,6 +1168,74 @@ fn case_logtools(o: &Opts, out: &mut Report) {
         row.verdict_override = Some("not built yet (`lamport-sim analyze` is missing)".into());
         out.rows.push(row);
     }
+}
+
+/// Issue 14 item 7: what the log time costs per line, in process. The times
+/// of a 1M-line run (3 VMs at 5,556 ticks/s: 60 us apart, so every digit
+/// moves) are written with chrono ([`logline::write_time`]) and read back by
+/// chrono's RFC 3339 parser alone and by the log parser's fast path, each
+/// loop timed over all of them. The fast path stays only while it is
+/// clearly cheaper than chrono.
+fn case_rfc3339(o: &Opts, out: &mut Report) {
+    let runs = o.runs(7, 3);
+    let n = 1_000_000i64;
+    let t0 = 1_795_000_000_000_000i64;
+    let times: Vec<i64> = (0..n).map(|i| t0 + i * 60 + i % 7).collect();
+    let mut texts = String::with_capacity(27 * n as usize);
+    let (mut write, mut chrono, mut fast) = (Vec::new(), Vec::new(), Vec::new());
+    let per_s = |started: Instant| n as f64 / started.elapsed().as_secs_f64();
+    for i in 0..runs {
+        texts.clear();
+        let started = Instant::now();
+        for &us in &times {
+            logline::write_time(us, &mut texts);
+        }
+        write.push(per_s(started));
+        let read = |parse: &dyn Fn(&str) -> Option<i64>| {
+            let started = Instant::now();
+            let mut sum = 0i64;
+            for k in 0..n as usize {
+                let us = parse(&texts[27 * k..27 * (k + 1)]).expect("a time the writer wrote");
+                sum = sum.wrapping_add(us);
+            }
+            let rate = per_s(started);
+            assert_eq!(sum, times.iter().fold(0i64, |a, &t| a.wrapping_add(t)));
+            rate
+        };
+        chrono.push(read(&|s| {
+            logline::parse_time_chrono(std::hint::black_box(s)).ok()
+        }));
+        fast.push(read(&|s| logline::parse_time_fast(std::hint::black_box(s))));
+        eprintln!(
+            "  run {}/{runs}: write {:.0} ns, chrono parse {:.0} ns, fast path {:.0} ns per time",
+            i + 1,
+            1e9 / write[i as usize],
+            1e9 / chrono[i as usize],
+            1e9 / fast[i as usize]
+        );
+    }
+    let what = |how: &str| format!("{how} (1M log times, times/s)");
+    out.row(
+        "rfc3339",
+        what("write, chrono"),
+        Target::Info,
+        Unit::PerSec,
+        write,
+    );
+    out.row(
+        "rfc3339",
+        what("parse, chrono's RFC 3339 parser"),
+        Target::Info,
+        Unit::PerSec,
+        chrono,
+    );
+    out.row(
+        "rfc3339",
+        what("parse, the log parser's fast path"),
+        Target::Info,
+        Unit::PerSec,
+        fast,
+    );
 }
 
 /// Issue 13 item 8: N VMs at default rates for `--scale-runtime` (10 s),

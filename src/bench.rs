@@ -8,6 +8,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::analyze::distributions::percentile;
 use crate::analyze::stats::latencies_ms;
 use crate::logline::{Event, Line, StartInfo};
 use crate::run::messages::Index;
@@ -25,16 +26,6 @@ impl fmt::Display for BenchError {
 
 impl std::error::Error for BenchError {}
 
-/// The nearest-rank percentile of `sorted` (ascending): the smallest value
-/// with at least `p` percent of the values at or below it.
-pub fn percentile(sorted: &[i64], p: f64) -> Option<i64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
-}
-
 /// p50, p99 and max of a set of values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Percentiles {
@@ -50,8 +41,8 @@ impl Percentiles {
         values.sort_unstable();
         Some(Percentiles {
             n: values.len(),
-            p50: percentile(values, 50.0)?,
-            p99: percentile(values, 99.0)?,
+            p50: percentile(values, 50)?,
+            p99: percentile(values, 99)?,
             max: *values.last()?,
         })
     }
@@ -336,11 +327,6 @@ mod tests {
         let mut v: Vec<i64> = (1..=100).rev().collect();
         let p = Percentiles::of(&mut v).unwrap();
         assert_eq!((p.n, p.p50, p.p99, p.max), (100, 50, 99, 100));
-        assert_eq!(percentile(&[7], 99.0), Some(7));
-        assert_eq!(percentile(&[1, 2], 50.0), Some(1));
-        assert_eq!(percentile(&[1, 2], 51.0), Some(2));
-        assert_eq!(percentile(&[1, 2, 3], 0.0), Some(1));
-        assert_eq!(percentile(&[], 50.0), None);
         assert!(Percentiles::of(&mut []).is_none());
     }
 

@@ -10,6 +10,8 @@
 
 use std::fmt::{self, Write as _};
 
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+
 /// Why a VM stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -440,20 +442,17 @@ fn shorten(s: &str) -> String {
     s.chars().take(40).collect()
 }
 
-/// Writes `us` (microseconds since the epoch) as `2026-11-22T10:00:00.250113Z`.
+/// Writes `us` (microseconds since the epoch) as `2026-11-22T10:00:00.250113Z`:
+/// chrono's RFC 3339 with six fractional digits and `Z`. A time outside
+/// chrono's range (years beyond +-262,143; no log holds one) is written as the
+/// nearest end of that range.
 pub fn write_time(us: i64, out: &mut String) {
-    let secs = us.div_euclid(1_000_000);
-    let micros = us.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    );
+    let t = DateTime::from_timestamp_micros(us).unwrap_or(if us < 0 {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    });
+    out.push_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true));
 }
 
 /// Formats `us` as an RFC 3339 string (see [`write_time`]).
@@ -463,18 +462,30 @@ pub fn format_time(us: i64) -> String {
     s
 }
 
-/// Parses the exact form [`write_time`] writes, falling back to any RFC 3339 time.
+/// Parses an RFC 3339 time to microseconds since the epoch. The exact shape
+/// [`write_time`] writes takes [`parse_time_fast`]; anything else (other
+/// offsets, other fractional digits, leap seconds) goes to chrono.
 pub fn parse_time(s: &str) -> Result<i64, ParseError> {
-    if let Some(us) = parse_time_fast(s.as_bytes()) {
+    if let Some(us) = parse_time_fast(s) {
         return Ok(us);
     }
-    chrono::DateTime::parse_from_rfc3339(s)
+    parse_time_chrono(s)
+}
+
+/// chrono's RFC 3339 parser alone: what [`parse_time`] falls back to.
+pub fn parse_time_chrono(s: &str) -> Result<i64, ParseError> {
+    DateTime::parse_from_rfc3339(s)
         .map(|t| t.timestamp_micros())
         .or_else(|_| err(format!("`{}` is not an RFC 3339 time", shorten(s))))
 }
 
-fn parse_time_fast(b: &[u8]) -> Option<i64> {
-    // 2026-11-22T10:00:00.250113Z
+/// The log parser's fast path (the time is on every line; `cargo bench --
+/// rfc3339` measures it against chrono's parser): only the shape
+/// [`write_time`] writes, `YYYY-MM-DDTHH:MM:SS.ffffffZ`, read digit by digit,
+/// with chrono checking the date and counting the days. `None` for any other
+/// shape, and for what chrono would reject; tested against chrono.
+pub fn parse_time_fast(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
     if b.len() != 27
         || b[4] != b'-'
         || b[7] != b'-'
@@ -486,63 +497,26 @@ fn parse_time_fast(b: &[u8]) -> Option<i64> {
     {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        b[r].iter().try_fold(0i64, |acc, &c| {
-            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
         })
     };
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s, us) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..26)?);
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 59 {
-        return None;
-    }
-    let days = days_from_civil(y, mo, d);
-    Some(((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000) + us)
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-// Howard Hinnant's civil-date algorithms (proleptic Gregorian calendar).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
+    let (h, mi, sec, us) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..26)?);
+    // Seconds 60 (a leap second) are left to chrono's parser.
+    let t = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, mo, d)?.and_hms_micro_opt(
+        h,
+        mi,
+        (sec < 60).then_some(sec)?,
+        us,
+    )?;
+    Some(t.and_utc().timestamp_micros())
 }
 
 /// The current wall time in microseconds since the epoch.
 pub fn now_us() -> i64 {
-    chrono::Utc::now().timestamp_micros()
+    Utc::now().timestamp_micros()
 }
 
 #[cfg(test)]
@@ -644,22 +618,130 @@ mod tests {
         assert_eq!(s.trim_end(), start);
     }
 
-    #[test]
-    fn time_format_agrees_with_chrono() {
-        for us in [0i64, 1_795_000_000_250_113, 951_782_400_000_001, -1] {
-            let ours = format_time(us);
-            let theirs = chrono::DateTime::from_timestamp_micros(us)
-                .unwrap()
-                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-                .to_string();
-            assert_eq!(ours, theirs);
-            assert_eq!(parse_time(&ours).unwrap(), us);
+    /// The range of times logs hold: 2000-01-01 to 2100-01-01 (leap days,
+    /// a non-leap century year and 100 year boundaries inside).
+    const LOG_TIMES: std::ops::Range<i64> = 946_684_800_000_000..4_102_444_800_000_000;
+
+    /// What chrono writes through its own strftime path, independently of
+    /// [`write_time`]: the bytes the logs have always held.
+    fn strftime(us: i64) -> String {
+        DateTime::from_timestamp_micros(us)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn time_round_trips_through_both_parsers(us in LOG_TIMES) {
+            let s = format_time(us);
+            proptest::prop_assert_eq!(&s, &strftime(us));
+            proptest::prop_assert_eq!(parse_time_fast(&s), Some(us));
+            proptest::prop_assert_eq!(parse_time_chrono(&s), Ok(us));
         }
-        // Other RFC 3339 forms are accepted through chrono.
+
+        #[test]
+        fn fast_path_agrees_with_chrono_on_any_digits(
+            s in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{6}Z"
+        ) {
+            let chrono = parse_time_chrono(&s).ok();
+            match parse_time_fast(&s) {
+                Some(us) => proptest::prop_assert_eq!(Some(us), chrono),
+                // Declined: chrono rejects it too, or it is a leap second.
+                None => proptest::prop_assert!(chrono.is_none() || &s[17..19] == "60", "{}", s),
+            }
+            proptest::prop_assert_eq!(parse_time(&s).ok(), chrono);
+        }
+
+        #[test]
+        fn other_offsets_and_digits_go_to_chrono(
+            us in LOG_TIMES,
+            offset_min in -23 * 60 - 59..=23 * 60 + 59i32,
+            digits in 0..=9usize,
+        ) {
+            let offset = chrono::FixedOffset::east_opt(offset_min * 60).unwrap();
+            let local = DateTime::from_timestamp_micros(us).unwrap().with_timezone(&offset);
+            let mut s = local.format("%Y-%m-%dT%H:%M:%S").to_string();
+            let frac = format!("{:06}000", us.rem_euclid(1_000_000));
+            if digits > 0 {
+                s.push('.');
+                s.push_str(&frac[..digits]);
+            }
+            s.push_str(&local.format("%:z").to_string());
+            let cut = 10i64.pow(6u32.saturating_sub(digits as u32));
+            proptest::prop_assert_eq!(parse_time(&s), parse_time_chrono(&s));
+            proptest::prop_assert_eq!(parse_time(&s), Ok(us - us.rem_euclid(cut)), "{}", s);
+        }
+    }
+
+    #[test]
+    fn time_edge_cases_agree_with_chrono() {
+        for s in [
+            // Leap days: 2000 and 2024 have one, 2100 and 2026 do not.
+            "2000-02-29T12:00:00.000000Z",
+            "2024-02-29T00:00:00.000000Z",
+            "2100-02-29T00:00:00.000000Z",
+            "2026-02-29T10:00:00.000000Z",
+            // Year and day boundaries, and the first and last microsecond.
+            "2026-12-31T23:59:59.999999Z",
+            "2027-01-01T00:00:00.000000Z",
+            "1970-01-01T00:00:00.000000Z",
+            "1969-12-31T23:59:59.999999Z",
+            "0000-01-01T00:00:00.000000Z",
+            "9999-12-31T23:59:59.999999Z",
+            // Out of range fields.
+            "2026-13-01T00:00:00.000000Z",
+            "2026-00-01T00:00:00.000000Z",
+            "2026-04-31T00:00:00.000000Z",
+            "2026-11-22T24:00:00.000000Z",
+            "2026-11-22T10:60:00.000000Z",
+            // A leap second: chrono's (it counts it into the next second).
+            "2016-12-31T23:59:60.500000Z",
+            // Other fractional digits and offsets: chrono's.
+            "2026-11-22T10:00:00Z",
+            "2026-11-22T10:00:00.25Z",
+            "2026-11-22T10:00:00.123456789Z",
+            "2026-11-22T11:00:00.25+01:00",
+            "2026-11-22T04:30:00.250000-05:30",
+            "2026-11-22T10:00:00.250000+00:00",
+            "2026-11-22t10:00:00.250000z",
+            "2026-11-22 10:00:00.250000Z",
+            // Not times.
+            "2026-11-22T10:00:00.25000aZ",
+            "+026-11-22T10:00:00.250000Z",
+            "",
+        ] {
+            assert_eq!(parse_time(s).ok(), parse_time_chrono(s).ok(), "{s}");
+            if let Some(us) = parse_time_fast(s) {
+                assert_eq!(parse_time_chrono(s), Ok(us), "{s}");
+            }
+        }
+        let at = |s| parse_time(s).unwrap();
         assert_eq!(
-            parse_time("2026-11-22T11:00:00.25+01:00").unwrap(),
-            parse_time("2026-11-22T10:00:00.250000Z").unwrap()
+            at("2026-12-31T23:59:59.999999Z") + 1,
+            at("2027-01-01T00:00:00.000000Z")
         );
+        assert_eq!(
+            at("2024-02-29T00:00:00.000000Z") - at("2024-02-28T00:00:00.000000Z"),
+            86_400_000_000
+        );
+        assert_eq!(
+            at("2026-11-22T11:00:00.25+01:00"),
+            at("2026-11-22T10:00:00.250000Z")
+        );
+        assert!(parse_time("2026-02-29T10:00:00.000000Z").is_err());
+        assert!(parse_time("2100-02-29T00:00:00.000000Z").is_err());
+        // Written as before: six digits and `Z`, before the epoch too.
+        for us in [0i64, -1, 951_782_400_000_001, 1_795_000_000_250_113] {
+            assert_eq!(format_time(us), strftime(us));
+        }
+        assert_eq!(
+            format_time(1_795_000_000_250_113),
+            "2026-11-18T11:06:40.250113Z"
+        );
+        // Beyond chrono's range: its nearest end, not a panic.
+        assert!(format_time(i64::MAX).starts_with('+'));
+        assert!(format_time(i64::MIN).starts_with('-'));
     }
 
     #[test]

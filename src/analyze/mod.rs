@@ -9,6 +9,7 @@
 //! short (a VM killed mid-write) is analyzed without that line, with a note.
 
 pub mod causal;
+pub mod distributions;
 pub mod model;
 pub mod plots;
 pub mod report;

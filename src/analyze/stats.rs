@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 
 use super::causal::Causal;
+pub use super::distributions::Dist;
 use crate::logline::{Event, Line, StopReason};
 use crate::run::messages::Index;
 
@@ -29,56 +30,6 @@ pub const MAX_LANE_EVENTS: usize = 150;
 
 /// A run's logs: (VM id, its parsed lines), by id.
 pub use crate::run::read::RunLogs;
-
-/// Mean, 95th percentile (nearest rank) and maximum of some values.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Dist {
-    pub mean: f64,
-    pub p95: f64,
-    pub max: f64,
-}
-
-impl Dist {
-    /// The distribution of `values` (sorted in place); `None` if there are none.
-    pub fn of(values: &mut [f64]) -> Option<Dist> {
-        values.sort_unstable_by(f64::total_cmp);
-        let n = values.len();
-        let max = *values.last()?;
-        Some(Dist {
-            mean: values.iter().sum::<f64>() / n as f64,
-            p95: values[p95_rank(n) - 1],
-            max,
-        })
-    }
-
-    /// The distribution of integer values given as (value, count) pairs.
-    pub fn of_counts(counts: &[(u64, u64)]) -> Option<Dist> {
-        let mut sorted = counts.to_vec();
-        sorted.sort_unstable();
-        let n: u64 = sorted.iter().map(|&(_, c)| c).sum();
-        let max = sorted.iter().rev().find(|&&(_, c)| c > 0)?.0;
-        let sum: f64 = sorted.iter().map(|&(v, c)| v as f64 * c as f64).sum();
-        let rank = p95_rank(n as usize) as u64;
-        let mut seen = 0;
-        let p95 = sorted
-            .iter()
-            .find(|&&(_, c)| {
-                seen += c;
-                seen >= rank
-            })
-            .map_or(max, |&(v, _)| v);
-        Some(Dist {
-            mean: sum / n as f64,
-            p95: p95 as f64,
-            max: max as f64,
-        })
-    }
-}
-
-/// The 1-based nearest rank of the 95th percentile of `n` values.
-fn p95_rank(n: usize) -> usize {
-    (95 * n).div_ceil(100).max(1)
-}
 
 /// One VM's figures. Optional figures are `None` when there is nothing to
 /// measure (no ticks, no receives...).

@@ -79,21 +79,6 @@ fn stop(ms: i64, vm: u32, ticks: u64, clock: u64) -> Line {
 }
 
 #[test]
-fn p95_is_the_nearest_rank() {
-    let mut v: Vec<f64> = (1..=20).map(f64::from).collect();
-    v.reverse();
-    let d = Dist::of(&mut v).unwrap();
-    assert_eq!((d.mean, d.p95, d.max), (10.5, 19.0, 20.0));
-    assert_eq!(Dist::of(&mut [5.0]).unwrap().p95, 5.0);
-    assert_eq!(Dist::of(&mut []), None);
-    let d = Dist::of_counts(&[(7, 1), (1, 18), (2, 1)]).unwrap();
-    assert_eq!((d.mean, d.p95, d.max), (1.35, 2.0, 7.0));
-    let d = Dist::of_counts(&[(1, 1), (3, 1)]).unwrap();
-    assert_eq!((d.p95, d.max), (3.0, 3.0));
-    assert_eq!(Dist::of_counts(&[]), None);
-}
-
-#[test]
 fn jumps_queues_and_waits_of_one_vm() {
     let lines = vec![
         start(0, 2, 4),
