@@ -132,6 +132,7 @@ fn the_runs_secret_is_on_no_command_line() {
             .split(' ')
             .any(|w| w.len() >= 32 && w.bytes().all(|b| b.is_ascii_hexdigit()));
         assert!(!hexy && !line.contains("secret"), "{line}");
-        assert!(line.contains("--connect-timeout 60"), "{line}");
+        // The run's options travel as a config line on the VM's stdin.
+        assert!(line.contains(" vm --control "), "{line}");
     }
 }
