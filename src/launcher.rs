@@ -32,12 +32,14 @@ use anyhow::{Context, Result, bail};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rand::RngExt;
 
-use crate::analyze::{report, stats::VmStats, table};
+use crate::analyze::stats::VmStats;
 use crate::config::{ConfigError, RunConfig};
 use crate::control::{FromVm, Status, ToVm};
 use crate::live;
 use crate::lock::FolderLock;
 use crate::logline;
+use crate::report;
+use crate::text as table;
 
 /// How long an exited VM's status is waited for before its peers are told
 /// it is gone anyway (its stdout closes a moment before it is reapable).
@@ -1267,7 +1269,7 @@ fn table_of(dir: &Path, n: u32) -> Result<String> {
             ..VmStats::from_lines(lines)
         })
         .collect();
-    Ok(report::end_of_run_table(&rows))
+    Ok(report::text::end_of_run_table(&rows))
 }
 
 #[cfg(test)]

@@ -55,6 +55,8 @@ pub mod lock;
 pub mod logline;
 pub mod logs;
 pub mod manual;
+pub mod report;
+pub mod text;
 pub mod theory;
 pub mod verify;
 pub mod vm;

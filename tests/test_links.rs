@@ -201,7 +201,7 @@ fn two_tcp_resets_mid_run_heal_and_lose_nothing() {
     for peer in [1, 2] {
         assert_eq!(
             link_events(&logs[2].1, peer),
-            [],
+            [] as [bool; 0],
             "VM 3's link to VM {peer} was never touched"
         );
     }
@@ -451,7 +451,11 @@ fn a_partition_healed_mid_run_is_logged_and_loses_nothing() {
         assert_healed(&seen_by_3, 0, &format!("VM 3 about VM {peer}"));
         assert_healed(&seen_by_peer, 0, &format!("VM {peer} about VM 3"));
     }
-    assert_eq!(link_events(&logs[0].1, 2), [], "the link 1-2 was never cut");
+    assert_eq!(
+        link_events(&logs[0].1, 2),
+        [] as [bool; 0],
+        "the link 1-2 was never cut"
+    );
     assert_no_peer_lost(&logs);
     assert_clean(dir.path());
     drop(hosts);

@@ -11,10 +11,8 @@
 pub mod causal;
 pub mod model;
 pub mod plots;
-pub mod report;
 pub mod spacetime;
 pub mod stats;
-pub mod table;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -26,6 +24,8 @@ use anyhow::{Context, Result, bail};
 use crate::cli::AnalyzeArgs;
 use crate::logline::Line;
 use crate::logs::{self, LogFile, ReadError};
+use crate::report;
+use crate::text;
 pub use stats::Analysis;
 
 /// `lamport-sim analyze [DIR] [--out DIR] [--window START..END]`: prints the
@@ -49,7 +49,7 @@ pub fn main(args: &AnalyzeArgs) -> Result<ExitCode> {
     let out = report_dir(args);
     match analyze_dir(&args.dir, &out, window) {
         Ok(a) => {
-            print!("{}", report::summary_table(&a));
+            print!("{}", report::text::summary_table(&a));
             let model = model::rows(&a);
             if !model.is_empty() {
                 println!(
@@ -58,7 +58,7 @@ pub fn main(args: &AnalyzeArgs) -> Result<ExitCode> {
                 print!("{}", model::table(&model));
             }
             for note in &a.notes {
-                print!("{}", table::wrap(&format!("note: {note}"), 2));
+                print!("{}", text::wrap(&format!("note: {note}"), 2));
             }
             println!("report: {}", out.join("report.html").display());
             Ok(ExitCode::SUCCESS)
@@ -177,11 +177,11 @@ fn write_report(a: &Analysis, out: &Path) -> Result<()> {
     for p in &plots {
         write(p.file, &p.svg)?;
     }
-    write("summary.csv", &report::csv(a))?;
-    write("summary.json", &report::json(a))?;
+    write("summary.csv", &report::csv::summary(a))?;
+    write("summary.json", &report::json::summary(a)?)?;
     let mut files: Vec<&str> = vec!["summary.csv", "summary.json"];
     files.extend(plots.iter().map(|p| p.file));
-    write("report.html", &report::html(a, &plots, &files))
+    write("report.html", &report::html::page(a, &plots, &files))
 }
 
 #[cfg(test)]
