@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cli -> config -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
-//!     -> logs/machine_N.log -> logline -> verify | analyze { stats, causal -> plots, spacetime, report } | export ; experiment
+//!     -> logs/machine_N.log -> logline -> verify | analyze { stats, causal -> plots, spacetime } -> report | export ; experiment
 //! ```
 //!
 //! - [`cli`]: clap types; their doc comments are `--help`.
@@ -25,12 +25,16 @@
 //! - [`analyze`]: `analyze`: [`analyze::stats`] (per-VM and cross-VM figures
 //!   and the plotted series, pure; also the launcher's table figures),
 //!   [`analyze::plots`] and [`analyze::spacetime`] (SVG as text),
-//!   [`analyze::report`] (tables, CSV, JSON, HTML as text),
-//!   [`analyze::table`] (terminal tables and prose within 80 columns),
 //!   [`analyze::model`] (the model's predictions beside the logs),
 //!   [`analyze::causal`] (happens-before and vector clocks rebuilt from the
 //!   logs, concurrency, staleness; pure),
 //!   `analyze/mod.rs` (reads the folder, writes the report folder).
+//! - [`report`]: one file per output format, each returning its bytes:
+//!   [`report::text`] (terminal tables), [`report::csv`], [`report::json`],
+//!   [`report::html`] (CSS in `report.css`), [`report::markdown`] (an
+//!   experiment's summary), [`report::markup`] (`escape_xml`, shared with the SVG).
+//! - [`text`]: terminal tables and prose within 80 columns (launcher, vm,
+//!   verify, report).
 //! - [`experiment`]: batches of runs with a summary.
 //! - [`export`]: `export`: a run's events with vector clocks in another
 //!   tool's format, [`export::shiviz`] (text, pure); `export/mod.rs` (IO).
