@@ -1,9 +1,8 @@
 //! `experiment`: batches of runs. Repeats one run configuration R times into
 //! `LOGS/NAME/run_1 .. run_R`, then [`summarize`]s the folder: verifies and
 //! analyzes every run (its report in `run_k/report/`) and writes
-//! `LOGS/NAME/summary.md` (every VM of every run, the model's predictions
-//! beside the logs, per-run drift and queues, means across runs) with
-//! cross-run plots. `lamport-sim analyze LOGS/NAME` summarizes again from the
+//! `LOGS/NAME/summary.md` ([`crate::report::markdown`]) with cross-run
+//! plots. `lamport-sim analyze LOGS/NAME` summarizes again from the
 //! logs alone. Ctrl+C stops the current run cleanly, keeps the finished ones,
 //! and starts no other.
 //!
@@ -12,18 +11,18 @@
 //! `--replace` is given, which removes the old runs, summary and plots first,
 //! so the summary lists exactly this batch's runs.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use crate::analyze::{self, Analysis, model, plots};
+use crate::analyze::{self, Analysis, plots};
 use crate::cli::ExperimentArgs;
 use crate::config::{self, ConfigError, RunConfig};
 use crate::launcher;
 use crate::lock::{self, FolderLock};
 use crate::logline::StopReason;
+use crate::report::markdown;
 use crate::run::layout::run_dirs;
 use crate::verify;
 
@@ -210,12 +209,16 @@ pub fn summarize(dir: &Path) -> Result<Vec<RunResult>> {
         let path = dir.join(file);
         std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let md = summary_md(
-        &name,
-        command.trim(),
-        &results,
-        &plots.iter().map(|p| p.0).collect::<Vec<_>>(),
-    );
+    let runs: Vec<markdown::Run> = results
+        .iter()
+        .map(|r| markdown::Run {
+            run: r.run,
+            analysis: r.analysis.as_ref(),
+            problem: r.problem.as_deref(),
+        })
+        .collect();
+    let files: Vec<&str> = plots.iter().map(|p| p.0).collect();
+    let md = markdown::summary(&name, command.trim(), &runs, &files);
     let path = dir.join(SUMMARY_FILE);
     std::fs::write(&path, md).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(results)
@@ -312,173 +315,6 @@ fn grid(charts: &[String], columns: usize) -> String {
     }
     out.push_str("</svg>\n");
     out
-}
-
-/// The `summary.md` text.
-pub fn summary_md(name: &str, command: &str, results: &[RunResult], plots: &[&str]) -> String {
-    let mut out = format!("# Experiment `{name}`\n\n");
-    if !command.is_empty() {
-        let _ = write!(out, "Made with:\n\n```\n{command}\n```\n\n");
-    }
-    out.push_str("Regenerate this page and every report from the logs: `lamport-sim analyze ");
-    let _ = writeln!(out, "logs/{name}`.\n");
-    out.push_str(&vm_table(results));
-    out.push_str(&model_table(results));
-    out.push_str(&run_table(results));
-    for p in plots {
-        let _ = writeln!(out, "\n![{p}]({p})");
-    }
-    let problems: Vec<String> = results
-        .iter()
-        .filter_map(|r| Some(format!("- run {}: {}", r.run, r.problem.as_ref()?)))
-        .collect();
-    if !problems.is_empty() {
-        let _ = write!(
-            out,
-            "\n## Problems (runs left out of the means)\n\n{}\n",
-            problems.join("\n")
-        );
-    }
-    out
-}
-
-fn fmt(x: Option<f64>, digits: usize) -> String {
-    x.map_or("-".into(), |v| format!("{v:.digits$}"))
-}
-
-/// Every VM of every run.
-fn vm_table(results: &[RunResult]) -> String {
-    let mut out = String::from(
-        "## Every VM of every run\n\n| run | seed | vm | rate | ticks | sends | receives | internal | final clock | clock/s | jump mean | jump max | jumps > 1 | queue mean | queue max | lag mean | stop |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-    );
-    for r in results {
-        let Some(a) = &r.analysis else { continue };
-        let seed = a.seed.map_or("?".into(), |s| s.to_string());
-        for v in &a.vms {
-            let jumps = v.jumps.as_ref();
-            let _ = writeln!(
-                out,
-                "| {} | {seed} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                r.run,
-                v.vm,
-                v.rate,
-                v.ticks,
-                v.sends,
-                v.receives,
-                v.internals,
-                v.final_clock,
-                fmt(v.clock_rate, 2),
-                fmt(jumps.map(|d| d.mean), 2),
-                v.max_jump,
-                fmt(v.jump_over_1_share.map(|s| s * 100.0), 1) + " %",
-                fmt(v.queue_mean, 2),
-                v.max_queue,
-                fmt(v.lag_mean, 1),
-                analyze::report::stop_word(v)
-            );
-        }
-    }
-    out
-}
-
-/// The model's predictions beside the logs, every VM of every run.
-fn model_table(results: &[RunResult]) -> String {
-    let mut out = String::from(
-        "\n## The model's prediction beside the logs (predicted / measured)\n\n| run | vm | rate | arrivals/s | busy % | queue growth/s | mean jump |\n|---|---|---|---|---|---|---|\n",
-    );
-    for r in results {
-        let Some(a) = &r.analysis else { continue };
-        for m in model::rows(a) {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                r.run,
-                m.vm,
-                m.rate,
-                model::pair(m.arrival, 2, 1.0),
-                model::pair(m.busy, 1, 100.0),
-                model::pair(m.growth, 2, 1.0),
-                model::pair(m.jump, 2, 1.0)
-            );
-        }
-    }
-    out
-}
-
-/// Run-level figures and their means over the runs without problems.
-fn run_table(results: &[RunResult]) -> String {
-    let mut out = String::from(
-        "\n## Per run\n\n| run | rates | drift mean | drift max | drift growth/min | predicted growth/min | largest jump | largest queue | concurrent pairs | Lamport orders concurrent pairs | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
-    );
-    let mut good: Vec<[f64; FIGURES]> = Vec::new();
-    for r in results {
-        let Some(a) = &r.analysis else { continue };
-        let Some(fig) = run_figures(a) else { continue };
-        let rates: Vec<String> = a.vms.iter().map(|v| v.rate.to_string()).collect();
-        let verdict = if r.problem.is_some() {
-            "see problems"
-        } else {
-            "verified"
-        };
-        let predicted = fmt(model::drift_growth_per_min(a), 1);
-        let _ = writeln!(
-            out,
-            "| {} | {} | {:.1} | {:.0} | {:+.1} | {predicted} | {:.0} | {:.0} | {:.1} % | {:.1} % | {verdict} |",
-            r.run,
-            rates.join(", "),
-            fig[0],
-            fig[1],
-            fig[2],
-            fig[3],
-            fig[4],
-            fig[5],
-            fig[6]
-        );
-        if r.problem.is_none() {
-            good.push(fig);
-        }
-    }
-    if !good.is_empty() {
-        let n = good.len() as f64;
-        let m: Vec<f64> = (0..FIGURES)
-            .map(|i| good.iter().map(|f| f[i]).sum::<f64>() / n)
-            .collect();
-        let _ = writeln!(
-            out,
-            "| **mean of {} runs** | | {:.1} | {:.1} | {:+.1} | | {:.1} | {:.1} | {:.1} % | {:.1} % | |",
-            good.len(),
-            m[0],
-            m[1],
-            m[2],
-            m[3],
-            m[4],
-            m[5],
-            m[6]
-        );
-    }
-    out
-}
-
-/// How many figures [`run_figures`] gives.
-const FIGURES: usize = 7;
-
-/// [drift mean, drift max, drift growth per minute, largest jump, largest
-/// queue, % of cross-VM pairs concurrent, % of those Lamport orders anyway].
-fn run_figures(a: &Analysis) -> Option<[f64; FIGURES]> {
-    let d = a.drift.as_ref()?;
-    let jump = a.vms.iter().map(|v| v.max_jump).max()?;
-    let queue = a.vms.iter().map(|v| v.max_queue).max()?;
-    let c = a.causal.as_ref()?;
-    Some([
-        d.mean,
-        d.max as f64,
-        d.growth_per_min,
-        jump as f64,
-        queue as f64,
-        // No pairs (one VM) or no concurrent pairs: nothing to report, 0.
-        100.0 * c.concurrent_share().unwrap_or(0.0),
-        100.0 * c.lamport_ordered_concurrent_share().unwrap_or(0.0),
-    ])
 }
 
 #[cfg(test)]

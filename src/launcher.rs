@@ -32,13 +32,15 @@ use anyhow::{Context, Result, bail};
 use rand::RngExt;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 
-use crate::analyze::{report, stats::VmStats, table};
+use crate::analyze::stats::VmStats;
 use crate::config::{ConfigError, RunConfig};
 use crate::control::{FromVm, Status, ToVm};
 use crate::live;
 use crate::lock::FolderLock;
 use crate::logline;
 use crate::params::{Model, RateSpec, VmConfig};
+use crate::report;
+use crate::text as table;
 
 /// How long an exited VM's status is waited for before its peers are told
 /// it is gone anyway (its stdout closes a moment before it is reapable).
@@ -1267,7 +1269,7 @@ fn table_of(dir: &Path, n: u32) -> Result<String> {
             ..VmStats::from_lines(lines)
         })
         .collect();
-    Ok(report::end_of_run_table(&rows))
+    Ok(report::text::end_of_run_table(&rows))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cli -> config (params) -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
-//!     -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { stats, causal -> plots, spacetime, report } | export ; experiment
+//!     -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { stats, causal -> plots, spacetime } -> report | export ; experiment
 //! ```
 //!
 //! - [`cli`]: clap types; their doc comments are `--help`.
@@ -30,12 +30,16 @@
 //! - [`analyze`]: `analyze`: [`analyze::stats`] (per-VM and cross-VM figures
 //!   and the plotted series, pure; also the launcher's table figures),
 //!   [`analyze::plots`] and [`analyze::spacetime`] (SVG as text),
-//!   [`analyze::report`] (tables, CSV, JSON, HTML as text),
-//!   [`analyze::table`] (terminal tables and prose within 80 columns),
 //!   [`analyze::model`] (the model's predictions beside the logs),
 //!   [`analyze::causal`] (happens-before and vector clocks rebuilt from the
 //!   logs, concurrency, staleness; pure),
 //!   `analyze/mod.rs` (reads the folder, writes the report folder).
+//! - [`report`]: one file per output format, each returning its bytes:
+//!   [`report::text`] (terminal tables), [`report::csv`], [`report::json`],
+//!   [`report::html`] (CSS in `report.css`), [`report::markdown`] (an
+//!   experiment's summary), [`report::markup`] (`escape_xml`, shared with the SVG).
+//! - [`text`]: terminal tables and prose within 80 columns (launcher, vm,
+//!   verify, report).
 //! - [`experiment`]: batches of runs with a summary.
 //! - [`export`]: `export`: a run's events with vector clocks in another
 //!   tool's format, [`export::shiviz`] (text, pure); `export/mod.rs` (IO).
@@ -64,9 +68,11 @@ pub mod lock;
 pub mod logline;
 pub mod manual;
 pub mod params;
+pub mod report;
 pub mod run;
 #[doc(hidden)]
 pub mod testkit;
+pub mod text;
 pub mod theory;
 pub mod verify;
 pub mod vm;

@@ -243,7 +243,7 @@ impl Summary {
 
     /// The summary as [`fmt::Display`] writes it, each line broken (between
     /// its items, never inside one) to fit in
-    /// [`WIDTH`](crate::analyze::table::WIDTH) columns.
+    /// [`WIDTH`](crate::text::WIDTH) columns.
     pub fn wrapped(&self) -> String {
         let mut out = pack(&self.counts_parts());
         out += &pack(&self.messages_parts());
@@ -267,10 +267,10 @@ fn listed(items: &[String], open: &str, close: &str) -> Vec<String> {
 }
 
 /// Pieces joined by spaces into lines of at most
-/// [`WIDTH`](crate::analyze::table::WIDTH) columns, the lines after the
+/// [`WIDTH`](crate::text::WIDTH) columns, the lines after the
 /// first indented by two spaces; a piece is never broken.
 fn pack(parts: &[String]) -> String {
-    let width = crate::analyze::table::WIDTH;
+    let width = crate::text::WIDTH;
     let mut out = String::new();
     let mut line = String::new();
     for part in parts {
@@ -383,7 +383,7 @@ impl Report {
 
     /// What `verify DIR` prints: the causes, at most [`SHOWN`] violations
     /// then a count, the summary, and the verdict, every line wrapped to
-    /// [`WIDTH`](crate::analyze::table::WIDTH) columns (the continuation
+    /// [`WIDTH`](crate::text::WIDTH) columns (the continuation
     /// lines indented by two spaces).
     pub fn render(&self) -> String {
         let mut out = wrap(&self.faults());
@@ -464,10 +464,10 @@ impl Report {
 pub const DOC: &str = "docs/log-format.md";
 
 /// Each line of `text` broken at spaces to fit in
-/// [`WIDTH`](crate::analyze::table::WIDTH) columns; the lines a long one is
+/// [`WIDTH`](crate::text::WIDTH) columns; the lines a long one is
 /// broken into are indented by two spaces.
 fn wrap(text: &str) -> String {
-    crate::analyze::table::wrap_lines(text, 2)
+    crate::text::wrap_lines(text, 2)
 }
 
 fn plural(n: usize, what: &str) -> String {

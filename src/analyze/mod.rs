@@ -12,10 +12,8 @@ pub mod causal;
 pub mod distributions;
 pub mod model;
 pub mod plots;
-pub mod report;
 pub mod spacetime;
 pub mod stats;
-pub mod table;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -24,7 +22,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 
 use crate::cli::AnalyzeArgs;
+use crate::report;
 use crate::run::{layout, read};
+use crate::text;
 pub use stats::Analysis;
 
 /// `lamport-sim analyze [DIR] [--out DIR] [--window START..END]`: prints the
@@ -48,7 +48,7 @@ pub fn main(args: &AnalyzeArgs) -> Result<ExitCode> {
     let out = report_dir(args);
     match analyze_dir(&args.dir, &out, window) {
         Ok(a) => {
-            print!("{}", report::summary_table(&a));
+            print!("{}", report::text::summary_table(&a));
             let model = model::rows(&a);
             if !model.is_empty() {
                 println!(
@@ -57,7 +57,7 @@ pub fn main(args: &AnalyzeArgs) -> Result<ExitCode> {
                 print!("{}", model::table(&model));
             }
             for note in &a.notes {
-                print!("{}", table::wrap(&format!("note: {note}"), 2));
+                print!("{}", text::wrap(&format!("note: {note}"), 2));
             }
             println!("report: {}", out.join("report.html").display());
             Ok(ExitCode::SUCCESS)
@@ -96,9 +96,9 @@ fn write_report(a: &Analysis, out: &Path) -> Result<()> {
     for p in &plots {
         write(p.file, &p.svg)?;
     }
-    write("summary.csv", &report::csv(a))?;
-    write("summary.json", &report::json(a))?;
+    write("summary.csv", &report::csv::summary(a))?;
+    write("summary.json", &report::json::summary(a)?)?;
     let mut files: Vec<&str> = vec!["summary.csv", "summary.json"];
     files.extend(plots.iter().map(|p| p.file));
-    write("report.html", &report::html(a, &plots, &files))
+    write("report.html", &report::html::page(a, &plots, &files))
 }

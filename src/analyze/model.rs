@@ -62,7 +62,7 @@ pub fn drift_growth_per_min(a: &Analysis) -> Option<f64> {
 /// The rows as a text table: predicted and measured side by side under
 /// each figure's name.
 pub fn table(rows: &[ModelRow]) -> String {
-    use super::table::{col, render, under};
+    use crate::text::{col, render, under};
     let cols = [
         col("vm"),
         col("rate"),
@@ -144,7 +144,7 @@ mod tests {
         let t = table(&r);
         let first = t.lines().nth(2).unwrap();
         assert!(first.contains("4.80  4.78"), "{t}");
-        assert!(super::super::table::max_width(&t) <= 80, "{t}");
+        assert!(crate::text::max_width(&t) <= 80, "{t}");
     }
 
     #[test]

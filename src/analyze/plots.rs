@@ -70,7 +70,7 @@ fn render(draw: impl FnOnce(&mut String) -> DrawResult) -> String {
         Ok(()) => buf,
         Err(e) => format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"60\"><text x=\"10\" y=\"30\">chart failed: {}</text></svg>",
-            super::report::escape_xml(&e.to_string())
+            crate::report::markup::escape_xml(&e.to_string())
         ),
     }
 }

@@ -6,8 +6,8 @@
 
 use std::fmt::Write as _;
 
-use super::report::escape_xml;
 use super::stats::{Kind, Mark, SpaceTime, VmStats};
+use crate::report::markup::escape_xml;
 
 const LEFT: f64 = 100.0;
 const RIGHT: f64 = 30.0;

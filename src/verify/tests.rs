@@ -1294,7 +1294,7 @@ fn what_verify_prints_fits_in_80_columns() {
     let text = report.render();
     let wide: Vec<&str> = text
         .lines()
-        .filter(|l| l.chars().count() > crate::analyze::table::WIDTH)
+        .filter(|l| l.chars().count() > crate::text::WIDTH)
         .collect();
     assert!(wide.is_empty(), "{text}");
     // Nothing is lost by wrapping: each cause and violation is a line
@@ -1316,7 +1316,7 @@ fn a_long_summary_breaks_between_items() {
     sum.lost_by = (1..=20).map(|vm| (Loss { cause, vm }, 1_000)).collect();
     sum.link_down = 3;
     let text = sum.wrapped();
-    assert!(crate::analyze::table::max_width(&text) <= 80, "{text}");
+    assert!(crate::text::max_width(&text) <= 80, "{text}");
     let words = |t: &str| t.split_whitespace().map(String::from).collect::<Vec<_>>();
     assert_eq!(words(&text), words(&sum.to_string()));
     // Never inside an item: no line starts with the kind of a count.

@@ -129,7 +129,7 @@ pub(super) fn waiting_text(waiting: &[(u32, Option<String>)]) -> String {
                 .filter(|w| &w.1 == why)
                 .map(|w| w.0)
                 .collect();
-            let ids = crate::analyze::table::id_list(&ids);
+            let ids = crate::text::id_list(&ids);
             match why {
                 Some(why) => format!("VM {ids} ({why})"),
                 None => format!("VM {ids} to connect back"),
@@ -356,7 +356,7 @@ impl Vm {
         format!(
             "vm {}: connected to {}; ticking at {}/s, seed {}",
             self.id,
-            crate::analyze::table::id_list(&self.start.peers),
+            crate::text::id_list(&self.start.peers),
             self.rate,
             self.start.seed
         )
