@@ -11,8 +11,8 @@ use std::time::Duration;
 use crate::analyze::distributions::percentile;
 use crate::analyze::stats::latencies_ms;
 use crate::logline::{Event, Line, StartInfo};
+use crate::params;
 use crate::run::messages::Index;
-use crate::vm;
 
 /// Why figures cannot be taken from a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +80,7 @@ impl Spread {
 /// The deadline of tick `k` (from 1) in nanoseconds since the epoch, by the
 /// VM's own integer arithmetic: `start_at + (k-1) * 1e9 / rate` ns.
 pub fn tick_deadline_ns(start_at_us: i64, rate: u32, k: u64) -> i64 {
-    start_at_us * 1000 + vm::tick_offset(rate, k).as_nanos() as i64
+    start_at_us * 1000 + params::tick_offset(rate, k).as_nanos() as i64
 }
 
 /// One VM's ticks measured against its schedule.
@@ -137,7 +137,7 @@ pub fn ticks(lines: &[Line]) -> Result<TickReport, BenchError> {
     let mut report = TickReport {
         vm,
         rate,
-        expected: vm::tick_count(rate, Duration::from_micros(runtime_us)),
+        expected: params::tick_count(rate, Duration::from_micros(runtime_us)),
         made: 0,
         lateness_ns: Vec::with_capacity(lines.len()),
         missed: 0,

@@ -141,6 +141,20 @@ pub fn seed_or_draw(seed: Option<u64>) -> u64 {
     seed.unwrap_or_else(|| rand::rng().random())
 }
 
+// The tick schedule: a model rule that the VM keeps and readers check.
+
+/// The number of ticks in `runtime` at `rate`: tick k is at (k-1)/rate.
+pub fn tick_count(rate: u32, runtime: Duration) -> u64 {
+    let us = runtime.as_micros();
+    (u128::from(rate) * us).div_ceil(1_000_000) as u64
+}
+
+/// The offset of tick `k` (from 1) after the start instant.
+pub fn tick_offset(rate: u32, k: u64) -> Duration {
+    let nanos = u128::from(k - 1) * 1_000_000_000 / u128::from(rate);
+    Duration::from_nanos(nanos as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +183,24 @@ mod tests {
         for _ in 0..50 {
             assert!((2..=3).contains(&RateSpec::Draw { min: 2, max: 3 }.pick(&mut rng)));
         }
+    }
+
+    #[test]
+    fn tick_counts_are_rate_times_runtime() {
+        assert_eq!(tick_count(6, Duration::from_secs(60)), 360);
+        assert_eq!(tick_count(1, Duration::from_secs(60)), 60);
+        assert_eq!(tick_count(4, Duration::from_millis(2500)), 10);
+        assert_eq!(tick_count(3, Duration::from_millis(500)), 2);
+        assert_eq!(tick_count(10_000, Duration::from_secs(1)), 10_000);
+    }
+
+    #[test]
+    fn deadlines_are_absolute_and_exact() {
+        assert_eq!(tick_offset(4, 1), Duration::ZERO);
+        assert_eq!(tick_offset(4, 2), Duration::from_millis(250));
+        assert_eq!(tick_offset(3, 4), Duration::from_secs(1));
+        assert_eq!(tick_offset(3, 3), Duration::from_nanos(666_666_666));
+        // No accumulated error after a day at 7 ticks/s.
+        assert_eq!(tick_offset(7, 7 * 86_400 + 1), Duration::from_secs(86_400));
     }
 }

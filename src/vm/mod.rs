@@ -44,8 +44,8 @@ mod stop;
 mod tick;
 pub mod warn;
 
+pub use crate::params::{tick_count, tick_offset};
 pub use setup::config_from_launcher;
-pub use tick::{tick_count, tick_offset};
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

@@ -2,7 +2,7 @@
 //! handled between ticks, the live figures.
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Result;
 
@@ -11,18 +11,7 @@ use super::step::{self, Incoming};
 use super::{Ctl, STATUS_EVERY, Vm, status};
 use crate::control::{Status, ToVm};
 use crate::logline::{Event, StopReason};
-
-/// The number of ticks in `runtime` at `rate`: tick k is at (k-1)/rate.
-pub fn tick_count(rate: u32, runtime: Duration) -> u64 {
-    let us = runtime.as_micros();
-    (u128::from(rate) * us).div_ceil(1_000_000) as u64
-}
-
-/// The offset of tick `k` (from 1) after the start instant.
-pub fn tick_offset(rate: u32, k: u64) -> Duration {
-    let nanos = u128::from(k - 1) * 1_000_000_000 / u128::from(rate);
-    Duration::from_nanos(nanos as u64)
-}
+use crate::params::{tick_count, tick_offset};
 
 impl Vm {
     /// Handles control news until `deadline`; returns a stop request if one came.
@@ -214,29 +203,5 @@ impl Vm {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tick_counts_are_rate_times_runtime() {
-        assert_eq!(tick_count(6, Duration::from_secs(60)), 360);
-        assert_eq!(tick_count(1, Duration::from_secs(60)), 60);
-        assert_eq!(tick_count(4, Duration::from_millis(2500)), 10);
-        assert_eq!(tick_count(3, Duration::from_millis(500)), 2);
-        assert_eq!(tick_count(10_000, Duration::from_secs(1)), 10_000);
-    }
-
-    #[test]
-    fn deadlines_are_absolute_and_exact() {
-        assert_eq!(tick_offset(4, 1), Duration::ZERO);
-        assert_eq!(tick_offset(4, 2), Duration::from_millis(250));
-        assert_eq!(tick_offset(3, 4), Duration::from_secs(1));
-        assert_eq!(tick_offset(3, 3), Duration::from_nanos(666_666_666));
-        // No accumulated error after a day at 7 ticks/s.
-        assert_eq!(tick_offset(7, 7 * 86_400 + 1), Duration::from_secs(86_400));
     }
 }
