@@ -1,10 +1,12 @@
 //! `experiment`: batches of runs. Repeats one run configuration R times into
-//! `LOGS/NAME/run_1 .. run_R`, then [`summarize`]s the folder: verifies and
-//! analyzes every run (its report in `run_k/report/`) and writes
-//! `LOGS/NAME/summary.md` ([`crate::report::markdown`]) with cross-run
-//! plots. `lamport-sim analyze LOGS/NAME` summarizes again from the
-//! logs alone. Ctrl+C stops the current run cleanly, keeps the finished ones,
-//! and starts no other.
+//! `LOGS/NAME/run_1 .. run_R` ([`run_all`]); then each run is analyzed and
+//! [`judge`]d (verified), and the batch summarized: [`crate::report::markdown`] (every
+//! VM of every run, the model's predictions beside the logs, per-run drift
+//! and queues, means across runs) and [`cross_run_plots`]. `cmd::experiment`
+//! drives the batch and prints; `cmd::analyze` writes the reports and the
+//! summary, also for `lamport-sim analyze LOGS/NAME` (again from the logs
+//! alone). Ctrl+C stops the current run cleanly, keeps the finished ones, and
+//! starts no other.
 //!
 //! The experiment holds `LOGS/NAME`'s lock ([`crate::lock`]) for its whole
 //! batch. A name whose folder already holds runs is refused unless
@@ -12,17 +14,14 @@
 //! so the summary lists exactly this batch's runs.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
 use crate::analyze::{self, Analysis, plots};
-use crate::cli::ExperimentArgs;
-use crate::config::{self, ConfigError, RunConfig};
+use crate::config::{ConfigError, RunConfig};
 use crate::launcher;
-use crate::lock::{self, FolderLock};
+use crate::lock;
 use crate::logline::StopReason;
-use crate::report::markdown;
 use crate::run::layout::run_dirs;
 use crate::verify;
 
@@ -31,7 +30,9 @@ pub const MAX_RUNS: u32 = 1000;
 /// The file that keeps the command an experiment was made with.
 const COMMAND_FILE: &str = "command.txt";
 /// The experiment's summary page.
-const SUMMARY_FILE: &str = "summary.md";
+pub const SUMMARY_FILE: &str = "summary.md";
+/// The space-time diagram's window of each run's report, in seconds.
+pub const WINDOW: (f64, f64) = (0.0, 10.0);
 /// The cross-run plots.
 const DRIFT_PLOT: &str = "drift_runs.svg";
 const CLOCK_PLOT: &str = "clock_runs.svg";
@@ -68,63 +69,35 @@ pub fn check_name(name: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// `lamport-sim experiment`.
-pub fn main(args: &ExperimentArgs) -> Result<ExitCode> {
-    check_name(&args.name)?;
-    if !(1..=MAX_RUNS).contains(&args.runs) {
+/// Checks `--runs`: 1 ..= [`MAX_RUNS`].
+pub fn check_runs(runs: u32) -> Result<(), ConfigError> {
+    if !(1..=MAX_RUNS).contains(&runs) {
         return Err(ConfigError {
             flag: "--runs",
-            value: args.runs.to_string(),
+            value: runs.to_string(),
             why: format!("must be 1..={MAX_RUNS}"),
             hint: None,
-        }
-        .into());
+        });
     }
-    let base = config::run(&args.run)?;
-    // Every check before anything is created or removed.
-    launcher::preflight(&base)?;
-    let dir = base.model.logs.join(&args.name);
-    let lock = FolderLock::exclusive(&dir, &format!("experiment {}", args.name))?;
-    let old = match old_runs(&dir, &args.name, args.replace) {
-        Ok(old) => old,
-        Err(e) => {
-            lock.abandon();
-            return Err(e.into());
-        }
-    };
-    if !old.is_empty() {
-        remove_old_runs(&dir, &old)?;
-        println!(
-            "experiment {}: removed {} old runs (--replace)",
-            args.name,
-            old.len()
-        );
-    }
-    let command = dir.join(COMMAND_FILE);
-    std::fs::write(&command, command_line() + "\n")
-        .with_context(|| format!("cannot write {}", command.display()))?;
-    let done = run_all(&base, &dir, args.runs);
-    let results = summarize(&dir)?;
-    println!(
-        "experiment {}: {done} of {} runs, summary in {}",
-        args.name,
-        args.runs,
-        dir.join(SUMMARY_FILE).display()
-    );
-    drop(lock);
-    Ok(if launcher::interrupted() || done < args.runs {
-        ExitCode::from(130)
-    } else if results.iter().any(|r| r.problem.is_some()) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(())
+}
+
+/// Keeps the command line the experiment was made with in `dir`, for its summary.
+pub fn write_command(dir: &Path, command: &str) -> Result<()> {
+    let path = dir.join(COMMAND_FILE);
+    std::fs::write(&path, format!("{command}\n"))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The command line kept by [`write_command`], or nothing.
+pub fn read_command(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join(COMMAND_FILE)).unwrap_or_default()
 }
 
 /// The old `run_k` folders in `dir`, to be replaced. Refused with a `--name`
 /// error (and a `--replace` hint) when there are some and `replace` is not
 /// given, or when one of them is in use by a live run.
-fn old_runs(dir: &Path, name: &str, replace: bool) -> Result<Vec<PathBuf>, ConfigError> {
+pub fn old_runs(dir: &Path, name: &str, replace: bool) -> Result<Vec<PathBuf>, ConfigError> {
     let old = run_dirs(dir);
     let (Some(first), Some(last)) = (old.first(), old.last()) else {
         return Ok(Vec::new());
@@ -150,7 +123,7 @@ fn old_runs(dir: &Path, name: &str, replace: bool) -> Result<Vec<PathBuf>, Confi
 }
 
 /// Removes the old runs, the summary and the cross-run plots of `dir`.
-fn remove_old_runs(dir: &Path, old: &[PathBuf]) -> Result<()> {
+pub fn remove_old_runs(dir: &Path, old: &[PathBuf]) -> Result<()> {
     for run in old {
         std::fs::remove_dir_all(run)
             .with_context(|| format!("cannot remove the old run {}", run.display()))?;
@@ -167,8 +140,14 @@ fn remove_old_runs(dir: &Path, old: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// Runs the batch; returns how many runs started.
-fn run_all(base: &RunConfig, dir: &Path, runs: u32) -> u32 {
+/// Runs the batch; hands each run's end (or error) to `each` as the run
+/// finishes, for the command to report; returns how many runs started.
+pub fn run_all(
+    base: &RunConfig,
+    dir: &Path,
+    runs: u32,
+    mut each: impl FnMut(u32, Result<launcher::Ended>),
+) -> u32 {
     let mut started = 0;
     for k in 1..=runs {
         if launcher::interrupted() {
@@ -181,52 +160,14 @@ fn run_all(base: &RunConfig, dir: &Path, runs: u32) -> u32 {
         let left = base.model.runtime.as_secs_f64() * f64::from(runs - k + 1);
         let label = format!("run {k} of {runs}, about {left:.0} s left: ");
         started += 1;
-        if let Err(e) = launcher::run_labeled(cfg, &label) {
-            eprintln!("experiment: run {k}: {e:#}");
-        }
+        each(k, launcher::run_labeled(cfg, &label));
     }
     started
 }
 
-fn command_line() -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    format!("lamport-sim {}", args.join(" "))
-}
-
-/// Verifies and analyzes every run of the experiment in `dir` and writes its
-/// `summary.md` and cross-run plots.
-pub fn summarize(dir: &Path) -> Result<Vec<RunResult>> {
-    let results: Vec<RunResult> = run_dirs(dir)
-        .into_iter()
-        .map(|(k, d)| read_run(k, d))
-        .collect();
-    let name = dir
-        .file_name()
-        .map_or("experiment".into(), |n| n.to_string_lossy().into_owned());
-    let command = std::fs::read_to_string(dir.join(COMMAND_FILE)).unwrap_or_default();
-    let plots = cross_run_plots(&results);
-    for (file, svg) in &plots {
-        let path = dir.join(file);
-        std::fs::write(&path, svg).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    let runs: Vec<markdown::Run> = results
-        .iter()
-        .map(|r| markdown::Run {
-            run: r.run,
-            analysis: r.analysis.as_ref(),
-            problem: r.problem.as_deref(),
-        })
-        .collect();
-    let files: Vec<&str> = plots.iter().map(|p| p.0).collect();
-    let md = markdown::summary(&name, command.trim(), &runs, &files);
-    let path = dir.join(SUMMARY_FILE);
-    std::fs::write(&path, md).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(results)
-}
-
-/// One run read back: its analysis (report written to `run_k/report/`) and verdict.
-fn read_run(run: u32, dir: PathBuf) -> RunResult {
-    let analysis = analyze::analyze_dir(&dir, &dir.join("report"), (0.0, 10.0));
+/// One run read back: its analysis (`Err` when it could not be read,
+/// analyzed or its report written) and `verify`'s verdict on its logs.
+pub fn judge(run: u32, dir: PathBuf, analysis: Result<Analysis>) -> RunResult {
     let verdict = verify::check_dir(&dir);
     let problem = match (&analysis, &verdict) {
         (Err(e), _) => Some(format!("cannot analyze: {e:#}")),
@@ -257,7 +198,7 @@ fn early_stop(a: &Analysis) -> Option<String> {
 }
 
 /// `drift_runs.svg` (one line per run) and `clock_runs.svg` (one chart per run).
-fn cross_run_plots(results: &[RunResult]) -> Vec<(&'static str, String)> {
+pub fn cross_run_plots(results: &[RunResult]) -> Vec<(&'static str, String)> {
     let analyses: Vec<(u32, &Analysis)> = results
         .iter()
         .filter_map(|r| Some((r.run, r.analysis.as_ref()?)))

@@ -1,7 +1,8 @@
 //! `run`: spawns `current_exe() vm ...` once per VM, collects the addresses
 //! they listen on, hands every VM its peers and one shared start instant,
-//! forwards Ctrl+C / SIGTERM, reaps every child and prints the end-of-run
-//! table. It never reads a logical clock while the run goes on.
+//! forwards Ctrl+C / SIGTERM, reaps every child and says how the run ended
+//! ([`Ended`]); `cmd::run` prints the end-of-run table from the logs. It
+//! never reads a logical clock while the run goes on.
 //!
 //! Each child's stdin is a pipe from the launcher: when the launcher dies,
 //! even by SIGKILL (or `TerminateProcess` on Windows), the pipe closes and
@@ -21,25 +22,23 @@
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
-use std::process::{Child, ChildStdin, Command, ExitCode, ExitStatus, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use rand::RngExt;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 
-use crate::analyze::stats::VmStats;
 use crate::config::{ConfigError, RunConfig};
 use crate::control::{FromVm, Status, ToVm};
 use crate::live;
 use crate::lock::FolderLock;
 use crate::logline;
 use crate::params::{Model, RateSpec, VmConfig};
-use crate::report;
 use crate::text as table;
 
 /// How long an exited VM's status is waited for before its peers are told
@@ -174,13 +173,72 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// Runs a whole simulation; the exit code is 0 only if every VM stopped cleanly.
-pub fn run(cfg: RunConfig) -> Result<ExitCode> {
+/// What a run came to, for its command to report: the end-of-run table
+/// (when [`Ended::table_due`]), the VMs that failed or gave up, the exit
+/// status. What the launcher said on the way (the run line, set-up errors)
+/// is said already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    /// The run folder: its logs.
+    pub logs: PathBuf,
+    /// How many VMs the run had.
+    pub vms: u32,
+    pub how: How,
+    /// The VMs that failed, each with how: `died (killed by signal 9)`,
+    /// `failed (exit code 1)`, `vanished`.
+    pub failed: Vec<(u32, String)>,
+    /// The VMs that gave up on peers, each with its (peer, messages not
+    /// acknowledged).
+    pub lost: Vec<(u32, Vec<(u32, u64)>)>,
+}
+
+/// How a run ended, as far as the launcher could drive it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// Ctrl+C before any VM started (said already); no logs.
+    NotStarted,
+    /// Set-up failed (said already); `usage` when a VM's own usage error
+    /// (exit 2, e.g. a port taken) caused it.
+    SetupFailed { usage: bool },
+    /// The VMs ran to the end (by runtime or by request).
+    Ran,
+    /// Ctrl+C during set-up or while the VMs ticked: they stopped early.
+    Interrupted,
+}
+
+impl Ended {
+    /// Whether an end-of-run table is due: the VMs got past set-up.
+    pub fn table_due(&self) -> bool {
+        matches!(self.how, How::Ran | How::Interrupted)
+    }
+
+    /// The exit status: 0 only if every VM stopped cleanly; 1 when one
+    /// failed or gave up or set-up failed; 2 when set-up failed on a VM's
+    /// usage error; 130 when interrupted.
+    pub fn exit_code(&self) -> u8 {
+        match self.how {
+            How::NotStarted => 130,
+            How::SetupFailed { usage } => {
+                if usage {
+                    2
+                } else {
+                    1
+                }
+            }
+            _ if !self.failed.is_empty() || !self.lost.is_empty() => 1,
+            How::Interrupted => 130,
+            How::Ran => 0,
+        }
+    }
+}
+
+/// Runs a whole simulation and says how it ended.
+pub fn run(cfg: RunConfig) -> Result<Ended> {
     run_labeled(cfg, "")
 }
 
 /// [`run`], with `label` in front of the progress line (e.g. "run 2 of 5: ").
-pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
+pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<Ended> {
     install_interrupt_handler()?;
     let seed = crate::params::seed_or_draw(cfg.model.seed);
     let run_id = format!("{:06x}", rand::rng().random_range(0..0x100_0000u32));
@@ -191,7 +249,13 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
     let _lock = FolderLock::exclusive(&cfg.model.logs, &format!("run {run_id}"))?;
     if interrupted() {
         eprintln!("lamport-sim: interrupted before any VM started");
-        return Ok(ExitCode::from(130));
+        return Ok(Ended {
+            logs: cfg.model.logs.clone(),
+            vms: cfg.vms,
+            how: How::NotStarted,
+            failed: Vec::new(),
+            lost: Vec::new(),
+        });
     }
     let (tx, rx) = std::sync::mpsc::channel();
     if let Ok(mut current) = CURRENT_RUN.lock() {
@@ -257,7 +321,7 @@ pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<ExitCode> {
             span(Some(Instant::now()))
         );
     }
-    finish(&cfg, &vms, outcome)
+    Ok(finish(&cfg, &vms, outcome))
 }
 
 /// The checks of a run before anything is written: raises the open-files
@@ -1108,8 +1172,8 @@ impl Launch<'_> {
     }
 }
 
-/// Prints the table and turns the children's statuses into an exit code.
-fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
+/// Turns the children's statuses into how the run ended.
+fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Ended {
     let interrupted_setup = matches!(outcome, Outcome::Interrupted);
     let failed: Vec<(u32, String)> = vms
         .iter()
@@ -1119,44 +1183,30 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
         .filter(|v| !gave_up(&v.lost, v.status))
         .map(|v| (v.id, describe(v.status)))
         .collect();
-    if let Outcome::SetupFailed(_, phase) = &outcome {
+    let how = match &outcome {
         // A VM's own usage error (exit 2, e.g. a port taken) is the user's.
         // Those come before it listens: once connecting, a VM that gives up
         // (its own --connect-timeout) is a load failure.
-        let usage = *phase == Phase::Bind
-            && vms
-                .iter()
-                .any(|v| v.status.and_then(|s| s.code()) == Some(2));
-        return Ok(ExitCode::from(if usage { 2 } else { 1 }));
-    }
-    match table_of(&cfg.model.logs, cfg.vms) {
-        Ok(t) => print!("{t}"),
-        Err(e) => eprintln!("lamport-sim: no table: {e:#}"),
-    }
-    let lost: Vec<(u32, &[(u32, u64)])> = vms
+        Outcome::SetupFailed(_, phase) => How::SetupFailed {
+            usage: *phase == Phase::Bind
+                && vms
+                    .iter()
+                    .any(|v| v.status.and_then(|s| s.code()) == Some(2)),
+        },
+        Outcome::Interrupted | Outcome::InterruptedRun => How::Interrupted,
+        Outcome::Ran => How::Ran,
+    };
+    let lost = vms
         .iter()
         .filter(|v| gave_up(&v.lost, v.status))
-        .map(|v| (v.id, v.lost.as_slice()))
+        .map(|v| (v.id, v.lost.clone()))
         .collect();
-    if !lost.is_empty() {
-        let mut text = String::new();
-        for line in losses(&lost, &cfg.model.logs.display().to_string()) {
-            text.push_str(&format!("lamport-sim: {line}\n"));
-        }
-        let _ = std::io::stderr().lock().write_all(text.as_bytes());
-    }
-    if !failed.is_empty() {
-        bail!("{}", failures(&failed));
-    }
-    if !lost.is_empty() {
-        return Ok(ExitCode::FAILURE);
-    }
-    match outcome {
-        Outcome::Interrupted | Outcome::InterruptedRun => {
-            eprintln!("lamport-sim: interrupted; every VM stopped cleanly and its log is complete");
-            Ok(ExitCode::from(130))
-        }
-        _ => Ok(ExitCode::SUCCESS),
+    Ended {
+        logs: cfg.model.logs.clone(),
+        vms: cfg.vms,
+        how,
+        failed,
+        lost,
     }
 }
 
@@ -1164,69 +1214,6 @@ fn finish(cfg: &RunConfig, vms: &[Vm], outcome: Outcome) -> Result<ExitCode> {
 /// exited with status 1 (its log is complete; messages may be missing).
 fn gave_up(lost: &[(u32, u64)], status: Option<ExitStatus>) -> bool {
     !lost.is_empty() && status.and_then(|s| s.code()) == Some(1)
-}
-
-/// Most VMs that gave up named one line each; more make one line in all.
-const MAX_LOSS_LINES: usize = 3;
-/// Widest loss line, after the `lamport-sim: ` in front of it.
-const LOSS_WIDTH: usize = table::WIDTH - "lamport-sim: ".len();
-
-/// The lines for the VMs that gave up on peers (VM, its (peer, messages not
-/// acknowledged)), each within [`LOSS_WIDTH`]: `VM 2 gave up on VM 3 (14
-/// messages unacknowledged)`, or one line for many VMs; then where to look.
-fn losses(lost: &[(u32, &[(u32, u64)])], logs: &str) -> Vec<String> {
-    let fit = |long: String, short: String| {
-        if long.chars().count() <= LOSS_WIDTH {
-            long
-        } else {
-            short
-        }
-    };
-    let unacked = |n: u64| match n {
-        1 => "1 message unacknowledged".to_string(),
-        n => format!("{n} messages unacknowledged"),
-    };
-    let mut out: Vec<String> = Vec::new();
-    if lost.len() <= MAX_LOSS_LINES {
-        for (vm, peers) in lost {
-            let mut ids: Vec<u32> = peers.iter().map(|p| p.0).collect();
-            ids.sort_unstable();
-            let n = unacked(peers.iter().map(|p| p.1).sum());
-            out.push(fit(
-                format!("VM {vm} gave up on VM {} ({n})", table::id_list(&ids)),
-                format!("VM {vm} gave up on {} peers ({n})", ids.len()),
-            ));
-        }
-    } else {
-        let mut vms: Vec<u32> = lost.iter().map(|l| l.0).collect();
-        vms.sort_unstable();
-        let n = unacked(lost.iter().flat_map(|l| l.1).map(|p| p.1).sum());
-        out.push(fit(
-            format!("VM {} gave up on peers ({n} in all)", table::id_list(&vms)),
-            format!("{} VMs gave up on peers ({n} in all)", vms.len()),
-        ));
-    }
-    out.push(fit(
-        format!("see what was lost: lamport-sim verify {logs}"),
-        "see what was lost: lamport-sim verify".into(),
-    ));
-    out
-}
-
-/// `VM 1-3, 5 died (killed by signal 9); VM 4 failed (exit code 1)`: one
-/// clause per way of failing, so twelve dead VMs still make a short line.
-fn failures(failed: &[(u32, String)]) -> String {
-    let mut ways: Vec<&str> = failed.iter().map(|f| f.1.as_str()).collect();
-    ways.sort_unstable();
-    ways.dedup();
-    let clauses: Vec<String> = ways
-        .iter()
-        .map(|way| {
-            let ids: Vec<u32> = failed.iter().filter(|f| f.1 == *way).map(|f| f.0).collect();
-            format!("VM {} {way}", table::id_list(&ids))
-        })
-        .collect();
-    clauses.join("; ")
 }
 
 /// True if the child was ended by Ctrl+C: SIGINT on Unix.
@@ -1256,20 +1243,6 @@ fn describe(status: Option<ExitStatus>) -> String {
         Some(code) => format!("failed (exit code {code})"),
         None => "vanished".into(),
     }
-}
-
-fn table_of(dir: &Path, n: u32) -> Result<String> {
-    // analyze's reader: a last line cut short (a full disk) is dropped, not fatal.
-    let (logs, _notes) = crate::run::read::read_logs(dir)?;
-    let rows: Vec<VmStats> = logs
-        .iter()
-        .filter(|(id, _)| *id <= n)
-        .map(|(id, lines)| VmStats {
-            vm: *id,
-            ..VmStats::from_lines(lines)
-        })
-        .collect();
-    Ok(report::text::end_of_run_table(&rows))
 }
 
 #[cfg(test)]
@@ -1350,17 +1323,6 @@ mod tests {
         assert_eq!(
             vm_config(&drawn, 2, 0, 1, "r").rate,
             RateSpec::Draw { min: 2, max: 6 }
-        );
-    }
-
-    #[test]
-    fn failures_are_grouped_by_how_the_vms_failed() {
-        let died = "died (killed by signal 9)".to_string();
-        let mut failed: Vec<(u32, String)> = (1..=12).map(|id| (id, died.clone())).collect();
-        failed[3].1 = "failed (exit code 1)".into();
-        assert_eq!(
-            failures(&failed),
-            "VM 1-3, 5-12 died (killed by signal 9); VM 4 failed (exit code 1)"
         );
     }
 
@@ -1472,42 +1434,5 @@ mod tests {
             not_stopped(&[2], 3),
             "VM 2 of 3 did not stop in time; killing it"
         );
-    }
-
-    #[test]
-    fn losses_name_the_pairs_or_sum_up_within_80_columns() {
-        let two: &[(u32, u64)] = &[(3, 14)];
-        assert_eq!(
-            losses(&[(2, two)], "logs"),
-            [
-                "VM 2 gave up on VM 3 (14 messages unacknowledged)",
-                "see what was lost: lamport-sim verify logs"
-            ]
-        );
-        let many: Vec<(u32, u64)> = (1..=40).map(|p| (p * 2, 1)).collect();
-        let one: &[(u32, u64)] = &[(1, 1)];
-        let l = losses(&[(1, &many), (7, one)], &"/deep".repeat(20));
-        assert_eq!(
-            l,
-            [
-                "VM 1 gave up on 40 peers (40 messages unacknowledged)",
-                "VM 7 gave up on VM 1 (1 message unacknowledged)",
-                "see what was lost: lamport-sim verify"
-            ]
-        );
-        let vms: Vec<(u32, &[(u32, u64)])> = (1..=600).map(|vm| (vm * 2, two)).collect();
-        let l = losses(&vms, "logs");
-        assert_eq!(
-            l[0],
-            "600 VMs gave up on peers (8400 messages unacknowledged in all)"
-        );
-        let l = losses(&vms[..4], "logs");
-        assert_eq!(
-            l[0],
-            "VM 2, 4, 6, 8 gave up on peers (56 messages unacknowledged in all)"
-        );
-        for l in [l, losses(&vms, "logs")].concat() {
-            assert!(l.len() + "lamport-sim: ".len() <= 80, "{l}");
-        }
     }
 }

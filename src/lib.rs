@@ -4,17 +4,22 @@
 //! # Layout
 //!
 //! ```text
-//! cli -> config (params) -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
-//!     -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { stats, causal -> plots, spacetime } -> report | export ; experiment
+//! cmd { run, vm, verify, analyze, experiment, export }   (printing, exit codes, folders)
+//!   -> cli -> config (params) -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
+//!   -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { stats, causal -> plots, spacetime } -> report | export ; experiment
 //! ```
 //!
+//! - [`cmd`]: one file per subcommand (`cmd/run.rs` .. `cmd/export.rs`): reads
+//!   the folders, calls the library, prints, picks the exit code; `main.rs`
+//!   only parses and dispatches. Nothing below prints a result.
 //! - [`cli`]: clap types; their doc comments are `--help`.
 //! - [`config`]: arguments -> checked configurations; errors name the flag.
 //! - [`params`]: the model's parameters as types (`VmConfig`, `Model`,
 //!   `DelayRange`, `RateSpec`, `ConfigError`), shared by `config`, the
 //!   launcher (which hands each VM its `VmConfig` over stdin) and `vm`.
 //! - [`launcher`]: `run`: spawns one `vm` child per VM, hands out addresses
-//!   and the start instant, forwards Ctrl+C, reaps, prints the table.
+//!   and the start instant, forwards Ctrl+C, reaps, returns how the run
+//!   ended (`Ended`; `cmd::run` prints the table).
 //! - [`control`]: the launcher <-> VM line protocol on stdin/stdout.
 //! - [`live`]: the launcher's live view on a terminal, as text.
 //! - [`vm`]: one VM: [`vm::net`] (the net thread, outbound senders), [`vm::queue`]
@@ -33,16 +38,17 @@
 //!   [`analyze::model`] (the model's predictions beside the logs),
 //!   [`analyze::causal`] (happens-before and vector clocks rebuilt from the
 //!   logs, concurrency, staleness; pure),
-//!   `analyze/mod.rs` (reads the folder, writes the report folder).
+//!   `analyze/mod.rs` (reads and analyzes a run folder).
 //! - [`report`]: one file per output format, each returning its bytes:
 //!   [`report::text`] (terminal tables), [`report::csv`], [`report::json`],
 //!   [`report::html`] (CSS in `report.css`), [`report::markdown`] (an
 //!   experiment's summary), [`report::markup`] (`escape_xml`, shared with the SVG).
 //! - [`text`]: terminal tables and prose within 80 columns (launcher, vm,
 //!   verify, report).
-//! - [`experiment`]: batches of runs with a summary.
+//! - [`experiment`]: batches of runs, each judged.
 //! - [`export`]: `export`: a run's events with vector clocks in another
-//!   tool's format, [`export::shiviz`] (text, pure); `export/mod.rs` (IO).
+//!   tool's format, [`export::shiviz`] (text, pure); `export/mod.rs` (the
+//!   runs' text and what to say about it).
 //! - [`theory`]: what the model predicts from the rates and the die alone.
 //! - [`run`]: what a run is to its readers: [`run::layout`] (file and folder
 //!   names), [`run::read`] (the one reader of a run folder),
@@ -57,6 +63,7 @@
 pub mod analyze;
 pub mod bench;
 pub mod cli;
+pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod experiment;

@@ -1,10 +1,12 @@
-//! The `lamport-sim` binary: parses the command line and hands over to the
-//! library. Exit codes: 0 ok, 1 failure, 2 usage.
+//! The `lamport-sim` binary: parses the command line and hands over to its
+//! subcommand in [`lamport_sim::cmd`]; an error is printed here, in one
+//! write. Exit codes: 0 ok, 1 failure, 2 usage.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use lamport_sim::cli::{Cli, Command};
+use lamport_sim::cmd;
 use lamport_sim::config::ConfigError;
 
 fn main() -> ExitCode {
@@ -49,34 +51,14 @@ fn say_err(text: &str) {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None => lamport_sim::launcher::run(lamport_sim::config::run(&cli.run)?),
-        Some(Command::Run(a)) => lamport_sim::launcher::run(lamport_sim::config::run(&a)?),
-        Some(Command::Vm(a)) => {
-            let cfg = if a.control {
-                lamport_sim::vm::config_from_launcher(a.id, &a.listen)?
-            } else {
-                lamport_sim::config::vm(&a)?
-            };
-            // A socket per peer: a VM of 1024 needs more than a shell's usual 1024.
-            let _ = lamport_sim::limits::raise_open_files();
-            let id = cfg.id;
-            lamport_sim::vm::run(cfg).map_err(|e| match e.downcast::<ConfigError>() {
-                Ok(usage) => usage.into(),
-                Err(e) => e.context(format!("vm {id}")),
-            })?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Verify(a)) => lamport_sim::verify::main(&a.dir),
-        Some(Command::Experiment(a)) => lamport_sim::experiment::main(&a),
-        Some(Command::Analyze(a)) => lamport_sim::analyze::main(&a),
-        Some(Command::Export(a)) => lamport_sim::export::main(&a),
-        Some(Command::Completions(a)) => {
-            lamport_sim::manual::to_stdout(|o| lamport_sim::manual::completions(a.shell, o))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(Command::Man) => {
-            lamport_sim::manual::to_stdout(lamport_sim::manual::man)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        None => cmd::run::main(&cli.run),
+        Some(Command::Run(a)) => cmd::run::main(&a),
+        Some(Command::Vm(a)) => cmd::vm::main(&a),
+        Some(Command::Verify(a)) => cmd::verify::main(&a.dir),
+        Some(Command::Experiment(a)) => cmd::experiment::main(&a),
+        Some(Command::Analyze(a)) => cmd::analyze::main(&a),
+        Some(Command::Export(a)) => cmd::export::main(&a),
+        Some(Command::Completions(a)) => cmd::completions(a.shell),
+        Some(Command::Man) => cmd::man(),
     }
 }

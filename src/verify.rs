@@ -3,9 +3,9 @@
 //! owns the rules and their wording; the log format itself belongs to
 //! [`crate::logline`].
 //!
-//! [`check`] is pure (file name and text in, [`Report`] out); [`check_dir`] is
-//! the thin IO edge that reads a run folder, and [`main`] also walks the
-//! `run_<k>` folders of an experiment.
+//! [`check`] is pure (file name and text in, [`Report`] out); [`check_dir`]
+//! reads a run folder through [`crate::run::read`] and checks it. It prints
+//! nothing: `cmd::verify` prints the report and picks the exit code.
 //!
 //! Damage is told before what it breaks: a missing log, a last line cut
 //! short and a log without `stop` are each one [`Cause`], said first, with
@@ -34,7 +34,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
-use std::process::ExitCode;
 
 use crate::logline::{Event, Line, StartInfo, StopReason, format_time};
 use crate::run::{layout, messages, read};
@@ -466,7 +465,7 @@ pub const DOC: &str = "docs/log-format.md";
 /// Each line of `text` broken at spaces to fit in
 /// [`WIDTH`](crate::text::WIDTH) columns; the lines a long one is
 /// broken into are indented by two spaces.
-fn wrap(text: &str) -> String {
+pub fn wrap(text: &str) -> String {
     crate::text::wrap_lines(text, 2)
 }
 
@@ -1437,61 +1436,6 @@ pub fn check_dir(dir: &Path) -> anyhow::Result<Report> {
 
 /// Most violations printed before the rest are only counted.
 pub const SHOWN: usize = 40;
-
-/// `lamport-sim verify DIR`: prints the causes, violations (a screenful, then
-/// a count) and a summary. Exit 0 if every rule holds, 1 on violations, 2 if
-/// DIR is neither a run folder nor an experiment folder. An experiment folder
-/// (`run_<k>` folders and no logs of its own, as `analyze` and `export` take
-/// it) gets one line per run and exits 1 if any run fails.
-pub fn main(dir: &Path) -> anyhow::Result<ExitCode> {
-    if crate::run::layout::is_experiment(dir) {
-        return Ok(main_experiment(dir));
-    }
-    match check_dir(dir) {
-        Ok(report) => {
-            print!("{}", report.render());
-            Ok(exit_code(report.ok()))
-        }
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            Ok(ExitCode::from(2))
-        }
-    }
-}
-
-/// One line per `run_<k>` of the experiment in `dir`, then a verdict.
-fn main_experiment(dir: &Path) -> ExitCode {
-    let runs = crate::run::layout::run_dirs(dir);
-    let mut failed = 0;
-    for (k, run_dir) in &runs {
-        let line = match check_dir(run_dir) {
-            Ok(report) => {
-                failed += usize::from(!report.ok());
-                report.one_line()
-            }
-            Err(e) => {
-                failed += 1;
-                format!("FAILED: {e:#}")
-            }
-        };
-        print!("{}", wrap(&format!("run_{k}: {line}")));
-    }
-    let n = runs.len();
-    if failed == 0 {
-        println!("verify: OK, all {n} runs pass every rule of {DOC}");
-    } else {
-        println!("verify: FAILED: {failed} of {n} runs");
-    }
-    exit_code(failed == 0)
-}
-
-fn exit_code(ok: bool) -> ExitCode {
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
 
 #[cfg(test)]
 mod tests;

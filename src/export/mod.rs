@@ -1,52 +1,44 @@
-//! `lamport-sim export --shiviz [DIR] [-o FILE]`: the IO edge of exporting
-//! a run (or every run of an experiment folder, one labelled section each)
-//! in another tool's format. The formats themselves are pure text
-//! functions, one file each: [`shiviz`].
-//!
-//! Exit codes as `analyze`: 2 when the folder cannot be read or holds no
-//! `machine_*.log`; 1 when a log cannot be parsed, the run has no tick
-//! event, or the file cannot be written.
+//! `export`: a run's events (or every run of an experiment, one labelled
+//! section each) in another tool's format, with the lines that say what was
+//! written. The formats themselves are pure text functions, one file each:
+//! [`shiviz`]. It prints and writes nothing: `cmd::export` reads the
+//! folders, writes the file and prints.
 
 pub mod shiviz;
 
-use std::fs;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-
-use anyhow::{Context, Result, bail};
-
 use crate::analyze::causal::{Receives, VectorClocks};
-use crate::cli::ExportArgs;
 use crate::run::read::RunLogs;
 
 /// Above this many events ShiViz (a browser page) gets slow; we say so.
 const SHIVIZ_COMFORT: usize = 20_000;
 
-/// One run read from disk: its section label (experiments) and its logs.
-struct RunData {
-    label: Option<String>,
-    logs: RunLogs,
-    clocks: VectorClocks,
+/// One run read from disk: its section label (experiments), its logs and
+/// their vector clocks.
+pub struct RunData {
+    pub label: Option<String>,
+    pub logs: RunLogs,
+    pub clocks: VectorClocks,
 }
 
-/// `lamport-sim export`.
-pub fn main(args: &ExportArgs) -> Result<ExitCode> {
-    match export(args) {
-        Ok(()) => Ok(ExitCode::SUCCESS),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            Ok(ExitCode::from(crate::run::read::exit_code(&e)))
+impl RunData {
+    /// The run's logs with their vector clocks rebuilt.
+    pub fn new(label: Option<String>, logs: RunLogs) -> Self {
+        let clocks = VectorClocks::of(&logs);
+        RunData {
+            label,
+            logs,
+            clocks,
         }
     }
 }
 
-fn export(args: &ExportArgs) -> Result<()> {
-    let runs = read_runs(&args.dir)?;
-    let events: usize = runs.iter().map(|r| r.clocks.len()).sum();
-    if events == 0 {
-        bail!("{}: no tick events, nothing to export", args.dir.display());
-    }
+/// How many events the runs hold in all.
+pub fn events(runs: &[RunData]) -> usize {
+    runs.iter().map(|r| r.clocks.len()).sum()
+}
+
+/// The ShiViz text of the runs, one section each.
+pub fn shiviz(runs: &[RunData]) -> String {
     let sections: Vec<shiviz::Run<'_>> = runs
         .iter()
         .map(|r| shiviz::Run {
@@ -55,82 +47,25 @@ fn export(args: &ExportArgs) -> Result<()> {
             clocks: &r.clocks,
         })
         .collect();
-    let text = shiviz::shiviz(&sections);
-    let out = args
-        .output
-        .clone()
-        .unwrap_or_else(|| args.dir.join("shiviz.log"));
-    write_out(&out, &text)?;
-    report(&out, &runs, events);
-    Ok(())
+    shiviz::shiviz(&sections)
 }
 
-/// The run in `dir`, or each `run_k` of an experiment folder, in order.
-fn read_runs(dir: &Path) -> Result<Vec<RunData>> {
-    let dirs: Vec<(Option<String>, PathBuf)> = if crate::run::layout::is_experiment(dir) {
-        let runs = crate::run::layout::run_dirs(dir).into_iter();
-        runs.map(|(k, d)| (Some(format!("run_{k}")), d)).collect()
-    } else {
-        vec![(None, dir.to_path_buf())]
-    };
-    dirs.into_iter()
-        .map(|(label, d)| read_run(label, &d))
-        .collect()
-}
-
-fn read_run(label: Option<String>, dir: &Path) -> Result<RunData> {
-    let (logs, notes) = crate::run::read::read_logs(dir)?;
-    for note in notes {
-        eprintln!("note: {}: {note}", dir.display());
-    }
-    let clocks = VectorClocks::of(&logs);
-    Ok(RunData {
-        label,
-        logs,
-        clocks,
-    })
-}
-
-/// Writes `text` to `out`, or to standard output for `-`.
-fn write_out(out: &Path, text: &str) -> Result<()> {
-    if out == Path::new("-") {
-        let mut stdout = std::io::stdout().lock();
-        return stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush())
-            .context("cannot write to standard output");
-    }
-    fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))
-}
-
-/// One line on what was written and where (on stderr when the file went to
-/// stdout), and notes on receives ShiViz draws no arrow for.
-fn report(out: &Path, runs: &[RunData], events: usize) {
-    let to_stdout = out == Path::new("-");
-    let say = |line: String| {
-        if to_stdout {
-            eprintln!("{line}");
-        } else {
-            println!("{line}");
-        }
-    };
+/// The lines that say what was written to `place` (a file, or "standard
+/// output"): one on the events and arrows, then notes on receives ShiViz
+/// draws no arrow for.
+pub fn said(place: &str, runs: &[RunData]) -> Vec<String> {
+    let events = events(runs);
     let r = runs
         .iter()
         .fold(Receives::default(), |a, r| add(a, r.clocks.receives));
     let runs_word = if runs.len() == 1 { "run" } else { "runs" };
-    let place = if to_stdout {
-        "standard output".to_string()
-    } else {
-        out.display().to_string()
-    };
-    say(format!(
+    let mut lines = vec![format!(
         "shiviz: {events} events, {} arrows ({} {runs_word}) written to {place}; load it on ShiViz's input page (README: ShiViz export)",
         r.matched - r.no_news,
         runs.len(),
-    ));
-    for note in notes(&r, events) {
-        say(format!("note: {note}"));
-    }
+    )];
+    lines.extend(notes(&r, events).into_iter().map(|n| format!("note: {n}")));
+    lines
 }
 
 fn add(a: Receives, b: Receives) -> Receives {
