@@ -32,7 +32,7 @@ use anyhow::{Context, Result, bail};
 use rand::RngExt;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 
-use crate::analyze::{report, stats::VmStats, table};
+use crate::analyze::{per_vm::VmStats, report, table};
 use crate::config::{ConfigError, RunConfig};
 use crate::control::{FromVm, Status, ToVm};
 use crate::live;

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cli -> config (params) -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
-//!     -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { stats, causal -> plots, spacetime, report } | export ; experiment
+//!     -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { per_vm, drift, causal, spacetime::model -> analysis -> plots, spacetime::svg, report } | export ; experiment
 //! ```
 //!
 //! - [`cli`]: clap types; their doc comments are `--help`.
@@ -27,14 +27,17 @@
 //! - [`wire`]: the TCP frame format.
 //! - [`logline`]: the one definition of the log format.
 //! - [`verify`]: checks a run's logs against the rules of `docs/log-format.md`.
-//! - [`analyze`]: `analyze`: [`analyze::stats`] (per-VM and cross-VM figures
-//!   and the plotted series, pure; also the launcher's table figures),
-//!   [`analyze::plots`] and [`analyze::spacetime`] (SVG as text),
+//! - [`analyze`]: `analyze`, one question per file, pure:
+//!   [`analyze::analysis`] (the [`analyze::Analysis`] of a run and its notes),
+//!   [`analyze::distributions`] (the one percentile), [`analyze::per_vm`]
+//!   (per-VM figures and series, latencies; also the launcher's table
+//!   figures), [`analyze::drift`], [`analyze::spacetime`] (`model`, `svg`),
+//!   [`analyze::plots`] (SVG as text),
 //!   [`analyze::report`] (tables, CSV, JSON, HTML as text),
 //!   [`analyze::table`] (terminal tables and prose within 80 columns),
 //!   [`analyze::model`] (the model's predictions beside the logs),
-//!   [`analyze::causal`] (happens-before and vector clocks rebuilt from the
-//!   logs, concurrency, staleness; pure),
+//!   [`analyze::causal`] (happens-before rebuilt from the logs: `vclock`,
+//!   `pairs` for concurrency, `staleness`),
 //!   `analyze/mod.rs` (reads the folder, writes the report folder).
 //! - [`experiment`]: batches of runs with a summary.
 //! - [`export`]: `export`: a run's events with vector clocks in another

@@ -1,5 +1,5 @@
 //! `lamport-sim analyze`: reads a run folder through [`crate::run::read`], computes
-//! the figures ([`stats`]), draws the charts ([`plots`], [`spacetime`]) and
+//! the figures ([`analysis`]), draws the charts ([`plots`], [`spacetime`]) and
 //! writes them with the tables ([`report`]) into the report folder. This file
 //! is the command's IO edge; everything it calls is pure.
 //!
@@ -8,13 +8,17 @@
 //! parsed or the report cannot be written. A log whose last line is cut
 //! short (a VM killed mid-write) is analyzed without that line, with a note.
 
+pub mod analysis;
 pub mod causal;
 pub mod distributions;
+pub mod drift;
+#[cfg(test)]
+mod fixtures;
 pub mod model;
+pub mod per_vm;
 pub mod plots;
 pub mod report;
 pub mod spacetime;
-pub mod stats;
 pub mod table;
 
 use std::fs;
@@ -25,7 +29,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::AnalyzeArgs;
 use crate::run::{layout, read};
-pub use stats::Analysis;
+pub use analysis::Analysis;
 
 /// `lamport-sim analyze [DIR] [--out DIR] [--window START..END]`: prints the
 /// per-VM tables and writes the report folder.
@@ -78,7 +82,7 @@ fn report_dir(args: &AnalyzeArgs) -> PathBuf {
 /// missing); `window` is the space-time diagram's, in seconds from the start.
 pub fn analyze_dir(dir: &Path, out: &Path, window: (f64, f64)) -> Result<Analysis> {
     let (logs, read_notes) = read::read_logs(dir)?;
-    let mut analysis = stats::analyze(&logs, window);
+    let mut analysis = analysis::analyze(&logs, window);
     analysis.notes.splice(0..0, read_notes);
     write_report(&analysis, out)?;
     Ok(analysis)

@@ -5,9 +5,12 @@
 
 use std::fmt::Write as _;
 
-use super::causal::{Causal, Stale};
+use super::analysis::Analysis;
+use super::causal::Causal;
+use super::causal::staleness::Stale;
+use super::distributions::Dist;
+use super::per_vm::VmStats;
 use super::plots::Plot;
-use super::stats::{Analysis, Dist, VmStats};
 use super::table::{self, col, under, word};
 use crate::logline::format_time;
 
@@ -858,7 +861,7 @@ fn stale_cells(first: String, st: &Stale) -> Vec<String> {
 }
 
 /// Row i, column j: i's knowledge of j as `mean / max events, mean age s`.
-fn staleness_matrix(c: &Causal, s: &super::causal::Staleness) -> String {
+fn staleness_matrix(c: &Causal, s: &super::causal::staleness::Staleness) -> String {
     let head: Vec<String> = std::iter::once("VM i knows of VM j".to_string())
         .chain(c.vms.iter().map(|j| format!("VM {j}")))
         .collect();
@@ -910,7 +913,7 @@ fn files_html(files: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::stats::Drift;
+    use crate::analyze::drift::Drift;
     use crate::logline::StopReason;
 
     fn analysis() -> Analysis {
@@ -1024,7 +1027,7 @@ mod tests {
         let mut h = crate::testkit::History::new(n);
         h.internal(1, 0).send(1, &[2], 100).internal(2, 150);
         h.receive(2, 1, 300).internal(n, 400);
-        crate::analyze::stats::analyze(&h.logs(500), (0.0, 10.0))
+        crate::analyze::analysis::analyze(&h.logs(500), (0.0, 10.0))
     }
 
     #[test]

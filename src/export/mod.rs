@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
-use crate::analyze::causal::{Receives, VectorClocks};
+use crate::analyze::causal::vclock::{Receives, VectorClocks};
 use crate::cli::ExportArgs;
 use crate::run::read::RunLogs;
 
