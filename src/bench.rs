@@ -9,7 +9,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::analyze::distributions::percentile;
-use crate::analyze::stats::latencies_ms;
+use crate::analyze::per_vm::latencies_ms;
 use crate::logline::{Event, Line, StartInfo};
 use crate::params;
 use crate::run::messages::Index;

@@ -211,7 +211,7 @@ pub fn cross_run_plots(results: &[RunResult]) -> Vec<(&'static str, String)> {
         .filter_map(|(k, a)| {
             Some((
                 format!("run {k}"),
-                analyze::stats::as_f64(&a.drift.as_ref()?.series),
+                analyze::per_vm::as_f64(&a.drift.as_ref()?.series),
             ))
         })
         .collect();
@@ -284,7 +284,7 @@ mod tests {
 
     #[test]
     fn early_stops_are_named() {
-        use crate::analyze::stats::VmStats;
+        use crate::analyze::per_vm::VmStats;
         let vm = |id, stop| VmStats {
             vm: id,
             stop,

@@ -6,7 +6,7 @@
 //! ```text
 //! cmd { run, vm, verify, analyze, experiment, export }   (printing, exit codes, folders)
 //!   -> cli -> config (params) -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
-//!   -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { stats, causal -> plots, spacetime } -> report | export ; experiment
+//!   -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { per_vm, drift, causal, spacetime::model -> analysis -> plots, spacetime::svg } -> report | export ; experiment
 //! ```
 //!
 //! - [`cmd`]: one file per subcommand (`cmd/run.rs` .. `cmd/export.rs`): reads
@@ -32,12 +32,15 @@
 //! - [`wire`]: the TCP frame format.
 //! - [`logline`]: the one definition of the log format.
 //! - [`verify`]: checks a run's logs against the rules of `docs/log-format.md`.
-//! - [`analyze`]: `analyze`: [`analyze::stats`] (per-VM and cross-VM figures
-//!   and the plotted series, pure; also the launcher's table figures),
-//!   [`analyze::plots`] and [`analyze::spacetime`] (SVG as text),
+//! - [`analyze`]: `analyze`, one question per file, pure:
+//!   [`analyze::analysis`] (the [`analyze::Analysis`] of a run and its notes),
+//!   [`analyze::distributions`] (the one percentile), [`analyze::per_vm`]
+//!   (per-VM figures and series, latencies; also the launcher's table
+//!   figures), [`analyze::drift`], [`analyze::spacetime`] (`model`, `svg`),
+//!   [`analyze::plots`] (SVG as text),
 //!   [`analyze::model`] (the model's predictions beside the logs),
-//!   [`analyze::causal`] (happens-before and vector clocks rebuilt from the
-//!   logs, concurrency, staleness; pure),
+//!   [`analyze::causal`] (happens-before rebuilt from the logs: `vclock`,
+//!   `pairs` for concurrency, `staleness`),
 //!   `analyze/mod.rs` (reads and analyzes a run folder).
 //! - [`report`]: one file per output format, each returning its bytes:
 //!   [`report::text`] (terminal tables), [`report::csv`], [`report::json`],

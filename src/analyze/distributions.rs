@@ -1,5 +1,5 @@
 //! Distributions of figures: the one nearest-rank percentile, and [`Dist`]
-//! (mean, p95, max) built on it. Used by the analysis (`stats`) and by the
+//! (mean, p95, max) built on it. Used by the per-VM figures (`per_vm`) and by the
 //! benchmark figures (`bench`). Pure functions, no IO.
 
 /// The 1-based nearest rank of the `percent`-th percentile of `n` values:

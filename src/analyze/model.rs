@@ -2,7 +2,7 @@
 //! show, VM by VM: arrival rate, share of ticks that receive, queue growth and
 //! mean clock jump. Pure: an [`Analysis`] in, rows out.
 
-use super::stats::Analysis;
+use super::analysis::Analysis;
 use crate::theory;
 
 /// Predicted and measured figures of one VM.
@@ -104,7 +104,8 @@ pub fn pair((p, m): (f64, Option<f64>), digits: usize, scale: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::stats::{Dist, VmStats};
+    use crate::analyze::distributions::Dist;
+    use crate::analyze::per_vm::VmStats;
 
     fn vm(id: u32, rate: u32, ticks: u64, receives: u64, pending: u64, jump: f64) -> VmStats {
         VmStats {

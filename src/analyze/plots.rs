@@ -11,7 +11,9 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::stats::{Analysis, Drift, VmSeries, VmStats, as_f64};
+use super::analysis::Analysis;
+use super::drift::Drift;
+use super::per_vm::{VmSeries, VmStats, as_f64};
 
 /// A named line: (x, y) points in x order.
 pub type Series = (String, Vec<(f64, f64)>);
@@ -487,7 +489,7 @@ pub fn all(a: &Analysis) -> Vec<Plot> {
         add("staleness.svg", t, ABOUT_STALENESS, svg);
     }
     let t = format!("Space-time diagram{run}");
-    let svg = super::spacetime::diagram(&a.space_time, &a.vms);
+    let svg = super::spacetime::svg::diagram(&a.space_time, &a.vms);
     add("spacetime.svg", t, ABOUT_SPACETIME, svg);
     plots
 }
@@ -623,7 +625,7 @@ mod tests {
     fn staleness_has_a_line_per_vm() {
         let mut h = crate::testkit::History::new(3);
         h.send(1, &[2], 0).receive(2, 1, 150).internal(3, 250);
-        let a = crate::analyze::stats::analyze(&h.logs(400), (0.0, 10.0));
+        let a = crate::analyze::analysis::analyze(&h.logs(400), (0.0, 10.0));
         let plot = all(&a)
             .into_iter()
             .find(|p| p.file == "staleness.svg")

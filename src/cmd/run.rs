@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-use crate::analyze::stats::VmStats;
+use crate::analyze::per_vm::VmStats;
 use crate::cli::RunArgs;
 use crate::launcher::{self, Ended};
 use crate::report;

@@ -6,7 +6,7 @@
 
 pub mod shiviz;
 
-use crate::analyze::causal::{Receives, VectorClocks};
+use crate::analyze::causal::vclock::{Receives, VectorClocks};
 use crate::run::read::RunLogs;
 
 /// Above this many events ShiViz (a browser page) gets slow; we say so.

@@ -22,7 +22,7 @@
 
 use std::fmt::Write as _;
 
-use crate::analyze::causal::VectorClocks;
+use crate::analyze::causal::vclock::VectorClocks;
 use crate::logline::{Event, Line, format_time};
 
 /// The parser regular expression (line 1 of the file).

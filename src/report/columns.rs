@@ -2,8 +2,11 @@
 //! `summary.json`: one [`Cell`] per figure of a VM, named in snake_case with
 //! its unit, and the number form both files write.
 
-use crate::analyze::causal::{Causal, Stale};
-use crate::analyze::stats::{Analysis, Dist, VmStats};
+use crate::analyze::Analysis;
+use crate::analyze::causal::Causal;
+use crate::analyze::causal::staleness::Stale;
+use crate::analyze::distributions::Dist;
+use crate::analyze::per_vm::VmStats;
 
 use super::text::stop_word;
 

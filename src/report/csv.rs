@@ -2,7 +2,7 @@
 //! [`columns`](super::columns::columns).
 
 use super::columns::{Cell, columns, number};
-use crate::analyze::stats::Analysis;
+use crate::analyze::Analysis;
 
 /// `summary.csv`: a header and one row per VM.
 pub fn summary(a: &Analysis) -> String {

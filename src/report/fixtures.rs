@@ -1,7 +1,10 @@
 //! Analyses the format tests share: a hand-made one, one of a real small
 //! history, and a wide one.
 
-use crate::analyze::stats::{Analysis, Dist, Drift, VmStats};
+use crate::analyze::Analysis;
+use crate::analyze::distributions::Dist;
+use crate::analyze::drift::Drift;
+use crate::analyze::per_vm::VmStats;
 use crate::logline::StopReason;
 
 /// Two VMs: VM 1 with figures, VM 2 without (and no stop line); a run id
@@ -51,7 +54,7 @@ pub fn causal_analysis(n: u32) -> Analysis {
     let mut h = crate::testkit::History::new(n);
     h.internal(1, 0).send(1, &[2], 100).internal(2, 150);
     h.receive(2, 1, 300).internal(n, 400);
-    crate::analyze::stats::analyze(&h.logs(500), (0.0, 10.0))
+    crate::analyze::analysis::analyze(&h.logs(500), (0.0, 10.0))
 }
 
 /// `n` VMs with figures as wide as a long fast run gives (a 10-minute run

@@ -7,9 +7,12 @@ use std::fmt::Write as _;
 use super::columns::MATRIX_MAX_VMS;
 use super::markup::escape_xml;
 use super::text::{causal_facts, num, stale_cells};
-use crate::analyze::causal::{Causal, Staleness};
+use crate::analyze::Analysis;
+use crate::analyze::causal::Causal;
+use crate::analyze::causal::staleness::Staleness;
+use crate::analyze::distributions::Dist;
+use crate::analyze::per_vm::VmStats;
 use crate::analyze::plots::Plot;
-use crate::analyze::stats::{Analysis, Dist, VmStats};
 use crate::logline::format_time;
 
 /// The page's style sheet.

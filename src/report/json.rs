@@ -12,8 +12,10 @@ use serde::ser::{SerializeMap, Serializer};
 use serde_json::ser::Formatter;
 
 use super::columns::{Cell, MATRIX_MAX_VMS, columns, rounded};
-use crate::analyze::causal::{Causal, Stale};
-use crate::analyze::stats::{Analysis, VmStats};
+use crate::analyze::Analysis;
+use crate::analyze::causal::Causal;
+use crate::analyze::causal::staleness::Stale;
+use crate::analyze::per_vm::VmStats;
 
 /// `summary.json`: `[`, one object per VM per line, `]`.
 pub fn summary(a: &Analysis) -> Result<String, serde_json::Error> {

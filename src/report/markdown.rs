@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use super::text::stop_word;
+use crate::analyze::Analysis;
 use crate::analyze::model;
-use crate::analyze::stats::Analysis;
 
 /// One run of an experiment as the summary shows it.
 #[derive(Debug, Clone, Copy)]

@@ -6,8 +6,11 @@
 
 use std::fmt::Write as _;
 
-use crate::analyze::causal::{Causal, Stale};
-use crate::analyze::stats::{Analysis, Dist, VmStats};
+use crate::analyze::Analysis;
+use crate::analyze::causal::Causal;
+use crate::analyze::causal::staleness::Stale;
+use crate::analyze::distributions::Dist;
+use crate::analyze::per_vm::VmStats;
 use crate::text::{self, col, under, word};
 
 /// The launcher's end-of-run table, one row per VM.

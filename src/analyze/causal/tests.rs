@@ -1,3 +1,4 @@
+use super::staleness::StaleSum;
 use super::*;
 use std::collections::HashMap;
 

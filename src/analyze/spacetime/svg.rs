@@ -6,7 +6,8 @@
 
 use std::fmt::Write as _;
 
-use super::stats::{Kind, Mark, SpaceTime, VmStats};
+use super::model::{Kind, Mark, SpaceTime};
+use crate::analyze::per_vm::VmStats;
 use crate::report::markup::escape_xml;
 
 const LEFT: f64 = 100.0;
@@ -287,7 +288,7 @@ fn footer(g: &Geometry, st: &SpaceTime, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::stats::Arrow;
+    use crate::analyze::spacetime::model::Arrow;
 
     fn mark(vm: u32, t: f64, kind: Kind, clock: u64) -> Mark {
         Mark { vm, t, kind, clock }
