@@ -6,7 +6,7 @@
 //! ```text
 //! cmd { run, vm, verify, analyze, experiment, export }   (printing, exit codes, folders)
 //!   -> cli -> config (params) -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
-//!   -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { per_vm, drift, causal, spacetime::model -> analysis -> plots, spacetime::svg } -> report | export ; experiment
+//!   -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { per_vm, drift, causal, spacetime::model -> Analysis -> plots, spacetime::svg } -> report | export ; experiment
 //! ```
 //!
 //! - [`cmd`]: one file per subcommand (`cmd/run.rs` .. `cmd/export.rs`): reads
@@ -33,7 +33,6 @@
 //! - [`logline`]: the one definition of the log format.
 //! - [`verify`]: checks a run's logs against the rules of `docs/log-format.md`.
 //! - [`analyze`]: `analyze`, one question per file, pure:
-//!   [`analyze::analysis`] (the [`analyze::Analysis`] of a run and its notes),
 //!   [`analyze::distributions`] (the one percentile), [`analyze::per_vm`]
 //!   (per-VM figures and series, latencies; also the launcher's table
 //!   figures), [`analyze::drift`], [`analyze::spacetime`] (`model`, `svg`),
@@ -41,7 +40,8 @@
 //!   [`analyze::model`] (the model's predictions beside the logs),
 //!   [`analyze::causal`] (happens-before rebuilt from the logs: `vclock`,
 //!   `pairs` for concurrency, `staleness`),
-//!   `analyze/mod.rs` (reads and analyzes a run folder).
+//!   `analyze/mod.rs` (the [`analyze::Analysis`] of a run and its notes,
+//!   and reading a run folder to make it).
 //! - [`report`]: one file per output format, each returning its bytes:
 //!   [`report::text`] (terminal tables), [`report::csv`], [`report::json`],
 //!   [`report::html`] (CSS in `report.css`), [`report::markdown`] (an

@@ -2,7 +2,7 @@
 //! show, VM by VM: arrival rate, share of ticks that receive, queue growth and
 //! mean clock jump. Pure: an [`Analysis`] in, rows out.
 
-use super::analysis::Analysis;
+use super::Analysis;
 use crate::theory;
 
 /// Predicted and measured figures of one VM.

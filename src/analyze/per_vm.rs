@@ -53,11 +53,11 @@ pub struct VmStats {
     pub queue_nonempty_share: Option<f64>,
     /// Time its received messages waited on its queue (`wait_us`), ms.
     pub wait_ms: Option<Dist>,
-    /// Send-to-arrival time of its received messages, ms (filled by [`super::analysis::analyze`]).
+    /// Send-to-arrival time of its received messages, ms (filled by [`super::analyze`]).
     pub latency_ms: Option<Dist>,
-    /// Receives whose send is not in the sender's log (filled by [`super::analysis::analyze`]).
+    /// Receives whose send is not in the sender's log (filled by [`super::analyze`]).
     pub latency_unmatched: u64,
-    /// Mean clock lag behind the fastest VM on the drift grid (filled by [`super::analysis::analyze`]).
+    /// Mean clock lag behind the fastest VM on the drift grid (filled by [`super::analyze`]).
     pub lag_mean: Option<f64>,
 }
 

@@ -11,7 +11,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::analysis::Analysis;
+use super::Analysis;
 use super::drift::Drift;
 use super::per_vm::{VmSeries, VmStats, as_f64};
 
@@ -625,7 +625,7 @@ mod tests {
     fn staleness_has_a_line_per_vm() {
         let mut h = crate::testkit::History::new(3);
         h.send(1, &[2], 0).receive(2, 1, 150).internal(3, 250);
-        let a = crate::analyze::analysis::analyze(&h.logs(400), (0.0, 10.0));
+        let a = crate::analyze::analyze(&h.logs(400), (0.0, 10.0));
         let plot = all(&a)
             .into_iter()
             .find(|p| p.file == "staleness.svg")

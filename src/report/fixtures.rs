@@ -54,7 +54,7 @@ pub fn causal_analysis(n: u32) -> Analysis {
     let mut h = crate::testkit::History::new(n);
     h.internal(1, 0).send(1, &[2], 100).internal(2, 150);
     h.receive(2, 1, 300).internal(n, 400);
-    crate::analyze::analysis::analyze(&h.logs(500), (0.0, 10.0))
+    crate::analyze::analyze(&h.logs(500), (0.0, 10.0))
 }
 
 /// `n` VMs with figures as wide as a long fast run gives (a 10-minute run
