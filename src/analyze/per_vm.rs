@@ -2,7 +2,7 @@
 //! the launcher's end-of-run table shows), its series over wall time for the
 //! plots ([`VmSeries`]), and the latency of its receives matched to the
 //! sender's log ([`latencies_ms`]). Pure functions over parsed lines, no IO.
-//! Times and jumps are as defined in [`super::analysis`].
+//! Times and jumps are as defined in [`super`] (the module doc).
 
 use std::collections::BTreeMap;
 
