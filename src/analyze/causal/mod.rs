@@ -32,6 +32,7 @@ use vclock::{Receives, VectorClocks};
 
 use crate::analyze::drift::GRID_STEP_S;
 use crate::logline::Line;
+use crate::run::messages::Index;
 
 /// Everything `analyze` reports about happens-before in one run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,7 +51,17 @@ pub struct Causal {
 /// The happens-before figures of `logs`, staleness on the grid from
 /// `start_us` to `end_us` (the drift grid); `None` without tick events.
 pub fn analyze(logs: &[(u32, Vec<Line>)], start_us: i64, end_us: Option<i64>) -> Option<Causal> {
-    let vc = VectorClocks::of(logs);
+    analyze_matched(logs, &Index::of(logs), start_us, end_us)
+}
+
+/// [`analyze`] with the run's sends already indexed.
+pub fn analyze_matched(
+    logs: &[(u32, Vec<Line>)],
+    index: &Index,
+    start_us: i64,
+    end_us: Option<i64>,
+) -> Option<Causal> {
+    let vc = VectorClocks::matched(logs, index);
     if vc.is_empty() {
         return None;
     }

@@ -50,7 +50,13 @@ struct Tick {
 impl VectorClocks {
     /// The clocks of the tick events of `logs` (VM id, its lines).
     pub fn of(logs: &[(u32, Vec<Line>)]) -> VectorClocks {
-        let (ticks, unmatched) = tick_events(logs);
+        VectorClocks::matched(logs, &Index::of(logs))
+    }
+
+    /// [`VectorClocks::of`] with the run's sends already indexed (`analyze`
+    /// builds the index once for all its figures).
+    pub fn matched(logs: &[(u32, Vec<Line>)], index: &Index) -> VectorClocks {
+        let (ticks, unmatched) = tick_events(logs, index);
         let mut b = Builder::new(&ticks);
         b.run();
         let mut vc = b.finish(&ticks);
@@ -93,13 +99,12 @@ impl VectorClocks {
 /// Each VM's tick events with their receives' sends resolved, and how many
 /// receives named no delivered message (no such send, or not addressed to
 /// the receiver).
-fn tick_events(logs: &[(u32, Vec<Line>)]) -> (Vec<Vec<Tick>>, u64) {
-    let index = Index::of(logs);
+fn tick_events(logs: &[(u32, Vec<Line>)], index: &Index) -> (Vec<Vec<Tick>>, u64) {
     let mut unmatched = 0;
     let ticks = logs
         .iter()
         .map(|(id, lines)| {
-            let ticks = lines.iter().filter_map(|l| tick_of(*id, l, &index));
+            let ticks = lines.iter().filter_map(|l| tick_of(*id, l, index));
             ticks
                 .inspect(|(_, missing)| unmatched += u64::from(*missing))
                 .map(|(t, _)| t)
