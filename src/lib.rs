@@ -28,7 +28,8 @@
 //!   [`vm::mailbox`] (control news for the tick loop), `vm/setup.rs`
 //!   (listener, secret, peers, set-up), `vm/tick.rs` (the tick loop and its
 //!   deadlines), `vm/peers.rs` (one `Peer` per peer), `vm/stop.rs` (the stop
-//!   protocol), `vm/mod.rs` (the wiring, threads).
+//!   protocol), `vm/state.rs` (the `Vm` they act on), `vm/mod.rs` (the
+//!   wiring, threads).
 //! - [`wire`]: the TCP frame format.
 //! - [`logline`]: the one definition of the log format.
 //! - [`verify`]: checks a run's logs against the rules of `docs/log-format.md`.

@@ -14,8 +14,11 @@
 //! the secret, the peers, set-up until every link is up), `tick` (every
 //! tick on its deadline, control news between ticks), `peers` (one `Peer`
 //! per peer: linked, its break logged, given up on), `stop` (the stop
-//! protocol and the logs of a failed set-up). This file wires them: [`run`]
-//! and the `Vm` they share.
+//! protocol and the logs of a failed set-up), all `impl Vm` blocks over the
+//! state in `state` (the `Vm` they share, the news `Ctl`, the `start` line);
+//! `status` is what the VM tells the launcher on stdout. This file wires
+//! them: [`run`]. No part imports this file, and none imports another in a
+//! circle (`tests/crosscheck/imports.py`).
 
 /// `eprintln!` in one write. std's `eprintln!` may write a line in several
 /// pieces, so the lines of VMs sharing the launcher's stderr interleaved
@@ -38,6 +41,7 @@ pub mod net;
 mod peers;
 pub mod queue;
 mod setup;
+mod state;
 pub mod status;
 pub mod step;
 mod stop;
@@ -49,43 +53,21 @@ pub use setup::config_from_launcher;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::control::ToVm;
-use crate::logline::{StartInfo, StopReason};
+use crate::logline::StopReason;
 use crate::params::{self, ConfigError, VmConfig};
 use auth::Secret;
-use clock::Clock;
 use log::LogWriter;
 use mailbox::Mailbox;
-use net::{Inbound, NetEvent, NetHandle, Warner};
-use peers::Peer;
-use queue::NetQueue;
+use net::{Inbound, Warner};
 use setup::{
-    peers, resolve_peers, say_line, secret_by_hand, seed_hint, start_info, stopped_before_peers,
-    tighten_timer_slack,
+    peers, resolve_peers, secret_by_hand, seed_hint, stopped_before_peers, tighten_timer_slack,
 };
-
-/// How often a VM under a live view reports its figures.
-pub const STATUS_EVERY: Duration = Duration::from_millis(250);
-
-/// The VM's control mailbox, shared by everyone who sends it news.
-pub type Ctls = Arc<Mailbox<Ctl>>;
-
-/// News for the VM's main thread.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ctl {
-    Net(NetEvent),
-    Launcher(ToVm),
-    /// Ctrl+C, SIGTERM, or the launcher's stdin closed.
-    Stop(StopReason),
-    /// The launcher is gone (its end of stdin closed): nobody relays goodbyes.
-    Orphaned,
-}
+use state::{Ctl, Ctls, Parts, Vm};
 
 /// The RNG of VM `id` in a run with `seed`: each VM its own stream.
 pub fn vm_rng(seed: u64, id: u32) -> StdRng {
@@ -166,7 +148,10 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         instance: rand::rng().random(),
         peers: peers.clone(),
         queue: queue_tx,
-        events: Arc::clone(&ctl),
+        events: {
+            let ctl = Arc::clone(&ctl);
+            Box::new(move |event| ctl.send(Ctl::Net(event)))
+        },
         warner: Arc::clone(&warner),
         max_queue: cfg.model.max_queue,
         stopping: Arc::clone(&stopping),
@@ -197,85 +182,6 @@ pub fn run(cfg: VmConfig) -> Result<()> {
     match started {
         Ok(t0) => vm.run_ticks(t0),
         Err(reason) => vm.abort_setup(reason),
-    }
-}
-
-/// What [`Vm::new`] is made of, besides the configuration.
-struct Parts {
-    rate: u32,
-    seed: u64,
-    rng: StdRng,
-    log: LogWriter,
-    queue: NetQueue,
-    ctl_rx: Ctls,
-    net: NetHandle,
-    warner: Arc<Warner>,
-    stopping: Arc<AtomicBool>,
-}
-
-/// A running VM: everything the tick loop owns.
-struct Vm {
-    id: u32,
-    start: StartInfo,
-    /// Per peer, sorted by id (positions are the net thread's too).
-    peers: Vec<Peer>,
-    rate: u32,
-    runtime: Duration,
-    clock: Clock,
-    rng: StdRng,
-    ticks: u64,
-    log: LogWriter,
-    queue: NetQueue,
-    ctl_rx: Ctls,
-    /// The links, through the net thread.
-    net: NetHandle,
-    /// Shared with the net thread: set when the stop protocol begins.
-    stopping: Arc<AtomicBool>,
-    /// Stopping: the net thread says every link is done or given up.
-    all_done: bool,
-    /// The `start` line is in the log (lines about links wait for it).
-    start_logged: bool,
-    warner: Arc<Warner>,
-    /// Under a live view: when the next [`Status`] line is due, and where it goes.
-    next_status: Option<Instant>,
-    status: Option<Arc<status::StatusSlot>>,
-    /// Started with `--live`.
-    live: bool,
-    /// Events so far, by kind: sends, receives, internals.
-    counts: [u64; 3],
-    /// Started by hand (not under the launcher): it talks on stderr.
-    by_hand: bool,
-    /// Under the launcher.
-    control: bool,
-}
-
-impl Vm {
-    fn new(cfg: &VmConfig, peers: &[(u32, String)], parts: Parts) -> Vm {
-        let ids: Vec<u32> = peers.iter().map(|p| p.0).collect();
-        Vm {
-            id: cfg.id,
-            start: start_info(cfg, &ids, parts.rate, parts.seed),
-            peers: ids.iter().copied().map(Peer::new).collect(),
-            rate: parts.rate,
-            runtime: cfg.model.runtime,
-            clock: Clock::default(),
-            rng: parts.rng,
-            ticks: 0,
-            log: parts.log,
-            queue: parts.queue,
-            ctl_rx: parts.ctl_rx,
-            net: parts.net,
-            stopping: parts.stopping,
-            all_done: false,
-            start_logged: false,
-            warner: parts.warner,
-            next_status: None,
-            status: None,
-            live: cfg.live,
-            counts: [0; 3],
-            by_hand: !cfg.control,
-            control: cfg.control,
-        }
     }
 }
 

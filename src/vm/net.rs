@@ -38,7 +38,6 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::sync::mpsc::{Receiver, Sender};
 
-use super::Ctl;
 use super::auth::{self, Secret, Side, Transcript};
 use super::link::{Arrival, Incoming, Msg, Outgoing};
 use super::queue::{DelayLine, QueueTx, Queued};
@@ -341,7 +340,7 @@ pub struct Inbound {
     /// Sorted (peer id, address): this VM dials the peers with higher ids.
     pub peers: Vec<(u32, String)>,
     pub queue: QueueTx,
-    pub events: super::Ctls,
+    pub events: Box<dyn Fn(NetEvent) + Send>,
     pub warner: Arc<Warner>,
     /// The net thread stops reading while the VM holds this many messages.
     pub max_queue: usize,
@@ -1886,7 +1885,7 @@ impl Net {
     }
 
     fn tell(&self, event: NetEvent) {
-        self.ctx.events.send(Ctl::Net(event));
+        (self.ctx.events)(event);
     }
 
     fn pos(&self, id: u32) -> Option<usize> {

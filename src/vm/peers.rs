@@ -1,10 +1,5 @@
 //! What the VM knows of each peer: one [`Peer`] per peer.
 
-use anyhow::Result;
-
-use super::Vm;
-use crate::logline::Event;
-
 /// One peer, as the tick loop sees it (its link itself is the net thread's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Peer {
@@ -25,35 +20,6 @@ impl Peer {
             down_logged: false,
             lost: false,
         }
-    }
-}
-
-impl Vm {
-    /// How many links have been up.
-    pub(super) fn links_up(&self) -> usize {
-        self.peers.iter().filter(|p| p.linked).count()
-    }
-
-    pub(super) fn pos(&self, peer: u32) -> Option<usize> {
-        self.peers.binary_search_by_key(&peer, |p| p.id).ok()
-    }
-
-    /// Logs `peer_lost` once.
-    pub(super) fn lose(&mut self, pos: usize, why: &str) -> Result<()> {
-        if !self.peers[pos].lost {
-            self.peers[pos].lost = true;
-            self.warner.warn(
-                "lost peer",
-                &format!("gave up on VM {}: {why}", self.peers[pos].id),
-            );
-            // Lost during set-up: logged right after `start`, which comes first.
-            if self.start_logged {
-                self.log.write(&Event::PeerLost {
-                    peer: self.peers[pos].id,
-                })?;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Start-up: the configuration (from the launcher or by hand), the secret,
 //! the peers, and set-up until every link is up and the VM may tick.
 
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::net::{TcpListener, ToSocketAddrs};
 use std::sync::Arc;
 use std::thread;
@@ -11,9 +11,10 @@ use anyhow::{Context, Result};
 
 use super::auth::Secret;
 use super::log::LogWriter;
-use super::{Ctl, Ctls, Vm};
+use super::state::{Ctl, Ctls, Vm, start_info};
+use super::status::say;
 use crate::control::{FromVm, ToVm};
-use crate::logline::{self, Event, StartInfo, StopReason};
+use crate::logline::{self, Event, StopReason};
 use crate::params::{ConfigError, VmConfig};
 
 /// How often a VM under the launcher says how many links are up during set-up.
@@ -84,19 +85,6 @@ pub(super) fn stopped_before_peers(
         reason,
     })?;
     log.flush()
-}
-
-pub(super) fn start_info(cfg: &VmConfig, peers: &[u32], rate: u32, seed: u64) -> StartInfo {
-    StartInfo {
-        rate,
-        event_range: cfg.model.event_range,
-        seed,
-        peers: peers.to_vec(),
-        run: cfg.run.clone(),
-        runtime_us: Some(cfg.model.runtime.as_micros() as u64),
-        start_at_us: None,
-        delay_us: cfg.model.delay.map(|d| (d.min_us, d.max_us)),
-    }
 }
 
 /// A by-hand VM that drew its own seed: how to give a run one seed.
@@ -204,16 +192,6 @@ pub(super) fn peers(
     }
     peers.sort_by_key(|p| p.0);
     Ok(Ok((peers, secret)))
-}
-
-/// Writes one control line to the launcher.
-pub(super) fn say(msg: FromVm) -> Result<()> {
-    say_line(&msg.line()).context("cannot talk to the launcher")
-}
-
-pub(super) fn say_line(line: &str) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(line.as_bytes()).and_then(|()| out.flush())
 }
 
 /// Forwards the launcher's lines; its end of stdin means it is gone.

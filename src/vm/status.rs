@@ -1,12 +1,26 @@
-//! Under the launcher's live view: the VM's latest [`Status`], written to the
+//! What a VM tells the launcher on stdout: control lines ([`say`]) and,
+//! under the launcher's live view, the VM's latest [`Status`], written to the
 //! launcher by a thread of its own. The tick loop only replaces the value in
 //! a slot, so a launcher that stops reading its pipe (stopped with Ctrl+Z,
 //! say) can hold up that thread, never a tick.
 
+use std::io::Write as _;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 
+use anyhow::{Context, Result};
+
 use crate::control::{FromVm, Status};
+
+/// Writes one control line to the launcher.
+pub(super) fn say(msg: FromVm) -> Result<()> {
+    say_line(&msg.line()).context("cannot talk to the launcher")
+}
+
+pub(super) fn say_line(line: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(line.as_bytes()).and_then(|()| out.flush())
+}
 
 /// The latest status not written yet.
 #[derive(Default)]
@@ -50,7 +64,7 @@ impl StatusSlot {
         loop {
             let line = FromVm::Status(self.next()).line();
             // The launcher gone closes the VM's stdin too, which stops it.
-            if super::say_line(&line).is_err() {
+            if say_line(&line).is_err() {
                 return;
             }
         }

@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 
 use anyhow::Result;
 
-use super::Vm;
-use super::setup::say;
+use super::state::Vm;
+use super::status::say;
 use crate::control::FromVm;
 use crate::logline::{Event, StopReason};
 

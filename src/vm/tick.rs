@@ -7,8 +7,9 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::net::NetEvent;
+use super::state::{Ctl, STATUS_EVERY, Vm};
+use super::status;
 use super::step::{self, Incoming};
-use super::{Ctl, STATUS_EVERY, Vm, status};
 use crate::control::{Status, ToVm};
 use crate::logline::{Event, StopReason};
 use crate::params::{tick_count, tick_offset};
@@ -200,6 +201,35 @@ impl Vm {
                 if let Some(pos) = self.pos(*peer) {
                     self.net.send(pos, k, *clock);
                 }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Vm {
+    /// How many links have been up.
+    pub(super) fn links_up(&self) -> usize {
+        self.peers.iter().filter(|p| p.linked).count()
+    }
+
+    pub(super) fn pos(&self, peer: u32) -> Option<usize> {
+        self.peers.binary_search_by_key(&peer, |p| p.id).ok()
+    }
+
+    /// Logs `peer_lost` once.
+    pub(super) fn lose(&mut self, pos: usize, why: &str) -> Result<()> {
+        if !self.peers[pos].lost {
+            self.peers[pos].lost = true;
+            self.warner.warn(
+                "lost peer",
+                &format!("gave up on VM {}: {why}", self.peers[pos].id),
+            );
+            // Lost during set-up: logged right after `start`, which comes first.
+            if self.start_logged {
+                self.log.write(&Event::PeerLost {
+                    peer: self.peers[pos].id,
+                })?;
             }
         }
         Ok(())

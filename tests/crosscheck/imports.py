@@ -100,6 +100,9 @@ def graph(root):
                 path = base + rest
             elif segs[0] == 'self':
                 path = list(mod) + segs[1:]
+            elif mod + (segs[0],) in files:
+                # A bare path to a child module (`use causal::Causal;` in analyze/mod.rs).
+                path = list(mod) + segs
             else:
                 continue
             t = resolve(path)
@@ -180,7 +183,8 @@ def self_test():
         'verify.rs': 'use crate::{run::read, vm::{x, y}};\n#[cfg(test)]\nmod tests {\n    use crate::launcher;\n}',
         'launcher.rs': 'use crate::analyze::stats;',
         'vm/mod.rs': 'pub fn x() {}',
-        'analyze/mod.rs': 'pub mod stats;',
+        'analyze/mod.rs': 'pub mod stats;\npub mod per_vm;\nuse per_vm::Row;',
+        'analyze/per_vm.rs': 'use crate::analyze::Analysis;',
         'analyze/stats.rs': 'use super::super::run::read; // crate::verify in a comment',
         'run/mod.rs': 'pub mod read;',
         'run/read.rs': '',
@@ -192,7 +196,8 @@ def self_test():
         cs, vs = check(d)
         edges = graph(d)
     got = ([sorted(map(name, c)) for c in cs], vs)
-    want = ([['a', 'b']], ['launcher imports analyze::stats', 'reader verify imports vm'])
+    want = ([['a', 'b'], ['analyze', 'analyze::per_vm']],
+            ['launcher imports analyze::stats', 'reader verify imports vm'])
     assert got == want, got
     assert edges[('analyze', 'stats')] == {('run', 'read')}, edges[('analyze', 'stats')]
     assert ('a', 'tests') not in edges and ('launcher',) not in edges[('verify',)]
