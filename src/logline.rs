@@ -411,14 +411,30 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    /// The tokens between single spaces, each cut at its first `=`: as
+    /// `text.split(' ')` then `split_once('=')`, in one pass over the bytes
+    /// (both are ASCII, so every cut is at a char boundary). This is the
+    /// parser's hot loop: a third of `verify`'s and `analyze`'s time went to
+    /// the two searches.
     fn split(text: &'a str) -> Result<Self, ParseError> {
         let mut pairs = Vec::with_capacity(12);
-        for token in text.split(' ') {
-            match token.split_once('=') {
-                Some((k, v)) if !k.is_empty() => pairs.push((k, v)),
-                _ => return err(format!("`{}` is not key=value", shorten(token))),
+        let (mut start, mut eq) = (0, None);
+        let mut token = |start: usize, eq: Option<usize>, end: usize| match eq {
+            Some(e) if e > start => {
+                pairs.push((&text[start..e], &text[e + 1..end]));
+                Ok(())
+            }
+            _ => err(format!("`{}` is not key=value", shorten(&text[start..end]))),
+        };
+        for (i, &c) in text.as_bytes().iter().enumerate() {
+            if c == b' ' {
+                token(start, eq, i)?;
+                (start, eq) = (i + 1, None);
+            } else if c == b'=' && eq.is_none() {
+                eq = Some(i);
             }
         }
+        token(start, eq, text.len())?;
         Ok(Fields { pairs })
     }
 
@@ -631,7 +647,20 @@ mod tests {
             .to_string()
     }
 
+    /// The two-search split [`Fields::split`] replaced, as the reference.
+    fn split_by_searches(text: &str) -> Option<Vec<(&str, &str)>> {
+        text.split(' ')
+            .map(|t| t.split_once('=').filter(|(k, _)| !k.is_empty()))
+            .collect()
+    }
+
     proptest::proptest! {
+        #[test]
+        fn fields_split_as_split_then_split_once(text in "[a= é\\r]{0,24}") {
+            let fast = Fields::split(&text).ok().map(|f| f.pairs);
+            proptest::prop_assert_eq!(fast, split_by_searches(&text));
+        }
+
         #[test]
         fn time_round_trips_through_both_parsers(us in LOG_TIMES) {
             let s = format_time(us);
