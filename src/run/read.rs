@@ -56,8 +56,18 @@ pub fn split_cut(text: &str) -> (&str, Option<&str>) {
 /// The lines of `text`: split on `\n` only (a `\r` stays in its line), the
 /// empty piece after a final newline dropped.
 pub fn lines_of(text: &str) -> impl Iterator<Item = &str> {
-    text.split_inclusive('\n')
-        .map(|l| l.strip_suffix('\n').unwrap_or(l))
+    // memchr's vectorized search: verify and analyze 3-6% faster than with
+    // std's `split_inclusive` (`cargo bench -- logtools`, NOTEBOOK issue 14).
+    let mut newlines = memchr::memchr_iter(b'\n', text.as_bytes());
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let end = newlines
+            .next()
+            .or((start < text.len()).then_some(text.len()))?;
+        let line = &text[start..end];
+        start = end + 1;
+        Some(line)
+    })
 }
 
 /// Why a run folder could not be read. The first two mean "not a run
@@ -188,7 +198,7 @@ fn parse_all(files: &[LogFile]) -> Vec<Parsed> {
 /// whole line is an error.
 fn parse_file(f: &LogFile) -> Parsed {
     let (whole, cut) = split_cut(&f.text);
-    let mut lines = Vec::with_capacity(whole.bytes().filter(|&b| b == b'\n').count());
+    let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', whole.as_bytes()).count());
     let mut n = 0;
     for (i, text) in lines_of(whole).enumerate() {
         n = i + 1;
@@ -235,6 +245,18 @@ mod tests {
     fn lines_split_on_newline_only() {
         let lines: Vec<&str> = lines_of("a\r\nb\n\nc\n").collect();
         assert_eq!(lines, ["a\r", "b", "", "c"]);
+    }
+
+    proptest::proptest! {
+        /// As std's `split_inclusive('\n')` with each `\n` taken off.
+        #[test]
+        fn lines_are_split_inclusive_without_the_newline(text in "[a\n\ré]{0,20}") {
+            let by_std: Vec<&str> = text
+                .split_inclusive('\n')
+                .map(|l| l.strip_suffix('\n').unwrap_or(l))
+                .collect();
+            proptest::prop_assert_eq!(lines_of(&text).collect::<Vec<_>>(), by_std);
+        }
     }
 
     #[test]
