@@ -19,7 +19,7 @@ use crate::analyze::{self, Analysis, model, plots};
 use crate::cli::AnalyzeArgs;
 use crate::experiment::{self, RunResult};
 use crate::report::{self, markdown};
-use crate::run::{layout, read};
+use crate::run::layout;
 use crate::text as table;
 
 /// `lamport-sim analyze`.
@@ -58,7 +58,7 @@ pub fn main(args: &AnalyzeArgs) -> Result<ExitCode> {
         }
         Err(e) => {
             eprintln!("error: {e:#}");
-            Ok(ExitCode::from(read::exit_code(&e)))
+            Ok(ExitCode::from(super::read_exit_code(&e)))
         }
     }
 }

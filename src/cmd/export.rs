@@ -25,7 +25,7 @@ pub fn main(args: &ExportArgs) -> Result<ExitCode> {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             eprintln!("error: {e:#}");
-            Ok(ExitCode::from(read::exit_code(&e)))
+            Ok(ExitCode::from(super::read_exit_code(&e)))
         }
     }
 }

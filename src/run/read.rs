@@ -96,16 +96,6 @@ impl fmt::Display for ReadError {
 
 impl std::error::Error for ReadError {}
 
-/// 2 when the error says the folder is not a readable run folder (a usage
-/// error), 1 for anything else (a log that cannot be parsed, a report that
-/// cannot be written).
-pub fn exit_code(e: &anyhow::Error) -> u8 {
-    match e.downcast_ref::<ReadError>() {
-        Some(ReadError::Io { .. } | ReadError::NoLogs { .. }) => 2,
-        _ => 1,
-    }
-}
-
 /// Reads every `machine_<id>.log` in `dir`, sorted by id. Fails if the folder
 /// cannot be read, holds no log, or a log is not UTF-8.
 pub fn read_run(dir: &Path) -> Result<Vec<LogFile>, ReadError> {
@@ -303,23 +293,5 @@ mod tests {
         let counts: Vec<usize> = parsed.iter().map(|p| p.as_ref().unwrap().0.len()).collect();
         assert_eq!(counts, [0, 1, 2, 3, 4]);
         assert!(parse_all(&[]).is_empty());
-    }
-
-    #[test]
-    fn exit_codes_tell_a_wrong_folder_from_a_bad_log() {
-        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
-        let code = |e: ReadError| exit_code(&anyhow::Error::new(e));
-        let not_found = ReadError::Io {
-            path: "x".into(),
-            err: io,
-        };
-        assert_eq!(code(not_found), 2);
-        assert_eq!(code(ReadError::NoLogs { dir: "x".into() }), 2);
-        let not_text = ReadError::NotText {
-            path: "x".into(),
-            byte: 0,
-        };
-        assert_eq!(code(not_text), 1);
-        assert_eq!(exit_code(&anyhow::anyhow!("machine_1.log:3: bad")), 1);
     }
 }
