@@ -90,7 +90,7 @@ pub fn analyze(logs: &[(u32, Vec<Line>)], window: (f64, f64)) -> Analysis {
         .collect();
     let end_us = grid_end_us(logs, &series);
     let drift = drift_of(&series, start_us, end_us, &mut vms);
-    let causal = causal::analyze_matched(logs, &sends, start_us, end_us);
+    let causal = causal::analyze(logs, &sends, start_us, end_us);
     let mut notes = notes(&vms);
     notes.extend(causal.as_ref().map(causal_notes).unwrap_or_default());
     let mut space_time = SpaceTime::of(logs, start_us, window, &sends);

@@ -48,14 +48,10 @@ pub struct Causal {
     pub staleness: Option<Staleness>,
 }
 
-/// The happens-before figures of `logs`, staleness on the grid from
-/// `start_us` to `end_us` (the drift grid); `None` without tick events.
-pub fn analyze(logs: &[(u32, Vec<Line>)], start_us: i64, end_us: Option<i64>) -> Option<Causal> {
-    analyze_matched(logs, &Index::of(logs), start_us, end_us)
-}
-
-/// [`analyze`] with the run's sends already indexed.
-pub fn analyze_matched(
+/// The happens-before figures of `logs`, whose sends `index` holds,
+/// staleness on the grid from `start_us` to `end_us` (the drift grid); `None`
+/// without tick events.
+pub fn analyze(
     logs: &[(u32, Vec<Line>)],
     index: &Index,
     start_us: i64,
