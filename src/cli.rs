@@ -40,6 +40,14 @@ pub enum Command {
     /// Write a run's events with their vector clocks for another tool:
     /// `--shiviz` for ShiViz, the space-time log visualiser.
     Export(ExportArgs),
+    /// Write the file that runs a whole simulation on Docker Compose,
+    /// Kubernetes or Slurm, which then place the VMs.
+    #[command(subcommand)]
+    Deploy(DeployCommand),
+    /// Split `kubectl logs` (or `docker compose logs`) output back into
+    /// machine_N.log files by each line's `vm=` key.
+    #[command(after_help = COLLECT_HELP)]
+    Collect(CollectArgs),
     /// Print a shell completion script for SHELL on standard output.
     Completions(CompletionsArgs),
     /// Print the manual page (roff, section 1) on standard output.
@@ -213,4 +221,147 @@ pub struct CompletionsArgs {
     /// The shell to write completions for.
     #[arg(value_name = "SHELL")]
     pub shell: clap_complete::Shell,
+}
+
+/// `deploy`'s engines.
+#[derive(Debug, Subcommand)]
+pub enum DeployCommand {
+    /// Print a Compose file: services vm1..vmN on one private network, the
+    /// --logs folder bind-mounted into each.
+    #[command(after_help = COMPOSE_HELP)]
+    Compose(ComposeArgs),
+    /// Print Kubernetes manifests: a Secret, a headless Service and an
+    /// Indexed Job of N pods, each VM also logging to standard output.
+    #[command(after_help = KUBERNETES_HELP)]
+    Kubernetes(KubernetesArgs),
+    /// Print an sbatch script: one srun step of N tasks, one VM each.
+    #[command(after_help = SLURM_HELP)]
+    Slurm(SlurmArgs),
+}
+
+const COMPOSE_HELP: &str = "\
+Example:
+  lamport-sim deploy compose --vms 5 --runtime 60 --logs ./logs -o compose.yml
+  docker compose -f compose.yml up       (or: docker-compose -f compose.yml up)
+  lamport-sim verify ./logs
+
+`up` returns when every VM has exited; the logs are already in --logs (made
+if missing), owned by you. The image (--image) must hold the binary as its
+entrypoint: deploy/image.sh builds one. On a Swarm: docker stack deploy -c
+compose.yml lamport (--logs must then exist on every node).";
+
+const KUBERNETES_HELP: &str = "\
+Example:
+  lamport-sim deploy kubernetes --vms 4 --runtime 60 -o lamport.yaml
+  kubectl apply -f lamport.yaml
+  kubectl wait --for=condition=complete job/lamport --timeout=300s
+  kubectl logs -l lamport-sim/run=RUN --tail=-1 --max-log-requests=4 \\
+    | lamport-sim collect --logs ./logs
+  lamport-sim verify ./logs
+
+deploy prints the exact commands, with the run id and the timeout, on
+stderr. Pod K (0-based) is VM K+1, found by its peers as
+NAME-K.NAME:PORT. --logs only names the folder in those commands.";
+
+const SLURM_HELP: &str = "\
+Example:
+  lamport-sim deploy slurm --vms 4 --runtime 60 --logs $HOME/lamport/logs -o lamport.sh
+  sbatch --wait lamport.sh
+  lamport-sim verify $HOME/lamport/logs
+
+Every node must see --logs and --bin at the same paths (a shared
+filesystem); the same script runs on one node. Task K is VM K+1 on port
+--base-port + K+1 of its node; Slurm's own output goes to
+LOGS/slurm-JOBID.out.";
+
+const COLLECT_HELP: &str = "\
+Example:
+  kubectl logs -l lamport-sim/run=RUN --tail=-1 --max-log-requests=4 \\
+    | lamport-sim collect --logs ./logs
+  lamport-sim verify ./logs
+
+Lines may carry a `kubectl logs --prefix` ([pod/NAME/CONTAINER]) or a
+Compose (NAME  | ) prefix; every line that is not a log line is skipped
+and counted.";
+
+/// The run options of `deploy`: the model's, the run's, and where the file goes.
+#[derive(Debug, Clone, Args)]
+pub struct DeployRunArgs {
+    /// Number of virtual machines (at least 2).
+    #[arg(long, value_name = "N")]
+    pub vms: u32,
+    /// Fixed rates, one per VM, instead of drawing them: e.g. --rates 1,6,6.
+    /// The count must equal --vms.
+    #[arg(long, value_name = "R1,R2,..", value_delimiter = ',')]
+    pub rates: Option<Vec<u32>>,
+    /// Each VM's --connect-timeout: seconds set-up may go without progress.
+    #[arg(long, value_name = "SECS", default_value = "60")]
+    pub connect_timeout: f64,
+    /// The run id every VM shares [default: a fresh random one].
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+    /// Write the file here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(mut_arg("logs", |a| a.required(true).default_value(None)
+    .help("Folder on this host for the machine_N.log files, bind-mounted at /logs in every VM (made if missing)")))]
+pub struct ComposeArgs {
+    /// The image to run (its entrypoint is lamport-sim).
+    #[arg(long, value_name = "TAG", default_value = "lamport-sim:latest")]
+    pub image: String,
+    /// The port every VM listens on in its own container.
+    #[arg(long, value_name = "P", default_value_t = 7000)]
+    pub port: u16,
+    #[command(flatten)]
+    pub run: DeployRunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(mut_arg("logs", |a| a
+    .help("Folder the printed `collect` command writes the logs into (the VMs write theirs in the pod)")))]
+pub struct KubernetesArgs {
+    /// The image to run (its entrypoint is lamport-sim); pulled only if missing.
+    #[arg(long, value_name = "TAG", default_value = "lamport-sim:latest")]
+    pub image: String,
+    /// The Job's and the headless Service's name; pod K is NAME-K.
+    #[arg(long, value_name = "NAME", default_value = "lamport")]
+    pub name: String,
+    /// The port every VM listens on in its own pod.
+    #[arg(long, value_name = "P", default_value_t = 7000)]
+    pub port: u16,
+    #[command(flatten)]
+    pub run: DeployRunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(mut_arg("logs", |a| a.required(true).default_value(None)
+    .help("Folder for the machine_N.log files, seen by every node at the same path (made if missing)")))]
+pub struct SlurmArgs {
+    /// The lamport-sim binary every node runs [default: this one's absolute path].
+    #[arg(long, value_name = "PATH")]
+    pub bin: Option<PathBuf>,
+    /// VM I listens on port P + I of its node, so tasks sharing a node never share a port.
+    #[arg(long, value_name = "P", default_value_t = 7000)]
+    pub base_port: u16,
+    #[command(flatten)]
+    pub run: DeployRunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CollectArgs {
+    /// The output to split [default: standard input].
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Folder to write machine_N.log into (made if missing).
+    #[arg(long, value_name = "DIR")]
+    pub logs: PathBuf,
+    /// Remove the folder's old machine_N.log files first. Without it, a
+    /// folder that holds logs is refused.
+    #[arg(long)]
+    pub replace: bool,
 }
