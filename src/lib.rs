@@ -21,6 +21,8 @@
 //!   and the start instant, forwards Ctrl+C, reaps, returns how the run
 //!   ended (`Ended`; `cmd::run` prints the table).
 //! - [`control`]: the launcher <-> VM line protocol on stdin/stdout.
+//! - [`engine`]: what a workload engine tells a VM started under it:
+//!   [`engine::slurm`] (rank, tasks and hosts from `SLURM_*`, pure).
 //! - [`live`]: the launcher's live view on a terminal, as text.
 //! - [`vm`]: one VM: [`vm::net`] (the net thread, outbound senders), [`vm::queue`]
 //!   (the network queue and `--delay`), [`vm::clock`]
@@ -70,6 +72,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod control;
+pub mod engine;
 pub mod experiment;
 pub mod export;
 pub mod launcher;

@@ -389,7 +389,7 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
             next_dial: now,
             backoff: DIAL_FIRST,
             progress_at: now,
-            resolved: None,
+            turn: 0,
             challenged: 0,
             queued: *id > ctx.me,
             down_why: String::new(),
@@ -484,8 +484,12 @@ struct Peer {
     backoff: Duration,
     /// Stopping: the last time this link got anywhere.
     progress_at: Instant,
-    /// The dial address, resolved once.
-    resolved: Option<SocketAddr>,
+    /// Which of the dial name's addresses the next dial takes. The name is
+    /// resolved at every dial (the first, and each after a failed dial or a
+    /// broken link), so a name that resolves only once its peer is up, or a
+    /// peer back at another address, is found; a failed dial moves on to
+    /// the name's next address.
+    turn: usize,
     /// Connections of this peer waiting for its `Proof`.
     challenged: u32,
     /// In the dial queue.
@@ -1681,29 +1685,22 @@ impl Net {
         let next = p.next_dial;
         self.at(next, Timer::Dial(pos));
         let p = &mut self.peers[pos];
-        let target = match p.resolved {
-            Some(a) => a,
-            None => {
-                let addr = p.dial.clone().unwrap_or_default();
-                match addr.to_socket_addrs().map(|mut a| a.next()) {
-                    Ok(Some(a)) => {
-                        p.resolved = Some(a);
-                        a
-                    }
-                    Ok(None) => {
-                        self.note_dial_error(pos, &format!("{addr} resolves to no address"));
-                        return;
-                    }
-                    Err(e) => {
-                        self.note_dial_error(pos, &format!("cannot resolve {addr}: {e}"));
-                        return;
-                    }
-                }
+        let addr = p.dial.clone().unwrap_or_default();
+        let target = match addr.to_socket_addrs().map(Iterator::collect::<Vec<_>>) {
+            Ok(all) if !all.is_empty() => all[p.turn % all.len()],
+            Ok(_) => {
+                self.note_dial_error(pos, &format!("{addr} resolves to no address"));
+                return;
+            }
+            Err(e) => {
+                self.note_dial_error(pos, &format!("cannot resolve {addr}: {e}"));
+                return;
             }
         };
         let stream = match MioStream::connect(target) {
             Ok(s) => s,
             Err(e) => {
+                self.peers[pos].turn = self.peers[pos].turn.wrapping_add(1);
                 self.note_dial_error(pos, &e.to_string());
                 return;
             }
@@ -1724,6 +1721,7 @@ impl Net {
     }
 
     fn dial_failed(&mut self, slot: usize, pos: usize, why: String) {
+        self.peers[pos].turn = self.peers[pos].turn.wrapping_add(1);
         self.note_dial_error(pos, &why);
         self.close(slot, why);
     }
