@@ -155,6 +155,7 @@ fn three_slurm_tasks_on_one_node_run_clean() {
                 .env("SLURM_STEP_NODELIST", "localhost")
                 .env("SLURM_STEP_TASKS_PER_NODE", "3")
                 .env("SLURM_JOB_NODELIST", "localhost")
+                .env("SLURMD_NODENAME", "localhost")
                 .env("SLURM_DISTRIBUTION", "block");
             spawn(&mut c)
         })
@@ -188,4 +189,104 @@ fn a_slurm_task_outside_a_block_step_is_refused_naming_the_variable() {
         stderr.contains("--slurm SLURM_DISTRIBUTION=cyclic: is not block"),
         "{stderr}"
     );
+}
+
+/// Why this test cannot give one process its own /etc/hosts (a mount
+/// namespace: root and util-linux `unshare`), if it cannot.
+fn cannot_remount_hosts() -> Option<String> {
+    let probe = Command::new("unshare")
+        .args([
+            "--mount",
+            "--",
+            "sh",
+            "-c",
+            "mount --bind /etc/hosts /etc/hosts",
+        ])
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => Some(format!(
+            "unshare --mount failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Err(e) => Some(format!("no unshare: {e}")),
+    }
+}
+
+#[test]
+fn a_peer_whose_name_resolves_only_later_is_found_within_the_connect_timeout() {
+    if let Some(why) = cannot_remount_hosts() {
+        return skip("a_peer_whose_name_resolves_only_later", &why);
+    }
+    let dir = tempdir();
+    let logs = dir.path().join("logs");
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n").expect("write hosts");
+    let ports = free_ports(2);
+    // VM 1 sees `hosts` as its /etc/hosts, where VM 2's name is missing
+    // until the test writes it in (in place: the bind mount keeps the file).
+    let script = r#"mount --bind "$1" /etc/hosts && shift && exec "$@""#;
+    let mut c = Command::new("unshare");
+    c.env("LAMPORT_SECRET", SECRET)
+        .args(["--mount", "--", "sh", "-c", script, "sh"])
+        .arg(&hosts)
+        .arg(env!("CARGO_BIN_EXE_lamport-sim"))
+        .args([
+            "vm",
+            "--id",
+            "1",
+            "--listen",
+            &format!("127.0.0.1:{}", ports[0]),
+        ])
+        .args(["--peer", &format!("2=late-peer.test:{}", ports[1])])
+        .args(["--connect-timeout", "20", "--rate", "20", "--runtime", "1"])
+        .args(["--run", "late", "--seed", "3", "--logs"])
+        .arg(&logs);
+    let vm1 = spawn_to_files(&mut c, dir.path(), "vm1");
+    // Its set-up line says the name does not resolve (it does not give up).
+    let end = Instant::now() + Duration::from_secs(15);
+    while !output_of(dir.path(), "vm1", "err").contains("cannot resolve late-peer.test") {
+        assert!(
+            Instant::now() < end,
+            "vm 1 never said it cannot resolve its peer:\n{}",
+            output_of(dir.path(), "vm1", "err")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::fs::write(&hosts, "127.0.0.1 localhost\n127.0.0.1 late-peer.test\n").expect("write hosts");
+    let mut c2 = bin();
+    c2.env("LAMPORT_SECRET", SECRET)
+        .args([
+            "vm",
+            "--id",
+            "2",
+            "--listen",
+            &format!("127.0.0.1:{}", ports[1]),
+        ])
+        .args(["--peer", &format!("1=127.0.0.1:{}", ports[0])])
+        .args([
+            "--rate",
+            "20",
+            "--runtime",
+            "1",
+            "--run",
+            "late",
+            "--seed",
+            "3",
+            "--logs",
+        ])
+        .arg(&logs);
+    let vm2 = spawn(&mut c2);
+    assert_eq!(
+        exit_code_within(vm1, Duration::from_secs(30)),
+        Some(0),
+        "vm 1:\n{}",
+        output_of(dir.path(), "vm1", "err")
+    );
+    wait_ok(vm2);
+    let logs_read = read_logs(&logs);
+    for (id, lines) in &logs_read {
+        assert_eq!(stop_of(lines), Some((20, "runtime")), "vm {id}");
+    }
+    assert_verifies(&logs);
 }

@@ -94,10 +94,22 @@ pub fn step(var: impl Fn(&str) -> Option<String>) -> Result<Step, SlurmError> {
             format!("places {total} tasks, SLURM_NTASKS is {n}"),
         );
     }
-    Ok(Step {
-        rank,
-        hosts: block(&nodes_list, &per_node),
-    })
+    let hosts = block(&nodes_list, &per_node);
+    // Where the node says this task is must be where block placement put
+    // it: a check that holds whatever form SLURM_DISTRIBUTION takes.
+    if let Some(node) = var("SLURMD_NODENAME") {
+        let placed = &hosts[rank as usize];
+        if node.trim() != placed {
+            return fail(
+                "SLURMD_NODENAME",
+                &node,
+                format!(
+                    "task {rank} runs here, but block distribution over {nodes_var} puts it on {placed} (srun --distribution=block?)"
+                ),
+            );
+        }
+    }
+    Ok(Step { rank, hosts })
 }
 
 /// The first of two variables that is set, with its name.
@@ -371,6 +383,10 @@ mod tests {
         assert_eq!(with("SLURM_STEP_NODELIST", ""), "SLURM_STEP_NODELIST");
         assert_eq!(with("SLURM_DISTRIBUTION", "cyclic"), "SLURM_DISTRIBUTION");
         assert_eq!(with("SLURM_DISTRIBUTION", "plane=2"), "SLURM_DISTRIBUTION");
+        assert_eq!(with("SLURMD_NODENAME", "n2"), "SLURMD_NODENAME");
+        let mut on_n1 = base.to_vec();
+        on_n1.push(("SLURMD_NODENAME", "n1"));
+        assert!(step(env(&on_n1)).is_ok(), "task 0 of a block step is on n1");
         let e = step(env(&[("SLURM_DISTRIBUTION", "arbitrary")])).unwrap_err();
         assert_eq!(e.var, "SLURM_PROCID", "the rank is looked at first");
         for ok in ["block", "block:block", "block:cyclic,Pack", "Block"] {
