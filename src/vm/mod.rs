@@ -4,7 +4,8 @@
 //!
 //! Threads: the net thread (`net`) owns the listener and every inbound
 //! connection, pushes messages onto the network queue (`queue`) and
-//! connection news into the control mailbox; a Ctrl+C handler and, under the
+//! connection news into the control mailbox (a `resolve` thread looks up
+//! peer names for it); a Ctrl+C handler and, under the
 //! launcher, a stdin reader post stop requests there too. The main thread is
 //! the only one that touches the clock, the log and the outbound sockets: it
 //! sleeps on the mailbox until each tick's absolute deadline, so it wakes at
