@@ -400,7 +400,7 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
             down_warned: false,
         })
         .collect();
-    let resolver = spawn_resolver(cmd_tx.clone(), Arc::clone(&waker))?;
+    let resolver = Resolver::Idle(cmd_tx.clone(), Arc::clone(&waker));
     let handle = NetHandle {
         links: links.clone(),
         cmds: cmd_tx,
@@ -440,9 +440,33 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
     Ok(handle)
 }
 
-/// The resolver thread: looks up each (peer position, HOST:PORT) it is
-/// sent, in turn, and hands the answer to the net thread. It ends with the
-/// net thread (its requests' sender dropped).
+/// The resolver thread, started at the first name to look up (a run on
+/// IP addresses never has one): it looks up each (peer position,
+/// HOST:PORT) it is sent, in turn, and hands the answer to the net thread.
+/// It ends with the net thread (its requests' sender dropped).
+enum Resolver {
+    Idle(Sender<Cmd>, Arc<Waker>),
+    Running(Sender<(usize, String)>),
+    /// It could not be started: every lookup fails.
+    Failed,
+}
+
+impl Resolver {
+    /// Asks for `addr` to be looked up for the peer at `pos`; false if it cannot be.
+    fn ask(&mut self, pos: usize, addr: String) -> bool {
+        if let Resolver::Idle(cmds, waker) = self {
+            *self = match spawn_resolver(cmds.clone(), Arc::clone(waker)) {
+                Ok(tx) => Resolver::Running(tx),
+                Err(_) => Resolver::Failed,
+            };
+        }
+        match self {
+            Resolver::Running(tx) => tx.send((pos, addr)).is_ok(),
+            _ => false,
+        }
+    }
+}
+
 fn spawn_resolver(cmds: Sender<Cmd>, waker: Arc<Waker>) -> io::Result<Sender<(usize, String)>> {
     let (tx, rx) = std::sync::mpsc::channel::<(usize, String)>();
     thread::Builder::new()
@@ -545,8 +569,8 @@ struct Net {
     dialing: usize,
     /// Peers due for a dial, in turn (at most [`MAX_DIALING`] dial at once).
     dial_queue: VecDeque<usize>,
-    /// Names to look up: (peer position, HOST:PORT) to the resolver thread.
-    resolver: Sender<(usize, String)>,
+    /// Where peer names are looked up.
+    resolver: Resolver,
     /// Precise timers (acks, dials, handshakes), soonest first; each is
     /// checked against the state when it fires, so none needs cancelling.
     timers: BinaryHeap<Reverse<(Instant, Timer)>>,
@@ -1725,8 +1749,14 @@ impl Net {
             (Ok(a), _) => a,
             (Err(_), Some(all)) => all[p.turn % all.len()],
             (Err(_), None) => {
-                if !p.resolving && self.resolver.send((pos, addr)).is_ok() {
-                    p.resolving = true;
+                if p.resolving {
+                    return;
+                }
+                if self.resolver.ask(pos, addr.clone()) {
+                    self.peers[pos].resolving = true;
+                } else {
+                    let why = format!("cannot resolve {addr}: no thread to look it up");
+                    self.note_dial_error(pos, &why);
                 }
                 return;
             }
