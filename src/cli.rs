@@ -128,19 +128,63 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("identity").required(true).args(["id", "index", "slurm"])))]
 pub struct VmArgs {
-    /// This VM's id (1, 2, ...).
+    /// This VM's id (1, 2, ...). One of --id, --index, --slurm.
     #[arg(long, value_name = "I")]
-    pub id: u32,
-    /// Address to listen on, e.g. 127.0.0.1:10001 (use 0.0.0.0:PORT to accept other hosts).
+    pub id: Option<u32>,
+    /// This VM's 0-based index: its id is K + 1. For an engine that numbers
+    /// from 0, e.g. a Kubernetes Indexed Job's `--index $(JOB_COMPLETION_INDEX)`.
+    #[arg(long, value_name = "K")]
+    pub index: Option<u32>,
+    /// Take the id, the number of VMs and every peer's host from the Slurm
+    /// job step (SLURM_PROCID, SLURM_NTASKS, SLURM_STEP_NODELIST,
+    /// SLURM_STEP_TASKS_PER_NODE; block distribution): VM i listens on
+    /// 0.0.0.0:(--base-port + i). E.g. `srun --distribution=block -n 4
+    /// lamport-sim vm --slurm --run R --seed S`.
+    #[arg(long, conflicts_with_all = ["peer", "peers"])]
+    pub slurm: bool,
+    /// With --slurm only: VM i listens on port P + i on its node, so several
+    /// tasks on one node never share a port [default: 7000].
+    #[arg(long, value_name = "P")]
+    pub base_port: Option<u16>,
+    /// The number of VMs in the run, with --peers (or --slurm, where it must
+    /// agree with SLURM_NTASKS): the peers are every id 1..=N but this one.
+    #[arg(long, value_name = "N")]
+    pub vms: Option<u32>,
+    /// Every peer's address from one template: `{id}` becomes the peer's id,
+    /// `{index}` its id - 1, and the result must be HOST:PORT. E.g.
+    /// `--vms 5 --peers 'vm{id}:7000'` (Compose services vm1..vm5), or
+    /// `--vms 4 --peers 'lamport-{index}.lamport:7000'` (Kubernetes).
+    #[arg(
+        long,
+        value_name = "TEMPLATE",
+        conflicts_with = "peer",
+        requires = "vms"
+    )]
+    pub peers: Option<String>,
+    /// Address to listen on, e.g. 127.0.0.1:10001 (use 0.0.0.0:PORT to accept
+    /// other hosts). Optional with --peers: 0.0.0.0 and the port of this
+    /// VM's own address in the template.
     #[arg(long, value_name = "ADDR")]
-    pub listen: String,
-    /// A peer as ID=HOST:PORT, e.g. --peer 2=127.0.0.1:10002. Repeat for each peer.
+    pub listen: Option<String>,
+    /// A peer as ID=HOST:PORT, e.g. --peer 2=127.0.0.1:10002. Repeat for each
+    /// peer. A name that does not resolve yet is retried within --connect-timeout.
     #[arg(long = "peer", value_name = "J=ADDR")]
-    pub peers: Vec<String>,
+    pub peer: Vec<String>,
     /// A fixed tick rate for this VM, instead of drawing one from --min-rate..=--max-rate.
     #[arg(long, value_name = "R")]
     pub rate: Option<u32>,
+    /// Fixed rates, one per VM of the run: this VM takes the entry of its id,
+    /// so one command line serves every VM of an engine, e.g. --rates 1,6,6.
+    /// The count must equal the number of VMs.
+    #[arg(
+        long,
+        value_name = "R1,R2,..",
+        value_delimiter = ',',
+        conflicts_with = "rate"
+    )]
+    pub rates: Option<Vec<u32>>,
     /// The run id; VMs join one run only if they share it.
     #[arg(long, value_name = "ID", default_value = "manual")]
     pub run: String,
@@ -149,9 +193,15 @@ pub struct VmArgs {
     /// Without this flag, the secret is $LAMPORT_SECRET, if set.
     #[arg(long, value_name = "PATH")]
     pub secret_file: Option<PathBuf>,
-    /// Seconds to wait for all peers to come up before giving up.
+    /// Seconds to wait for all peers to come up (listening, their names
+    /// resolving) before giving up.
     #[arg(long, value_name = "SECS", default_value = "60")]
     pub connect_timeout: f64,
+    /// Also write every log line to standard output, whole lines as the
+    /// file gets them (the file is still written), for `docker logs` or
+    /// `kubectl logs`.
+    #[arg(long, conflicts_with = "control")]
+    pub log_stdout: bool,
     /// Internal: talk to the launcher over stdin/stdout (the configuration
     /// and the peers arrive on stdin; --id and --listen must agree with it).
     #[arg(long, hide = true)]

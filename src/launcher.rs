@@ -494,6 +494,7 @@ fn vm_config(cfg: &RunConfig, id: u32, port: u16, seed: u64, run_id: &str) -> Vm
         secret_file: None,
         control: true,
         live: live_view(),
+        log_stdout: false,
         model: Model {
             seed: Some(seed),
             ..cfg.model.clone()

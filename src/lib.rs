@@ -27,6 +27,8 @@
 //!   [`deploy::slurm`], written through a small ordered YAML tree
 //!   ([`deploy::yaml`]); `collect` splits the engines' logs back
 //!   ([`run::collect`]).
+//! - [`engine`]: what a workload engine tells a VM started under it:
+//!   [`engine::slurm`] (rank, tasks and hosts from `SLURM_*`, pure).
 //! - [`live`]: the launcher's live view on a terminal, as text.
 //! - [`vm`]: one VM: [`vm::net`] (the net thread, outbound senders), [`vm::queue`]
 //!   (the network queue and `--delay`), [`vm::clock`]
@@ -77,6 +79,7 @@ pub mod cmd;
 pub mod config;
 pub mod control;
 pub mod deploy;
+pub mod engine;
 pub mod experiment;
 pub mod export;
 pub mod launcher;
