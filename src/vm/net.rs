@@ -205,6 +205,8 @@ enum Cmd {
     Ended(Vec<(u32, u64)>),
     /// Relayed goodbyes of peers with nothing unacknowledged to this VM.
     Quiet(Vec<u32>),
+    /// The VM is done with the network: the thread closes its sockets and ends.
+    Quit,
 }
 
 /// The tick thread's handle on the network.
@@ -215,6 +217,8 @@ pub struct NetHandle {
     waker: Arc<Waker>,
     /// Per peer: why the last dial failed (for set-up's progress lines).
     dial_errors: Arc<Mutex<Vec<Option<String>>>>,
+    /// The net thread, until [`NetHandle::close`] has ended it.
+    thread: Option<thread::JoinHandle<()>>,
 }
 
 impl NetHandle {
@@ -322,6 +326,28 @@ impl NetHandle {
     fn wake(&self) {
         let _ = self.waker.wake();
     }
+
+    /// Ends the net thread (its sockets closed) and waits for it; what the
+    /// links hold stays readable. For the VM's end: the process must not
+    /// exit while this thread works. Exiting kills the threads still
+    /// running wherever they are, and a thread killed in the middle of the
+    /// system's own bookkeeping (a socket call, the heap, the waits behind
+    /// `Mutex` and `Condvar`) can leave one of the system's locks held, which
+    /// the exit itself then waits for. Wine 8 (CI runs the Windows build
+    /// under it) does: VMs that had logged `stop` stayed alive, their last
+    /// thread waiting forever on a lock of Wine's ntdll inside
+    /// `NtTerminateProcess`, until the launcher killed them. The threads
+    /// left (the stdin reader, the Ctrl+C watcher) only sit in a wait.
+    pub fn close(&mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        if self.cmds.send(Cmd::Quit).is_ok() {
+            self.wake();
+            // A panic there was reported when it happened.
+            let _ = thread.join();
+        }
+    }
 }
 
 fn msg_frame(m: Msg) -> Frame {
@@ -401,11 +427,12 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
         })
         .collect();
     let resolver = Resolver::Idle(cmd_tx.clone(), Arc::clone(&waker));
-    let handle = NetHandle {
+    let mut handle = NetHandle {
         links: links.clone(),
         cmds: cmd_tx,
         waker,
         dial_errors: Arc::clone(&dial_errors),
+        thread: None,
     };
     let mut net = Net {
         ctx,
@@ -428,15 +455,17 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
         relayed_at: None,
         relayed: false,
         all_done: false,
+        quit: false,
         paused: false,
         resume_from: 0,
         retry_accept: None,
         buf: vec![0; READ_CHUNK],
     };
-    thread::Builder::new()
+    let thread = thread::Builder::new()
         .name("net".into())
         .stack_size(NET_STACK)
         .spawn(move || net.run())?;
+    handle.thread = Some(thread);
     Ok(handle)
 }
 
@@ -590,6 +619,8 @@ struct Net {
     relayed: bool,
     /// [`NetEvent::AllDone`] was said.
     all_done: bool,
+    /// [`Cmd::Quit`] came: the thread ends.
+    quit: bool,
     /// The VM holds `max_queue` messages: no link is read.
     paused: bool,
     /// The slot the last resume from a pause served last.
@@ -687,6 +718,9 @@ impl Net {
             }
             if self.retry_accept.is_some_and(|at| at <= Instant::now()) {
                 self.accept_all();
+            }
+            if self.quit {
+                return;
             }
             self.timers();
             self.resume_if_room();
@@ -792,6 +826,7 @@ impl Net {
                         self.maybe_done(pos);
                     }
                 }
+                Cmd::Quit => self.quit = true,
                 Cmd::Quiet(ids) => {
                     let now = Instant::now();
                     self.relayed_at = Some(now);
@@ -2097,6 +2132,35 @@ fn write_some(mut stream: &MioStream, bytes: &[u8]) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn close_ends_the_thread_and_its_sockets() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (queue, _rx) = super::super::queue::channel();
+        let ctx = Inbound {
+            me: 1,
+            run: "r".into(),
+            secret: Secret::default(),
+            instance: 7,
+            peers: Vec::new(),
+            queue,
+            events: Box::new(|_| {}),
+            warner: Arc::new(Warner::new(1)),
+            max_queue: 16,
+            stopping: Arc::new(AtomicBool::new(false)),
+            delay: None,
+            peer_timeout: Duration::from_secs(5),
+            stop_grace: Duration::from_secs(5),
+        };
+        let mut net = spawn(listener, ctx).unwrap();
+        assert!(std::net::TcpStream::connect(addr).is_ok(), "listening");
+        net.close();
+        assert!(net.thread.is_none());
+        // The listener went with the thread: nobody accepts any more.
+        assert!(std::net::TcpStream::connect(addr).is_err());
+        net.close();
+    }
 
     #[test]
     fn only_a_peer_that_gave_up_or_finished_refuses_for_good() {

@@ -85,6 +85,9 @@ impl Vm {
             // not starve the launcher and the VMs still stopping.
             crate::limits::step_aside();
         }
+        // No thread of ours may still be working when the process exits
+        // (NetHandle::close says why).
+        self.net.close();
         losses
     }
 
