@@ -159,6 +159,10 @@ async function main() {
       fail(`the page asked for ${route.request().url()}`);
       return route.abort();
     });
+    // report.html links the explorer.
+    await page.goto(`file://${join(dirname(file), "report.html")}`);
+    const href = await page.getAttribute('a[href="explorer.html"]', "href");
+    check(href === "explorer.html", "report.html links explorer.html");
     const t0 = performance.now();
     await page.goto(`file://${file}`);
     await page.waitForFunction(() => window.explorer && window.explorer.ready);
