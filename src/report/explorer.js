@@ -112,9 +112,10 @@
     width = Math.max(400, view.clientWidth);
     height = TOP + laneH * shown.length + BOTTOM;
     if (!state.fitted) { fitScale(); state.fitted = true; }
-    // Each ellipse is as wide, in axis units, as a mark at the fitted zoom
-    // (at least 1.2 px then), and grows with the zoom.
-    const rx = Math.max(0.45 * gapOf(state.axis), 1.2 / state.fitScale);
+    // Each ellipse is 0.9 of the smallest gap wide in axis units, so it
+    // grows with the zoom and no two overlap: a click at an element's
+    // centre (what test drivers do) lands on that element.
+    const rx = 0.45 * gapOf(state.axis);
     const ry = Math.min(5, laneH / 2 - 1);
     const parts = [`<canvas></canvas><svg xmlns="${SVGNS}" class="hits" width="${width}" height="${height}">`];
     parts.push(`<defs><clipPath id="clip"><rect x="${LEFT - 6}" y="0" width="${width - LEFT - RIGHT + 12}" height="${height}"/></clipPath></defs><g clip-path="url(#clip)"><g id="plot">`);

@@ -5,9 +5,9 @@
 //!
 //! The Rust side computes everything the page shows ([`Explorer`]) and
 //! embeds it as compact JSON; the page compares vector clocks and draws.
-//! The clocks are [`VectorClocks::matched`], the same ones `analyze`'s
-//! happens-before figures come from, so the page and `summary.json` cannot
-//! disagree on what happens before what.
+//! The clocks come from [`VectorClocks::matched`] on the same logs, the
+//! function `analyze`'s happens-before figures come from, so the page and
+//! `summary.json` cannot disagree on what happens before what.
 //!
 //! The JSON (`explorer_data`): `{"run", "vms": [ids], "fields": [names],
 //! "events": [[...], ...]}`, one array per tick event, by VM (in `vms`
@@ -90,9 +90,8 @@ impl Explorer {
         for (i, (id, lines)) in logs.iter().enumerate() {
             let ticks = lines.iter().filter(|l| l.event.tick_clock().is_some());
             for (pos, line) in ticks.enumerate() {
-                events.push(event_of(*id, line, vc.clock(i, pos), start_us, |line| {
-                    msg_of(*id, line, &index, &first, start_us)
-                }));
+                let msg = msg_of(*id, line, &index, &first, start_us);
+                events.push(event_of(*id, line, vc.clock(i, pos), start_us, msg));
             }
         }
         Explorer {
@@ -157,13 +156,7 @@ impl Event {
     }
 }
 
-fn event_of(
-    vm: u32,
-    line: &Line,
-    vc: &[u32],
-    start_us: i64,
-    msg: impl Fn(&Line) -> Option<Msg>,
-) -> Event {
+fn event_of(vm: u32, line: &Line, vc: &[u32], start_us: i64, msg: Option<Msg>) -> Event {
     let (tick, lamport) = line.event.tick_clock().unwrap_or_default();
     let kind = match line.event {
         LogEvent::Send { .. } => 's',
@@ -177,7 +170,7 @@ fn event_of(
         lamport,
         wall_us: line.time_us - start_us,
         vc: vc.to_vec(),
-        msg: msg(line),
+        msg,
     }
 }
 
