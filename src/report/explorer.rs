@@ -25,6 +25,7 @@
 
 use std::fmt::Write as _;
 
+use super::markup::escape_xml;
 use crate::analyze::Analysis;
 use crate::analyze::causal::vclock::VectorClocks;
 use crate::logline::{Event as LogEvent, Line};
@@ -205,7 +206,7 @@ pub fn page(a: &Analysis, logs: &[(u32, Vec<Line>)]) -> String {
         Some(r) => format!("lamport-sim run {r}: causal explorer"),
         None => "lamport-sim run: causal explorer".to_string(),
     };
-    let title = crate::report::markup::escape_xml(&title);
+    let title = escape_xml(&title);
     // `</` would end the script element early; JSON allows `<\/`.
     let json = ex.json().replace("</", "<\\/");
     format!(
