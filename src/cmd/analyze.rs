@@ -1,6 +1,6 @@
 //! `lamport-sim analyze [DIR] [--out DIR] [--window START..END]`: prints the
 //! per-VM tables of a run ([`crate::analyze`]) and writes its report folder
-//! (charts, `summary.csv`, `summary.json`, `report.html`); for an experiment
+//! (charts, `summary.csv`, `summary.json`, `report.html`, `explorer.html`); for an experiment
 //! folder, writes every run's report, the cross-run plots and `summary.md`
 //! ([`summarize`], also what `experiment` ends with).
 //!
@@ -18,8 +18,9 @@ use anyhow::{Context, Result};
 use crate::analyze::{self, Analysis, model, plots};
 use crate::cli::AnalyzeArgs;
 use crate::experiment::{self, RunResult};
-use crate::report::{self, markdown};
-use crate::run::layout;
+use crate::logline::Line;
+use crate::report::{self, explorer, markdown};
+use crate::run::{layout, read};
 use crate::text as table;
 
 /// `lamport-sim analyze`.
@@ -71,13 +72,17 @@ fn report_dir(args: &AnalyzeArgs) -> PathBuf {
 /// Analyzes the run in `dir` and writes its report into `out` (created if
 /// missing).
 fn analyze_into(dir: &Path, out: &Path, window: (f64, f64)) -> Result<Analysis> {
-    let a = analyze::analyze_dir(dir, window)?;
-    write_report(&a, out)?;
+    // As `analyze::analyze_dir`, keeping the logs for the explorer.
+    let (logs, read_notes) = read::read_logs(dir)?;
+    let mut a = analyze::analyze(&logs, window);
+    a.notes.splice(0..0, read_notes);
+    write_report(&a, &logs, out)?;
     Ok(a)
 }
 
-/// Writes every chart, `summary.csv`, `summary.json` and `report.html`.
-fn write_report(a: &Analysis, out: &Path) -> Result<()> {
+/// Writes every chart, `summary.csv`, `summary.json`, `report.html` and
+/// `explorer.html`.
+fn write_report(a: &Analysis, logs: &[(u32, Vec<Line>)], out: &Path) -> Result<()> {
     fs::create_dir_all(out)
         .with_context(|| format!("cannot create report folder {}", out.display()))?;
     let plots = plots::all(a);
@@ -88,6 +93,7 @@ fn write_report(a: &Analysis, out: &Path) -> Result<()> {
     write(out, "summary.json", &report::json::summary(a)?)?;
     let mut files: Vec<&str> = vec!["summary.csv", "summary.json"];
     files.extend(plots.iter().map(|p| p.file));
+    write(out, explorer::FILE, &explorer::page(a, logs))?;
     write(out, "report.html", &report::html::page(a, &plots, &files))
 }
 

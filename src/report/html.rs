@@ -33,6 +33,7 @@ pub fn page(a: &Analysis, plots: &[Plot], files: &[&str]) -> String {
         escape_xml(&title)
     );
     out.push_str(&meta(a));
+    out.push_str(EXPLORER_LINK);
     out.push_str(&notes_html(a));
     out.push_str(&tables_html(a));
     out.push_str(&drift_html(a));
@@ -45,6 +46,9 @@ pub fn page(a: &Analysis, plots: &[Plot], files: &[&str]) -> String {
     out.push_str("</body>\n</html>\n");
     out
 }
+
+/// The link to the causal explorer `analyze` writes beside this page.
+const EXPLORER_LINK: &str = "<p class=\"explorer\"><a href=\"explorer.html\">Causal explorer</a>: the whole run's space-time diagram; click an event to see its causal past, its future and what is concurrent with it, with its Lamport clock, vector clock, wall time and message.</p>\n";
 
 fn meta(a: &Analysis) -> String {
     let seed = a.seed.map(|s| format!(", seed {s}")).unwrap_or_default();
@@ -309,6 +313,7 @@ mod tests {
         assert_eq!(html.matches("<table>").count(), 2);
         assert!(html.contains("VM 2: &lt;no&gt; stop"));
         assert!(html.contains("<a href=\"summary.csv\">"));
+        assert!(html.contains("<a href=\"explorer.html\">Causal explorer</a>"));
         assert!(!html.contains("http"), "works offline");
         assert!(html.contains("class=\"died\""));
         // The style sheet, inlined from report.css.

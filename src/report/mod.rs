@@ -7,6 +7,8 @@
 //! - [`csv`] `summary.csv`;
 //! - [`json`] `summary.json` (serde_json), with the happens-before figures;
 //! - [`html`] `report.html`, every plot inlined, its CSS in `report.css`;
+//! - [`explorer`] `explorer.html`, the causal explorer (`explorer.js`,
+//!   `explorer.css`), linked from `report.html`;
 //! - [`markdown`] an experiment's `summary.md`;
 //! - [`markup`] what HTML and the SVG charts share (`escape_xml`).
 //!
@@ -15,6 +17,7 @@
 
 pub mod columns;
 pub mod csv;
+pub mod explorer;
 pub mod html;
 pub mod json;
 pub mod markdown;
