@@ -259,17 +259,18 @@ impl Drop for Project {
     }
 }
 
-/// Waits for the Compose run's `up` to return (every container exited);
-/// fails the test after `limit` or if `up` failed.
-fn wait_up(child: Child, aux: &Path, limit: Duration) {
+/// Waits for the Compose run's `up` to return (every container exited),
+/// failing the test after `limit`; what `up` printed, and its exit code.
+fn wait_up(child: Child, aux: &Path, limit: Duration) -> (Option<i32>, String) {
     let code = exit_code_within(child, limit);
-    assert_eq!(
-        code,
-        Some(0),
-        "compose up:\n{}{}",
-        output_of(aux, "up", "out"),
-        output_of(aux, "up", "err")
-    );
+    let said = output_of(aux, "up", "out") + &output_of(aux, "up", "err");
+    (code, said)
+}
+
+/// [`wait_up`] for a run whose every container must exit 0.
+fn wait_up_ok(child: Child, aux: &Path, limit: Duration) {
+    let (code, said) = wait_up(child, aux, limit);
+    assert_eq!(code, Some(0), "compose up:\n{said}");
 }
 
 fn now_us() -> i64 {
@@ -408,7 +409,7 @@ fn compose_runs_five_vms_cleanly() {
     assert!(logs.is_dir(), "deploy made no {}: {hint}", logs.display());
     let project = Project::new(&compose, "clean", &file);
     let up = project.up(aux.path());
-    wait_up(up, aux.path(), Duration::from_secs(120));
+    wait_up_ok(up, aux.path(), Duration::from_secs(120));
     assert_eq!(project.exit_codes(5), vec![0; 5], "containers' exit codes");
     assert_clean(&logs, 5);
 }
@@ -454,14 +455,14 @@ fn compose_survives_a_docker_kill() {
         Command::new("docker").args(["kill", &vm3]),
         Duration::from_secs(30),
     );
-    wait_up(up, aux.path(), Duration::from_secs(120));
+    // `up` itself may exit 0 or not with a container's failure, by Compose
+    // version: the containers' own exit codes tell.
+    let (_, said) = wait_up(up, aux.path(), Duration::from_secs(120));
+    // The survivors gave up on VM 3, which ends a VM with exit code 1
+    // (README, Exit codes); the killed one was SIGKILLed (128 + 9).
     let codes = project.exit_codes(4);
-    assert_eq!(
-        (codes[0], codes[1], codes[3]),
-        (0, 0, 0),
-        "survivors' exit codes {codes:?}"
-    );
-    assert_ne!(codes[2], 0, "the killed container's exit code");
+    assert_eq!(codes, vec![1, 1, 137, 1], "containers' exit codes\n{said}");
+    assert!(said.contains("gave up on VM 3"), "compose up:\n{said}");
     let runs = assert_one_run(&logs, 4);
     assert_eq!(stop_of(&runs[2].1), None, "a killed VM logs no stop");
     for (id, lines) in runs.iter().filter(|(id, _)| *id != 3) {
@@ -535,7 +536,7 @@ fn compose_heals_a_network_disconnect() {
         Command::new("docker").args(["network", "connect", "--alias", "vm2", &net, &vm2]),
         Duration::from_secs(30),
     );
-    wait_up(up, aux.path(), Duration::from_secs(120));
+    wait_up_ok(up, aux.path(), Duration::from_secs(120));
     assert_eq!(project.exit_codes(4), vec![0; 4], "containers' exit codes");
     let runs = assert_clean(&logs, 4);
     // VM 2 lost its links to everyone, and each came back.
