@@ -40,6 +40,14 @@ pub enum Command {
     /// Write a run's events with their vector clocks for another tool:
     /// `--shiviz` for ShiViz, the space-time log visualiser.
     Export(ExportArgs),
+    /// Write the file that runs a whole simulation on Docker Compose,
+    /// Kubernetes or Slurm, which then place the VMs.
+    #[command(subcommand)]
+    Deploy(DeployCommand),
+    /// Split `kubectl logs` (or `docker compose logs`) output back into
+    /// machine_N.log files by each line's `vm=` key.
+    #[command(after_help = COLLECT_HELP)]
+    Collect(CollectArgs),
     /// Print a shell completion script for SHELL on standard output.
     Completions(CompletionsArgs),
     /// Print the manual page (roff, section 1) on standard output.
@@ -120,19 +128,63 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("identity").required(true).args(["id", "index", "slurm"])))]
 pub struct VmArgs {
-    /// This VM's id (1, 2, ...).
+    /// This VM's id (1, 2, ...). One of --id, --index, --slurm.
     #[arg(long, value_name = "I")]
-    pub id: u32,
-    /// Address to listen on, e.g. 127.0.0.1:10001 (use 0.0.0.0:PORT to accept other hosts).
+    pub id: Option<u32>,
+    /// This VM's 0-based index: its id is K + 1. For an engine that numbers
+    /// from 0, e.g. a Kubernetes Indexed Job's `--index $(JOB_COMPLETION_INDEX)`.
+    #[arg(long, value_name = "K")]
+    pub index: Option<u32>,
+    /// Take the id, the number of VMs and every peer's host from the Slurm
+    /// job step (SLURM_PROCID, SLURM_NTASKS, SLURM_STEP_NODELIST,
+    /// SLURM_STEP_TASKS_PER_NODE; block distribution): VM i listens on
+    /// 0.0.0.0:(--base-port + i). E.g. `srun --distribution=block -n 4
+    /// lamport-sim vm --slurm --run R --seed S`.
+    #[arg(long, conflicts_with_all = ["peer", "peers"])]
+    pub slurm: bool,
+    /// With --slurm only: VM i listens on port P + i on its node, so several
+    /// tasks on one node never share a port [default: 7000].
+    #[arg(long, value_name = "P")]
+    pub base_port: Option<u16>,
+    /// The number of VMs in the run, with --peers (or --slurm, where it must
+    /// agree with SLURM_NTASKS): the peers are every id 1..=N but this one.
+    #[arg(long, value_name = "N")]
+    pub vms: Option<u32>,
+    /// Every peer's address from one template: `{id}` becomes the peer's id,
+    /// `{index}` its id - 1, and the result must be HOST:PORT. E.g.
+    /// `--vms 5 --peers 'vm{id}:7000'` (Compose services vm1..vm5), or
+    /// `--vms 4 --peers 'lamport-{index}.lamport:7000'` (Kubernetes).
+    #[arg(
+        long,
+        value_name = "TEMPLATE",
+        conflicts_with = "peer",
+        requires = "vms"
+    )]
+    pub peers: Option<String>,
+    /// Address to listen on, e.g. 127.0.0.1:10001 (use 0.0.0.0:PORT to accept
+    /// other hosts). Optional with --peers: 0.0.0.0 and the port of this
+    /// VM's own address in the template.
     #[arg(long, value_name = "ADDR")]
-    pub listen: String,
-    /// A peer as ID=HOST:PORT, e.g. --peer 2=127.0.0.1:10002. Repeat for each peer.
+    pub listen: Option<String>,
+    /// A peer as ID=HOST:PORT, e.g. --peer 2=127.0.0.1:10002. Repeat for each
+    /// peer. A name that does not resolve yet is retried within --connect-timeout.
     #[arg(long = "peer", value_name = "J=ADDR")]
-    pub peers: Vec<String>,
+    pub peer: Vec<String>,
     /// A fixed tick rate for this VM, instead of drawing one from --min-rate..=--max-rate.
     #[arg(long, value_name = "R")]
     pub rate: Option<u32>,
+    /// Fixed rates, one per VM of the run: this VM takes the entry of its id,
+    /// so one command line serves every VM of an engine, e.g. --rates 1,6,6.
+    /// The count must equal the number of VMs.
+    #[arg(
+        long,
+        value_name = "R1,R2,..",
+        value_delimiter = ',',
+        conflicts_with = "rate"
+    )]
+    pub rates: Option<Vec<u32>>,
     /// The run id; VMs join one run only if they share it.
     #[arg(long, value_name = "ID", default_value = "manual")]
     pub run: String,
@@ -141,9 +193,15 @@ pub struct VmArgs {
     /// Without this flag, the secret is $LAMPORT_SECRET, if set.
     #[arg(long, value_name = "PATH")]
     pub secret_file: Option<PathBuf>,
-    /// Seconds to wait for all peers to come up before giving up.
+    /// Seconds to wait for all peers to come up (listening, their names
+    /// resolving) before giving up.
     #[arg(long, value_name = "SECS", default_value = "60")]
     pub connect_timeout: f64,
+    /// Also write every log line to standard output, whole lines as the
+    /// file gets them (the file is still written), for `docker logs` or
+    /// `kubectl logs`.
+    #[arg(long, conflicts_with = "control")]
+    pub log_stdout: bool,
     /// Internal: talk to the launcher over stdin/stdout (the configuration
     /// and the peers arrive on stdin; --id and --listen must agree with it).
     #[arg(long, hide = true)]
@@ -213,4 +271,147 @@ pub struct CompletionsArgs {
     /// The shell to write completions for.
     #[arg(value_name = "SHELL")]
     pub shell: clap_complete::Shell,
+}
+
+/// `deploy`'s engines.
+#[derive(Debug, Subcommand)]
+pub enum DeployCommand {
+    /// Print a Compose file: services vm1..vmN on one private network, the
+    /// --logs folder bind-mounted into each.
+    #[command(after_help = COMPOSE_HELP)]
+    Compose(ComposeArgs),
+    /// Print Kubernetes manifests: a Secret, a headless Service and an
+    /// Indexed Job of N pods, each VM also logging to standard output.
+    #[command(after_help = KUBERNETES_HELP)]
+    Kubernetes(KubernetesArgs),
+    /// Print an sbatch script: one srun step of N tasks, one VM each.
+    #[command(after_help = SLURM_HELP)]
+    Slurm(SlurmArgs),
+}
+
+const COMPOSE_HELP: &str = "\
+Example:
+  lamport-sim deploy compose --vms 5 --runtime 60 --logs ./logs -o compose.yml
+  docker compose -f compose.yml up       (or: docker-compose -f compose.yml up)
+  lamport-sim verify ./logs
+
+`up` returns when every VM has exited; the logs are already in --logs (made
+if missing), owned by you. The image (--image) must hold the binary as its
+entrypoint: deploy/image.sh builds one. On a Swarm: docker stack deploy -c
+compose.yml lamport (--logs must then exist on every node).";
+
+const KUBERNETES_HELP: &str = "\
+Example:
+  lamport-sim deploy kubernetes --vms 4 --runtime 60 -o lamport.yaml
+  kubectl apply -f lamport.yaml
+  kubectl wait --for=condition=complete job/lamport --timeout=300s
+  kubectl logs -l lamport-sim/run=RUN --tail=-1 --max-log-requests=4 \\
+    | lamport-sim collect --logs ./logs
+  lamport-sim verify ./logs
+
+deploy prints the exact commands, with the run id and the timeout, on
+stderr. Pod K (0-based) is VM K+1, found by its peers as
+NAME-K.NAME:PORT. --logs only names the folder in those commands.";
+
+const SLURM_HELP: &str = "\
+Example:
+  lamport-sim deploy slurm --vms 4 --runtime 60 --logs $HOME/lamport/logs -o lamport.sh
+  sbatch --wait lamport.sh
+  lamport-sim verify $HOME/lamport/logs
+
+Every node must see --logs and --bin at the same paths (a shared
+filesystem); the same script runs on one node. Task K is VM K+1 on port
+--base-port + K+1 of its node; Slurm's own output goes to
+LOGS/slurm-JOBID.out.";
+
+const COLLECT_HELP: &str = "\
+Example:
+  kubectl logs -l lamport-sim/run=RUN --tail=-1 --max-log-requests=4 \\
+    | lamport-sim collect --logs ./logs
+  lamport-sim verify ./logs
+
+Lines may carry a `kubectl logs --prefix` ([pod/NAME/CONTAINER]) or a
+Compose (NAME  | ) prefix; every line that is not a log line is skipped
+and counted.";
+
+/// The run options of `deploy`: the model's, the run's, and where the file goes.
+#[derive(Debug, Clone, Args)]
+pub struct DeployRunArgs {
+    /// Number of virtual machines (at least 2).
+    #[arg(long, value_name = "N")]
+    pub vms: u32,
+    /// Fixed rates, one per VM, instead of drawing them: e.g. --rates 1,6,6.
+    /// The count must equal --vms.
+    #[arg(long, value_name = "R1,R2,..", value_delimiter = ',')]
+    pub rates: Option<Vec<u32>>,
+    /// Each VM's --connect-timeout: seconds set-up may go without progress.
+    #[arg(long, value_name = "SECS", default_value = "60")]
+    pub connect_timeout: f64,
+    /// The run id every VM shares [default: a fresh random one].
+    #[arg(long, value_name = "ID")]
+    pub run: Option<String>,
+    /// Write the file here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(mut_arg("logs", |a| a.required(true).default_value(None)
+    .help("Folder on this host for the machine_N.log files, bind-mounted at /logs in every VM (made if missing)")))]
+pub struct ComposeArgs {
+    /// The image to run (its entrypoint is lamport-sim).
+    #[arg(long, value_name = "TAG", default_value = "lamport-sim:latest")]
+    pub image: String,
+    /// The port every VM listens on in its own container.
+    #[arg(long, value_name = "P", default_value_t = 7000)]
+    pub port: u16,
+    #[command(flatten)]
+    pub run: DeployRunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(mut_arg("logs", |a| a
+    .help("Folder the printed `collect` command writes the logs into (the VMs write theirs in the pod)")))]
+pub struct KubernetesArgs {
+    /// The image to run (its entrypoint is lamport-sim); pulled only if missing.
+    #[arg(long, value_name = "TAG", default_value = "lamport-sim:latest")]
+    pub image: String,
+    /// The Job's and the headless Service's name; pod K is NAME-K.
+    #[arg(long, value_name = "NAME", default_value = "lamport")]
+    pub name: String,
+    /// The port every VM listens on in its own pod.
+    #[arg(long, value_name = "P", default_value_t = 7000)]
+    pub port: u16,
+    #[command(flatten)]
+    pub run: DeployRunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(mut_arg("logs", |a| a.required(true).default_value(None)
+    .help("Folder for the machine_N.log files, seen by every node at the same path (made if missing)")))]
+pub struct SlurmArgs {
+    /// The lamport-sim binary every node runs [default: this one's absolute path].
+    #[arg(long, value_name = "PATH")]
+    pub bin: Option<PathBuf>,
+    /// VM I listens on port P + I of its node, so tasks sharing a node never share a port.
+    #[arg(long, value_name = "P", default_value_t = 7000)]
+    pub base_port: u16,
+    #[command(flatten)]
+    pub run: DeployRunArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CollectArgs {
+    /// The output to split [default: standard input].
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Folder to write machine_N.log into (made if missing).
+    #[arg(long, value_name = "DIR")]
+    pub logs: PathBuf,
+    /// Remove the folder's old machine_N.log files first. Without it, a
+    /// folder that holds logs is refused.
+    #[arg(long)]
+    pub replace: bool,
 }

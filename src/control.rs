@@ -316,6 +316,7 @@ mod tests {
             secret_file: None,
             control: true,
             live: false,
+            log_stdout: false,
             model,
         };
         let line = ToVm::Config(Box::new(cfg.clone())).line();

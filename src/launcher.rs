@@ -241,7 +241,7 @@ pub fn run(cfg: RunConfig) -> Result<Ended> {
 pub fn run_labeled(cfg: RunConfig, label: &str) -> Result<Ended> {
     install_interrupt_handler()?;
     let seed = crate::params::seed_or_draw(cfg.model.seed);
-    let run_id = format!("{:06x}", rand::rng().random_range(0..0x100_0000u32));
+    let run_id = new_run_id();
     // Every check before anything is written: the open-files limit and the
     // ports, then the folder's lock, held to the end of the run (taking it
     // creates the folder).
@@ -332,10 +332,15 @@ pub fn preflight(cfg: &RunConfig) -> Result<(), ConfigError> {
     check_ports(cfg)
 }
 
-/// The run's secret: 32 random bytes as hex, new for every run. It reaches
-/// the VMs over their control pipes only, never a command line (`ps` shows
-/// those to every local user).
-fn new_secret() -> String {
+/// A fresh run id: six random hex digits.
+pub fn new_run_id() -> String {
+    format!("{:06x}", rand::rng().random_range(0..0x100_0000u32))
+}
+
+/// The run's secret: 32 random bytes as hex, new for every run (and for
+/// every `deploy`). Under the launcher it reaches the VMs over their control
+/// pipes only, never a command line (`ps` shows those to every local user).
+pub fn new_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill(&mut bytes[..]);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -489,6 +494,7 @@ fn vm_config(cfg: &RunConfig, id: u32, port: u16, seed: u64, run_id: &str) -> Vm
         secret_file: None,
         control: true,
         live: live_view(),
+        log_stdout: false,
         model: Model {
             seed: Some(seed),
             ..cfg.model.clone()

@@ -4,8 +4,9 @@
 //! # Layout
 //!
 //! ```text
-//! cmd { run, vm, verify, analyze, experiment, export }   (printing, exit codes, folders)
+//! cmd { run, vm, verify, analyze, experiment, export, deploy, collect }   (printing, exit codes, folders)
 //!   -> cli -> config (params) -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
+//!          -> deploy { compose, kubernetes, slurm } -> an engine's file -> N x vm ; engine output -> run::collect
 //!   -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { per_vm, drift, causal, spacetime::model -> Analysis -> plots, spacetime::svg } -> report | export ; experiment
 //! ```
 //!
@@ -21,6 +22,13 @@
 //!   and the start instant, forwards Ctrl+C, reaps, returns how the run
 //!   ended (`Ended`; `cmd::run` prints the table).
 //! - [`control`]: the launcher <-> VM line protocol on stdin/stdout.
+//! - [`deploy`]: `deploy`: the file that runs a whole simulation on an
+//!   engine, as text: [`deploy::compose`], [`deploy::kubernetes`],
+//!   [`deploy::slurm`], written through a small ordered YAML tree
+//!   ([`deploy::yaml`]); `collect` splits the engines' logs back
+//!   ([`run::collect`]).
+//! - [`engine`]: what a workload engine tells a VM started under it:
+//!   [`engine::slurm`] (rank, tasks and hosts from `SLURM_*`, pure).
 //! - [`live`]: the launcher's live view on a terminal, as text.
 //! - [`vm`]: one VM: [`vm::net`] (the net thread, outbound senders), [`vm::queue`]
 //!   (the network queue and `--delay`), [`vm::clock`]
@@ -70,6 +78,8 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod control;
+pub mod deploy;
+pub mod engine;
 pub mod experiment;
 pub mod export;
 pub mod launcher;

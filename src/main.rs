@@ -58,6 +58,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Experiment(a)) => cmd::experiment::main(&a),
         Some(Command::Analyze(a)) => cmd::analyze::main(&a),
         Some(Command::Export(a)) => cmd::export::main(&a),
+        Some(Command::Deploy(a)) => cmd::deploy::main(&a),
+        Some(Command::Collect(a)) => cmd::collect::main(&a),
         Some(Command::Completions(a)) => cmd::completions(a.shell),
         Some(Command::Man) => cmd::man(),
     }

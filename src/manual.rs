@@ -53,7 +53,7 @@ pub fn man(out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     for sub in subs {
-        subcommand(sub, &mut page)?;
+        subcommand(sub, BIN, &mut page)?;
     }
     page.extend_from_slice(TAIL.as_bytes());
     out.write_all(without_repeated_preambles(&String::from_utf8_lossy(&page)).as_bytes())?;
@@ -61,16 +61,12 @@ pub fn man(out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// One subcommand's section: `.SH "LAMPORT-SIM NAME"`, then clap_mangen's
-/// description, synopsis and options of it, their own headings dropped.
-fn subcommand(sub: &clap::Command, out: &mut Vec<u8>) -> io::Result<()> {
-    let name = sub.get_name();
-    writeln!(
-        out,
-        ".SH \"{} {}\"",
-        BIN.to_uppercase(),
-        name.to_uppercase()
-    )?;
-    let page = clap_mangen::Man::new(sub.clone().bin_name(format!("{BIN} {name}")));
+/// description, synopsis and options of it, their own headings dropped;
+/// then a section for each of its own subcommands (`deploy compose`).
+fn subcommand(sub: &clap::Command, parent: &str, out: &mut Vec<u8>) -> io::Result<()> {
+    let name = format!("{parent} {}", sub.get_name());
+    writeln!(out, ".SH \"{}\"", name.to_uppercase())?;
+    let page = clap_mangen::Man::new(sub.clone().bin_name(&name));
     let (mut text, mut first) = (Vec::new(), true);
     page.render_description_section(&mut text)?;
     page.render_synopsis_section(&mut text)?;
@@ -82,6 +78,9 @@ fn subcommand(sub: &clap::Command, out: &mut Vec<u8>) -> io::Result<()> {
             true => first = false,
             false => writeln!(out, "{line}")?,
         }
+    }
+    for inner in sub.get_subcommands().filter(|s| !s.is_hide_set()) {
+        subcommand(inner, &name, out)?;
     }
     Ok(())
 }
@@ -118,10 +117,10 @@ const TAIL: &str = r#".SH "EXIT STATUS"
 Success: the run ended, or every rule of the log format holds (verify).
 .TP
 1
-Failure: a VM failed while running, verify found violations, analyze met a log it cannot parse.
+Failure: a VM failed while running, verify found violations, analyze met a log it cannot parse, collect found no log line.
 .TP
 2
-Bad usage, reported before any VM ticks: a bad flag or value, a port in use, a peer that never came up within \-\-connect\-timeout; for verify, analyze and export, a folder that cannot be read or holds no machine_*.log.
+Bad usage, reported before any VM ticks: a bad flag or value, a port in use, a peer that never came up within \-\-connect\-timeout; for verify, analyze and export, a folder that cannot be read or holds no machine_*.log; for collect, a folder that already holds logs (without \-\-replace).
 .TP
 130
 Interrupted by Ctrl+C; every VM stopped cleanly and its log is complete.
@@ -170,6 +169,13 @@ mod tests {
             let heading = format!(".SH \"LAMPORT-SIM {}\"", sub.get_name().to_uppercase());
             assert!(page.contains(&heading), "{heading}");
         }
+        for engine in ["COMPOSE", "KUBERNETES", "SLURM"] {
+            assert!(
+                page.contains(&format!(".SH \"LAMPORT-SIM DEPLOY {engine}\"")),
+                "{engine}"
+            );
+        }
+        assert!(page.contains("\\-\\-image"), "the engines' own options");
         assert!(page.contains("\\-\\-connect\\-timeout"));
         assert!(page.contains("EXIT STATUS"));
     }

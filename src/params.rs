@@ -133,6 +133,9 @@ pub struct VmConfig {
     pub control: bool,
     /// Report [`crate::control::Status`] lines for the launcher's live view.
     pub live: bool,
+    /// `--log-stdout`: every log line on standard output too (by hand only).
+    #[serde(default)]
+    pub log_stdout: bool,
     pub model: Model,
 }
 

@@ -4,6 +4,8 @@
 //! or picks an exit code (the launcher and the VM say their progress).
 
 pub mod analyze;
+pub mod collect;
+pub mod deploy;
 pub mod experiment;
 pub mod export;
 pub mod run;

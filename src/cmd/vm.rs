@@ -12,7 +12,16 @@ use crate::config::ConfigError;
 /// `lamport-sim vm ...`.
 pub fn main(a: &VmArgs) -> Result<ExitCode> {
     let cfg = if a.control {
-        crate::vm::config_from_launcher(a.id, &a.listen)?
+        let (Some(id), Some(listen)) = (a.id, a.listen.as_deref()) else {
+            return Err(ConfigError {
+                flag: "--control",
+                value: String::new(),
+                why: "needs --id and --listen (the launcher gives both)".into(),
+                hint: None,
+            }
+            .into());
+        };
+        crate::vm::config_from_launcher(id, listen)?
     } else {
         crate::config::vm(a)?
     };

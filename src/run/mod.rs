@@ -8,12 +8,15 @@
 //! - [`messages`]: the one send/receive matcher: a receive is a delivered
 //!   message only if its sender logged that send and addressed it to the
 //!   receiver.
+//! - [`collect`]: an engine's merged output (`kubectl logs`) split back
+//!   into the VMs' logs by each line's `vm=` key.
 //!
 //! Every reader (verify, analyze, export, experiment, the launcher's
 //! end-of-run table, bench) goes through this module; none of them, and
 //! nothing here, imports the VM. The VM's log writer imports [`layout`] for
 //! the file name.
 
+pub mod collect;
 pub mod layout;
 pub mod messages;
 pub mod read;

@@ -1,6 +1,8 @@
 //! A VM's log file: lines formatted through `logline`, buffered, and handed
 //! to the OS before any message goes on the wire (so a SIGKILL never leaves a
 //! received message whose send is missing) and on a short timer otherwise.
+//! With `--log-stdout` each flush also hands the same bytes, whole lines,
+//! to standard output (for an engine's `docker logs` or `kubectl logs`).
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -44,6 +46,8 @@ pub struct LogWriter {
     path: PathBuf,
     buf: String,
     last_flush: Instant,
+    /// `--log-stdout`, until standard output fails once (the file goes on).
+    to_stdout: bool,
 }
 
 impl LogWriter {
@@ -60,7 +64,13 @@ impl LogWriter {
             path,
             buf: String::with_capacity(FLUSH_BYTES + 512),
             last_flush: Instant::now(),
+            to_stdout: false,
         })
+    }
+
+    /// Every flush from now on also goes to standard output.
+    pub fn also_to_stdout(&mut self) {
+        self.to_stdout = true;
     }
 
     /// The file's path.
@@ -83,10 +93,29 @@ impl LogWriter {
             self.file
                 .write_all(self.buf.as_bytes())
                 .with_context(|| format!("cannot write {}", self.path.display()))?;
+            if self.to_stdout {
+                self.mirror();
+            }
             self.buf.clear();
         }
         self.last_flush = Instant::now();
         Ok(())
+    }
+
+    /// The buffer (whole lines) to standard output. A failure there (a
+    /// closed pipe) ends the copy, said once, but never the VM: the file
+    /// is the record.
+    fn mirror(&mut self) {
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = out
+            .write_all(self.buf.as_bytes())
+            .and_then(|()| out.flush())
+        {
+            self.to_stdout = false;
+            drop(out);
+            let line = format!("vm {}: warning: --log-stdout stopped: {e}\n", self.vm);
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        }
     }
 
     /// Flushes if the next line is more than [`FLUSH_EVERY`] away or the

@@ -4,7 +4,8 @@
 //!
 //! Threads: the net thread (`net`) owns the listener and every inbound
 //! connection, pushes messages onto the network queue (`queue`) and
-//! connection news into the control mailbox; a Ctrl+C handler and, under the
+//! connection news into the control mailbox (a `resolve` thread looks up
+//! peer names for it); a Ctrl+C handler and, under the
 //! launcher, a stdin reader post stop requests there too. The main thread is
 //! the only one that touches the clock, the log and the outbound sockets: it
 //! sleeps on the mailbox until each tick's absolute deadline, so it wakes at
@@ -64,9 +65,7 @@ use auth::Secret;
 use log::LogWriter;
 use mailbox::Mailbox;
 use net::{Inbound, Warner};
-use setup::{
-    peers, resolve_peers, secret_by_hand, seed_hint, stopped_before_peers, tighten_timer_slack,
-};
+use setup::{peers, secret_by_hand, seed_hint, stopped_before_peers, tighten_timer_slack};
 use state::{Ctl, Ctls, Parts, Vm};
 
 /// The RNG of VM `id` in a run with `seed`: each VM its own stream.
@@ -99,14 +98,16 @@ pub fn run(cfg: VmConfig) -> Result<()> {
         why: e.to_string(),
         hint: None,
     })?;
-    resolve_peers(&cfg.peers)?;
     // Its id's lock; by hand also the folder's (under the launcher, it holds it).
     let _lock = if cfg.control {
         crate::lock::launched_vm(&cfg.model.logs, cfg.id, &cfg.run)?
     } else {
         crate::lock::hand_vm(&cfg.model.logs, cfg.id, &cfg.run)?
     };
-    let log = LogWriter::create(&cfg.model.logs, cfg.id)?;
+    let mut log = LogWriter::create(&cfg.model.logs, cfg.id)?;
+    if cfg.log_stdout {
+        log.also_to_stdout();
+    }
     let warner = Arc::new(Warner::new(cfg.id));
     if !cfg.control {
         say_err!(

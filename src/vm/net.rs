@@ -190,8 +190,10 @@ fn lock(link: &Mutex<Link>) -> MutexGuard<'_, Link> {
     link.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// What the tick thread asks of the net thread.
+/// What the tick thread (and the resolver thread) ask of the net thread.
 enum Cmd {
+    /// The resolver's answer for the peer at this position.
+    Resolved(usize, std::io::Result<Vec<SocketAddr>>),
     /// Stopping; whether the goodbyes go through the launcher.
     Stop(bool),
     Gone(u32),
@@ -389,13 +391,16 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
             next_dial: now,
             backoff: DIAL_FIRST,
             progress_at: now,
-            resolved: None,
+            turn: 0,
+            resolving: false,
+            addrs: None,
             challenged: 0,
             queued: *id > ctx.me,
             down_why: String::new(),
             down_warned: false,
         })
         .collect();
+    let resolver = Resolver::Idle(cmd_tx.clone(), Arc::clone(&waker));
     let handle = NetHandle {
         links: links.clone(),
         cmds: cmd_tx,
@@ -414,6 +419,7 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
         dial_errors,
         dialing: 0,
         dial_queue: (0..n).filter(|&pos| peers_dial[pos]).collect(),
+        resolver,
         timers: BinaryHeap::new(),
         next_sweep: now,
         handshakes: 0,
@@ -432,6 +438,49 @@ pub fn spawn(listener: std::net::TcpListener, ctx: Inbound) -> io::Result<NetHan
         .stack_size(NET_STACK)
         .spawn(move || net.run())?;
     Ok(handle)
+}
+
+/// The resolver thread, started at the first name to look up (a run on
+/// IP addresses never has one): it looks up each (peer position,
+/// HOST:PORT) it is sent, in turn, and hands the answer to the net thread.
+/// It ends with the net thread (its requests' sender dropped).
+enum Resolver {
+    Idle(Sender<Cmd>, Arc<Waker>),
+    Running(Sender<(usize, String)>),
+    /// It could not be started: every lookup fails.
+    Failed,
+}
+
+impl Resolver {
+    /// Asks for `addr` to be looked up for the peer at `pos`; false if it cannot be.
+    fn ask(&mut self, pos: usize, addr: String) -> bool {
+        if let Resolver::Idle(cmds, waker) = self {
+            *self = match spawn_resolver(cmds.clone(), Arc::clone(waker)) {
+                Ok(tx) => Resolver::Running(tx),
+                Err(_) => Resolver::Failed,
+            };
+        }
+        match self {
+            Resolver::Running(tx) => tx.send((pos, addr)).is_ok(),
+            _ => false,
+        }
+    }
+}
+
+fn spawn_resolver(cmds: Sender<Cmd>, waker: Arc<Waker>) -> io::Result<Sender<(usize, String)>> {
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, String)>();
+    thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            for (pos, addr) in rx {
+                let got = addr.to_socket_addrs().map(Iterator::collect);
+                if cmds.send(Cmd::Resolved(pos, got)).is_err() {
+                    break;
+                }
+                let _ = waker.wake();
+            }
+        })?;
+    Ok(tx)
 }
 
 /// Where a link stands, as the net thread sees it.
@@ -484,8 +533,16 @@ struct Peer {
     backoff: Duration,
     /// Stopping: the last time this link got anywhere.
     progress_at: Instant,
-    /// The dial address, resolved once.
-    resolved: Option<SocketAddr>,
+    /// Which of the dial name's addresses the next dial takes. The name is
+    /// looked up for every dial (the first, and each after a failed dial or
+    /// a broken link), so a name that resolves only once its peer is up, or
+    /// a peer back at another address, is found; a failed dial moves on to
+    /// the name's next address.
+    turn: usize,
+    /// A lookup of the dial name is under way.
+    resolving: bool,
+    /// The dial name's addresses, looked up for the next dial.
+    addrs: Option<Vec<SocketAddr>>,
     /// Connections of this peer waiting for its `Proof`.
     challenged: u32,
     /// In the dial queue.
@@ -512,6 +569,8 @@ struct Net {
     dialing: usize,
     /// Peers due for a dial, in turn (at most [`MAX_DIALING`] dial at once).
     dial_queue: VecDeque<usize>,
+    /// Where peer names are looked up.
+    resolver: Resolver,
     /// Precise timers (acks, dials, handshakes), soonest first; each is
     /// checked against the state when it fires, so none needs cancelling.
     timers: BinaryHeap<Reverse<(Instant, Timer)>>,
@@ -676,6 +735,7 @@ impl Net {
     fn commands(&mut self) {
         while let Ok(cmd) = self.cmds.try_recv() {
             match cmd {
+                Cmd::Resolved(pos, got) => self.resolved(pos, got),
                 Cmd::Stop(relayed) => {
                     self.stopping = true;
                     self.relayed = relayed;
@@ -1681,29 +1741,30 @@ impl Net {
         let next = p.next_dial;
         self.at(next, Timer::Dial(pos));
         let p = &mut self.peers[pos];
-        let target = match p.resolved {
-            Some(a) => a,
-            None => {
-                let addr = p.dial.clone().unwrap_or_default();
-                match addr.to_socket_addrs().map(|mut a| a.next()) {
-                    Ok(Some(a)) => {
-                        p.resolved = Some(a);
-                        a
-                    }
-                    Ok(None) => {
-                        self.note_dial_error(pos, &format!("{addr} resolves to no address"));
-                        return;
-                    }
-                    Err(e) => {
-                        self.note_dial_error(pos, &format!("cannot resolve {addr}: {e}"));
-                        return;
-                    }
+        let addr = p.dial.clone().unwrap_or_default();
+        // An address is dialled at once; a name is looked up afresh by the
+        // resolver thread (a lookup may take seconds, which this thread,
+        // serving every link, cannot wait), and dialled when it answers.
+        let target = match (addr.parse::<SocketAddr>(), p.addrs.take()) {
+            (Ok(a), _) => a,
+            (Err(_), Some(all)) => all[p.turn % all.len()],
+            (Err(_), None) => {
+                if p.resolving {
+                    return;
                 }
+                if self.resolver.ask(pos, addr.clone()) {
+                    self.peers[pos].resolving = true;
+                } else {
+                    let why = format!("cannot resolve {addr}: no thread to look it up");
+                    self.note_dial_error(pos, &why);
+                }
+                return;
             }
         };
         let stream = match MioStream::connect(target) {
             Ok(s) => s,
             Err(e) => {
+                self.peers[pos].turn = self.peers[pos].turn.wrapping_add(1);
                 self.note_dial_error(pos, &e.to_string());
                 return;
             }
@@ -1723,7 +1784,26 @@ impl Net {
         }
     }
 
+    /// The resolver's answer for the peer at `pos`: its addresses go to
+    /// the next dial, queued now; a failure is the dial's error.
+    fn resolved(&mut self, pos: usize, got: std::io::Result<Vec<SocketAddr>>) {
+        let p = &mut self.peers[pos];
+        p.resolving = false;
+        let addr = p.dial.clone().unwrap_or_default();
+        match got {
+            Ok(all) if !all.is_empty() => p.addrs = Some(all),
+            Ok(_) => return self.note_dial_error(pos, &format!("{addr} resolves to no address")),
+            Err(e) => return self.note_dial_error(pos, &format!("cannot resolve {addr}: {e}")),
+        }
+        let p = &mut self.peers[pos];
+        if p.phase == Phase::Waiting && !p.refused && !p.dialing && !p.queued {
+            p.queued = true;
+            self.dial_queue.push_back(pos);
+        }
+    }
+
     fn dial_failed(&mut self, slot: usize, pos: usize, why: String) {
+        self.peers[pos].turn = self.peers[pos].turn.wrapping_add(1);
         self.note_dial_error(pos, &why);
         self.close(slot, why);
     }

@@ -2,7 +2,7 @@
 //! the peers, and set-up until every link is up and the VM may tick.
 
 use std::io::BufRead;
-use std::net::{TcpListener, ToSocketAddrs};
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -134,26 +134,6 @@ pub(super) fn waiting_text(waiting: &[(u32, Option<String>)]) -> String {
 pub(super) fn tighten_timer_slack() {
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::set_current_timer_slack(std::num::NonZeroU64::new(1));
-}
-
-/// Fails with a `--peer` error for a peer whose host name does not resolve
-/// (a typo is better reported now than after the connect timeout).
-pub(super) fn resolve_peers(peers: &[(u32, String)]) -> Result<(), ConfigError> {
-    for (id, addr) in peers {
-        let resolved = addr.to_socket_addrs().map(|mut a| a.next().is_some());
-        if !matches!(resolved, Ok(true)) {
-            let why = resolved.err().map_or("resolves to no address".into(), |e| {
-                format!("cannot resolve: {e}")
-            });
-            return Err(ConfigError {
-                flag: "--peer",
-                value: format!("{id}={addr}"),
-                why,
-                hint: None,
-            });
-        }
-    }
-    Ok(())
 }
 
 /// A start instant (monotonic and wall, in us), or why the VM stopped before ticking.

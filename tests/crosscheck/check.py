@@ -1,6 +1,6 @@
 # An independent, deliberately simple checker of the rules in
 # docs/log-format.md, written apart from src/verify.rs, used only to
-# cross-check it (see fuzz.py, tests/test_verify.rs and NOTEBOOK.md).
+# cross-check it (see fuzz.py, tests/test_verify.rs and docs/design.md).
 # Usage: python3 tests/crosscheck/check.py RUN_DIR (prints OK, exit 0; or
 # the first errors, exit 1).
 import sys, os, re, math

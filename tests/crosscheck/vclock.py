@@ -1,6 +1,6 @@
 # An independent, deliberately plain check of `lamport-sim export --shiviz`
 # and of analyze's happens-before counts, written apart from
-# src/analyze/causal.rs (see NOTEBOOK.md). Python 3, no third-party modules.
+# src/analyze/causal.rs (see docs/design.md). Python 3, no third-party modules.
 #
 #   python3 tests/crosscheck/vclock.py DIR [EXPORT] [--shiviz-edges EDGES.json]
 #
