@@ -21,8 +21,14 @@ if ! rustup target list --installed | grep -qx "$target"; then
     echo "image: adding the $target target"
     rustup target add "$target"
 fi
-cargo build --release --locked --target "$target" --bin lamport-sim
-bin=target/$target/release/lamport-sim
+# Where cargo put the binary (CARGO_TARGET_DIR or a config may move it).
+bin=$(cargo build --release --locked --target "$target" --bin lamport-sim \
+    --message-format=json-render-diagnostics |
+    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+    echo "image: cargo named no lamport-sim binary" >&2
+    exit 1
+fi
 
 # Static or it would not start in an empty image.
 if command -v file >/dev/null 2>&1 && ! file "$bin" | grep -q 'statically linked\|static-pie linked'; then
