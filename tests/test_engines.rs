@@ -553,6 +553,65 @@ fn compose_heals_a_network_disconnect() {
     }
 }
 
+#[test]
+#[ignore = "needs Docker and Slurm: .ci/engines.sh up"]
+fn compose_vm_started_first_waits_for_its_peers_names() {
+    const NAME: &str = "compose_vm_started_first_waits_for_its_peers_names";
+    let (dir, aux) = (tempdir(), tempdir());
+    let _keep = keep(NAME, &[dir.path(), aux.path()]);
+    let compose = docker_ready(NAME);
+    let file = aux.path().join("compose.yaml");
+    let logs = dir.path().join("logs");
+    deploy(
+        "compose",
+        &[
+            "--vms",
+            "3",
+            "--runtime",
+            "4",
+            "--min-rate",
+            "10",
+            "--max-rate",
+            "40",
+            "--image",
+            TAG,
+            "--logs",
+            logs.to_str().expect("utf-8 temp path"),
+        ],
+        &file,
+    );
+    let project = Project::new(&compose, "late", &file);
+    // VM 1 alone: Docker's DNS knows no vm2 or vm3 until their containers
+    // run, and VM 1 keeps trying (once, this ended it with exit 2).
+    must(
+        &mut project.cmd(&["up", "-d", "vm1"]),
+        Duration::from_secs(60),
+    );
+    let vm1 = project.container("vm1");
+    let end = Instant::now() + Duration::from_secs(30);
+    let said = loop {
+        let out = output_within(
+            Command::new("docker").args(["logs", &vm1]),
+            Duration::from_secs(30),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        if said.contains("cannot resolve vm2:7000") || Instant::now() > end {
+            break said;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        said.contains("cannot resolve vm2:7000"),
+        "VM 1 alone did not say it waits for vm2's name:\n{said}"
+    );
+    // The others join the running VM 1; `up` returns when all three exited.
+    let up = project.up(aux.path());
+    wait_up_ok(up, aux.path(), Duration::from_secs(120));
+    assert_eq!(project.exit_codes(3), vec![0; 3], "containers' exit codes");
+    assert_clean(&logs, 3);
+}
+
 /// A block of `n` free ports on every address (held only while choosing):
 /// Slurm's tasks listen on `base + id` of the node.
 fn free_port_block(n: u16) -> u16 {
