@@ -190,6 +190,10 @@ pub struct AnalyzeArgs {
     /// The space-time diagram's time window, in seconds from the run's start.
     #[arg(long, value_name = "START..END", default_value = "0..10")]
     pub window: String,
+    /// With DIR a folder of experiments: also draw these two side by side
+    /// on one scale (jump sizes, drift), e.g. `baseline,narrow-only`.
+    #[arg(long, value_name = "A,B")]
+    pub compare: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
