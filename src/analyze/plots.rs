@@ -24,7 +24,10 @@ pub type Series = (String, Vec<(f64, f64)>);
 /// Width and height of every chart, pixels.
 pub const SIZE: (u32, u32) = (900, 500);
 const FONT: &str = "sans-serif";
+/// The legend's width, pixels, at least; wider for long names.
 const LEGEND_W: u32 = 150;
+/// A generous width of one legend character at its font size, pixels.
+const LEGEND_CHAR_W: u32 = 10;
 /// Most points drawn per line: more are thinned to each column's extremes.
 const MAX_POINTS: usize = 2000;
 /// Matplotlib's tab10: distinct, and familiar to readers of plots.
@@ -411,7 +414,7 @@ fn with_legend<'a>(
     if entries.len() < 2 {
         return Ok(root.clone());
     }
-    let (chart, legend) = root.split_horizontally(SIZE.0 - LEGEND_W);
+    let (chart, legend) = root.split_horizontally(SIZE.0 - legend_width(entries));
     let fits = ((SIZE.1 - 80) / 24) as usize;
     let style = TextStyle::from((FONT, 17).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     for (i, (name, swatch)) in entries.iter().enumerate().take(fits) {
@@ -424,6 +427,13 @@ fn with_legend<'a>(
         legend.draw(&Text::new(more, (28, 70 + 24 * fits as i32), style))?;
     }
     Ok(chart)
+}
+
+/// Room for the swatch and the longest name (up to a third of the chart).
+fn legend_width(entries: &[(&str, Swatch)]) -> u32 {
+    let longest = entries.iter().map(|e| e.0.chars().count()).max();
+    let text = longest.unwrap_or(0) as u32 * LEGEND_CHAR_W;
+    (36 + text).clamp(LEGEND_W, SIZE.0 / 3)
 }
 
 fn draw_swatch(legend: &Area, y: i32, swatch: Swatch) -> DrawResult {
@@ -833,6 +843,17 @@ mod tests {
         );
         let capped = line_chart_with(&axes, &series(1), &[], false, Some(1000.0));
         assert!(has_text(&capped, "1000"), "a shared top is kept");
+    }
+
+    #[test]
+    fn a_legend_widens_for_long_names_only() {
+        let short = [("VM 1 (5/s)", Swatch::Line(0)), ("VM 2", Swatch::Line(1))];
+        assert_eq!(legend_width(&short), LEGEND_W);
+        let long = [("narrow-only: mean 1.20", Swatch::Bar(0))];
+        assert_eq!(legend_width(&long), 36 + 22 * LEGEND_CHAR_W);
+        let name = "x".repeat(200);
+        let huge = [(name.as_str(), Swatch::Bar(0))];
+        assert_eq!(legend_width(&huge), SIZE.0 / 3);
     }
 
     #[test]
