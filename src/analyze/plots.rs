@@ -90,7 +90,7 @@ fn swatch_width(i: usize) -> u32 {
     }
 }
 
-/// Rewrites the placeholder widths of [`DASH_CODES`] into real widths and
+/// Rewrites the placeholder widths (`DASH_CODES`) into real widths and
 /// dash patterns.
 pub fn dashed(svg: &str) -> String {
     let mut out = svg.to_string();

@@ -4,7 +4,7 @@
 //! an experiment folder, writes every run's report, the cross-run plots and
 //! `summary.md` ([`summarize`], also what `experiment` ends with); for a
 //! folder of experiment folders (`logs`), reads every run of every one and
-//! writes the model's plots over all of them into DIR ([`overview`]),
+//! writes the model's plots over all of them into DIR (`overview`),
 //! writing nothing inside the experiments. The model's plots are drawn there
 //! rather than by a subcommand of their own because they need nothing but
 //! what `analyze` already reads.
