@@ -181,7 +181,8 @@ pub struct ExperimentArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct AnalyzeArgs {
-    /// The run's log folder.
+    /// The run's log folder, an experiment folder (`logs/NAME`), or a
+    /// folder of experiments (`logs`: the model's plots over all of them).
     #[arg(value_name = "DIR", default_value = "logs")]
     pub dir: PathBuf,
     /// Folder for the report, created if missing [default: DIR/report].
