@@ -239,7 +239,8 @@ pub struct ExperimentArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct AnalyzeArgs {
-    /// The run's log folder.
+    /// The run's log folder, an experiment folder (`logs/NAME`), or a
+    /// folder of experiments (`logs`: the model's plots over all of them).
     #[arg(value_name = "DIR", default_value = "logs")]
     pub dir: PathBuf,
     /// Folder for the report, created if missing [default: DIR/report].
@@ -248,6 +249,10 @@ pub struct AnalyzeArgs {
     /// The space-time diagram's time window, in seconds from the run's start.
     #[arg(long, value_name = "START..END", default_value = "0..10")]
     pub window: String,
+    /// With DIR a folder of experiments: also draw these two side by side
+    /// on one scale (jump sizes, drift), e.g. `baseline,narrow-only`.
+    #[arg(long, value_name = "A,B")]
+    pub compare: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]

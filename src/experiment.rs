@@ -36,6 +36,7 @@ pub const WINDOW: (f64, f64) = (0.0, 10.0);
 /// The cross-run plots.
 const DRIFT_PLOT: &str = "drift_runs.svg";
 const CLOCK_PLOT: &str = "clock_runs.svg";
+const QUEUE_PLOT: &str = "queue_runs.svg";
 
 /// One run of an experiment, read back from its logs.
 #[derive(Debug, Clone)]
@@ -128,7 +129,13 @@ pub fn remove_old_runs(dir: &Path, old: &[PathBuf]) -> Result<()> {
         std::fs::remove_dir_all(run)
             .with_context(|| format!("cannot remove the old run {}", run.display()))?;
     }
-    for file in [SUMMARY_FILE, DRIFT_PLOT, CLOCK_PLOT, COMMAND_FILE] {
+    for file in [
+        SUMMARY_FILE,
+        DRIFT_PLOT,
+        CLOCK_PLOT,
+        QUEUE_PLOT,
+        COMMAND_FILE,
+    ] {
         let path = dir.join(file);
         match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -197,7 +204,9 @@ fn early_stop(a: &Analysis) -> Option<String> {
     (!short.is_empty()).then(|| short.join(", "))
 }
 
-/// `drift_runs.svg` (one line per run) and `clock_runs.svg` (one chart per run).
+/// `drift_runs.svg` (one line per run), `clock_runs.svg` and
+/// `queue_runs.svg` (one chart per run; the queues with the model's slope
+/// for every VM it says drowns).
 pub fn cross_run_plots(results: &[RunResult]) -> Vec<(&'static str, String)> {
     let analyses: Vec<(u32, &Analysis)> = results
         .iter()
@@ -232,30 +241,18 @@ pub fn cross_run_plots(results: &[RunResult]) -> Vec<(&'static str, String)> {
             plots::clock_vs_time(&format!("Run {k}: logical clocks"), &series)
         })
         .collect();
+    let queues: Vec<String> = analyses
+        .iter()
+        .map(|(k, a)| {
+            let title = format!("Run {k}: queues, dashed: the model's slope");
+            analyze::across::queue_chart(&title, a)
+        })
+        .collect();
     vec![
         (DRIFT_PLOT, plots::line_chart(&axes, &drift, false)),
-        (CLOCK_PLOT, grid(&clocks, 2)),
+        (CLOCK_PLOT, plots::grid(&clocks, 2)),
+        (QUEUE_PLOT, plots::grid(&queues, 2)),
     ]
-}
-
-/// Lays SVG charts (each 900 x 500) out in a grid of `columns`.
-fn grid(charts: &[String], columns: usize) -> String {
-    let (w, h) = (900, 500);
-    let rows = charts.len().div_ceil(columns);
-    let mut out = format!(
-        "<svg width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
-        w * columns.min(charts.len()),
-        h * rows,
-        w * columns.min(charts.len()),
-        h * rows
-    );
-    for (i, chart) in charts.iter().enumerate() {
-        let (x, y) = ((i % columns) * w, (i / columns) * h);
-        out.push_str(&chart.replacen("<svg ", &format!("<svg x=\"{x}\" y=\"{y}\" "), 1));
-        out.push('\n');
-    }
-    out.push_str("</svg>\n");
-    out
 }
 
 #[cfg(test)]
@@ -270,16 +267,6 @@ mod tests {
         for bad in ["", ".", "..", "a/b", "../x", "a b", &"x".repeat(101)] {
             assert_eq!(check_name(bad).unwrap_err().flag, "--name", "{bad}");
         }
-    }
-
-    #[test]
-    fn charts_are_laid_out_in_a_grid() {
-        let chart = "<svg width=\"900\" height=\"500\" viewBox=\"0 0 900 500\" xmlns=\"http://www.w3.org/2000/svg\">\n</svg>\n".to_string();
-        let g = grid(&[chart.clone(), chart.clone(), chart], 2);
-        assert!(g.starts_with("<svg width=\"1800\" height=\"1000\""), "{g}");
-        assert!(g.contains("<svg x=\"900\" y=\"0\" width=\"900\""));
-        assert!(g.contains("<svg x=\"0\" y=\"500\" width=\"900\""));
-        assert_eq!(g.matches("<svg").count(), 4);
     }
 
     #[test]

@@ -45,7 +45,8 @@
 //!   [`analyze::distributions`] (the one percentile), [`analyze::per_vm`]
 //!   (per-VM figures and series, latencies; also the launcher's table
 //!   figures), [`analyze::drift`], [`analyze::spacetime`] (`model`, `svg`),
-//!   [`analyze::plots`] (SVG as text),
+//!   [`analyze::plots`] (SVG as text), [`analyze::across`] (the model
+//!   against many runs and experiments: points, slopes, shared scales),
 //!   [`analyze::model`] (the model's predictions beside the logs),
 //!   [`analyze::causal`] (happens-before rebuilt from the logs: `vclock`,
 //!   `pairs` for concurrency, `staleness`),

@@ -264,3 +264,164 @@ fn a_receive_of_a_send_addressed_elsewhere_is_no_delivered_message() {
         "no arrow for the misaddressed send"
     );
 }
+
+/// A folder of two experiments copied from the committed logs: `wide`
+/// (baseline's 5 runs, rates 1..6, two of which drown) and `narrow`
+/// (narrow-only's 5 runs, rates 4..6, none drowns).
+fn two_experiments() -> tempfile::TempDir {
+    let logs = Path::new(env!("CARGO_MANIFEST_DIR")).join("logs");
+    let dir = tempdir();
+    for (to, from) in [("wide", "baseline"), ("narrow", "narrow-only")] {
+        for k in 1..=5 {
+            let (src, dst) = (
+                logs.join(from).join(format!("run_{k}")),
+                dir.path().join(to).join(format!("run_{k}")),
+            );
+            std::fs::create_dir_all(&dst).expect("a run folder");
+            for id in 1..=3 {
+                let name = format!("machine_{id}.log");
+                std::fs::copy(src.join(&name), dst.join(&name)).expect("copy a committed log");
+            }
+        }
+    }
+    dir
+}
+
+/// The numbers of the `<text>` elements of `svg`.
+fn numbers(svg: &str) -> Vec<f64> {
+    svg.split("<text")
+        .filter_map(|t| t.split('>').nth(1)?.split('<').next()?.trim().parse().ok())
+        .collect()
+}
+
+/// The pixel points of the polylines of `svg` drawn with `style` (e.g. a
+/// dash pattern).
+fn lines_with(svg: &str, style: &str) -> Vec<Vec<(f64, f64)>> {
+    svg.split("<polyline")
+        .skip(1)
+        .filter(|p| {
+            p.split(" points=")
+                .next()
+                .is_some_and(|a| a.contains(style))
+        })
+        .map(|p| {
+            let pts = p
+                .split("points=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next());
+            pts.unwrap_or("")
+                .split_whitespace()
+                .filter_map(|xy| {
+                    let (x, y) = xy.split_once(',')?;
+                    Some((x.parse().ok()?, y.parse().ok()?))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The centres of the `<circle>` marks of `svg`.
+fn circles(svg: &str) -> Vec<(f64, f64)> {
+    let attr = |c: &str, name: &str| -> Option<f64> {
+        c.split(&format!(" {name}=\""))
+            .nth(1)?
+            .split('"')
+            .next()?
+            .parse()
+            .ok()
+    };
+    svg.split("<circle")
+        .skip(1)
+        .filter_map(|c| Some((attr(c, "cx")?, attr(c, "cy")?)))
+        .collect()
+}
+
+#[test]
+fn a_folder_of_experiments_gets_the_model_in_one_picture() {
+    let dir = two_experiments();
+    let mut c = bin();
+    c.arg("analyze")
+        .arg(dir.path())
+        .args(["--compare", "wide,narrow"]);
+    let out = run_with_limit(&mut c, Duration::from_secs(60));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains(
+            "2 experiments, 10 runs with the model's prediction (2 with a drowning VM), 30 VMs"
+        ),
+        "{stdout}"
+    );
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).expect(f);
+
+    // One mark per run: open circles for the 8 runs where nobody drowns,
+    // filled triangles for baseline runs 1 and 3, and one of each in the
+    // legend; the y = x line, dashed, rising from the lower left to the
+    // upper right, with every mark inside its span.
+    let drift = read("model_drift.svg");
+    assert_eq!(drift.matches("<circle").count(), 8 + 1, "{drift}");
+    assert_eq!(drift.matches("<polygon").count(), 2 + 1);
+    assert!(drift.contains("no VM drowns (8)") && drift.contains("a VM drowns (2)"));
+    let diagonal: Vec<_> = lines_with(&drift, "stroke-width=\"2\" stroke-dasharray")
+        .into_iter()
+        .filter(|l| l.len() == 2)
+        .collect();
+    assert_eq!(diagonal.len(), 1, "{drift}");
+    let [(x0, y0), (x1, y1)] = [diagonal[0][0], diagonal[0][1]];
+    assert!(x0 < x1 && y0 > y1, "{diagonal:?}");
+    // The legend comes first; the diagonal spans the chart's shared range.
+    let marks = circles(&drift);
+    assert_eq!(marks.len(), 9);
+    for &(x, y) in &marks[1..] {
+        assert!((x0..=x1).contains(&x) && (y1..=y0).contains(&y), "{x},{y}");
+    }
+
+    // One mark per VM, with the model's hinge and the threshold at 1.
+    let load = read("model_queue.svg");
+    let marks = load.matches("<circle").count() + load.matches("<polygon").count();
+    assert_eq!(marks, 30 + 2, "{load}");
+    assert!(load.contains(">\nlambda = r\n</text>") && load.contains("lambda / r"));
+    let threshold = lines_with(&load, "stroke-width=\"2\" stroke-dasharray");
+    assert!(
+        threshold.iter().any(|l| l.len() == 2 && l[0].0 == l[1].0),
+        "a vertical line at lambda / r = 1: {threshold:?}"
+    );
+
+    // Wide against narrow: one jump chart, and two drift panels on one scale.
+    let jumps = read("compare_jumps_wide_narrow.svg");
+    assert!(jumps.contains("wide: mean ") && jumps.contains("narrow: mean "));
+    let drift = read("compare_drift_wide_narrow.svg");
+    let panels: Vec<&str> = drift.split("<svg x=").skip(1).collect();
+    assert_eq!(panels.len(), 2);
+    let top = |p: &str| numbers(p).into_iter().fold(0.0, f64::max);
+    assert_eq!(top(panels[0]), top(panels[1]), "one y scale");
+
+    // The experiment itself gains its queues with the predicted slope: one
+    // dashed line (and its legend swatch) for each of the two drowning VMs.
+    let mut c = bin();
+    c.arg("analyze").arg(dir.path().join("wide"));
+    let out = run_with_limit(&mut c, Duration::from_secs(60));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let queues = read("wide/queue_runs.svg");
+    assert_eq!(lines_with(&queues, "stroke-dasharray=\"6 4\"").len(), 2 * 2);
+    assert!(
+        queues.contains(">\nVM 1: +0.67/s\n</text>"),
+        "baseline run 1's VM 1"
+    );
+
+    // --compare names experiments of the folder, and only of a folder.
+    let mut c = bin();
+    c.arg("analyze")
+        .arg(dir.path())
+        .args(["--compare", "wide,gone"]);
+    let out = run_with_limit(&mut c, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("gone"));
+    let mut c = bin();
+    c.arg("analyze")
+        .arg(dir.path().join("wide"))
+        .args(["--compare", "wide,narrow"]);
+    let out = run_with_limit(&mut c, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--compare"));
+}

@@ -44,7 +44,9 @@ fn runs_land_in_numbered_folders_with_a_summary() {
         summary.contains("The model's prediction beside the logs"),
         "{summary}"
     );
-    assert!(exp.join("drift_runs.svg").exists() && exp.join("clock_runs.svg").exists());
+    for plot in ["drift_runs.svg", "clock_runs.svg", "queue_runs.svg"] {
+        assert!(exp.join(plot).exists(), "{plot}");
+    }
     assert!(exp.join("run_1/report/report.html").exists());
     // analyze on the experiment folder rebuilds the summary from the logs alone.
     std::fs::remove_file(exp.join("summary.md")).expect("rm");

@@ -22,6 +22,7 @@
 //!   t, and 0 before its first. VMs without tick events are left out of drift
 //!   and lag (their clock would be 0 throughout).
 
+pub mod across;
 pub mod causal;
 pub mod distributions;
 pub mod drift;

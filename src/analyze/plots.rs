@@ -1,7 +1,10 @@
 //! The report's charts, drawn with plotters into SVG text (no files): one
 //! line-chart function for any named (x, y) series, so per-run and
-//! cross-run pages share it, and one grouped-bar function. Sizes and fonts
-//! are set here so every chart reads at 900x500. The space-time diagram is
+//! cross-run pages share it, one grouped-bar function and one scatter
+//! function, with dashed guides (a prediction, y = x) on either. Sizes and
+//! fonts are set here so every chart reads at 900x500; [`grid`] lays charts
+//! out side by side. Lines are told apart by colour and by dash pattern, so
+//! two series that coincide still both show. The space-time diagram is
 //! drawn by hand in [`super::spacetime`].
 
 use std::error::Error;
@@ -21,7 +24,10 @@ pub type Series = (String, Vec<(f64, f64)>);
 /// Width and height of every chart, pixels.
 pub const SIZE: (u32, u32) = (900, 500);
 const FONT: &str = "sans-serif";
+/// The legend's width, pixels, at least; wider for long names.
 const LEGEND_W: u32 = 150;
+/// A generous width of one legend character at its font size, pixels.
+const LEGEND_CHAR_W: u32 = 10;
 /// Most points drawn per line: more are thinned to each column's extremes.
 const MAX_POINTS: usize = 2000;
 /// Matplotlib's tab10: distinct, and familiar to readers of plots.
@@ -41,6 +47,99 @@ const PALETTE: [RGBColor; 10] = [
 /// The colour of the `i`th series.
 pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]
+}
+
+/// Dash patterns of the data lines, by series: solid, dashed, dotted,
+/// dash-dot. With the ten colours, 40 series look different, and a dashed
+/// line over a solid one lets the solid one show through its gaps.
+const DASHES: [&str; 4] = ["", "9 5", "2 4", "12 4 2 4"];
+/// The dash of a guide (a prediction, the line y = x).
+const GUIDE_DASH: &str = "6 4";
+/// Grey, for guides that belong to no series.
+pub const GREY: RGBColor = RGBColor(90, 90, 90);
+
+/// plotters writes no dash patterns, so a dashed line is drawn with a
+/// placeholder stroke width (one of these codes) that [`dashed`] rewrites
+/// into its real width and a `stroke-dasharray`: (code, width, dashes).
+const DASH_CODES: [(u32, u32, &str); 8] = [
+    (41, 2, DASHES[1]),
+    (42, 2, DASHES[2]),
+    (43, 2, DASHES[3]),
+    (51, 3, DASHES[1]),
+    (52, 3, DASHES[2]),
+    (53, 3, DASHES[3]),
+    (60, 2, GUIDE_DASH),
+    (61, 3, GUIDE_DASH),
+];
+const GUIDE_CODE: u32 = 60;
+const GUIDE_SWATCH_CODE: u32 = 61;
+
+/// The stroke width to draw data series `i` with (a code when dashed).
+fn series_width(i: usize) -> u32 {
+    match i % DASHES.len() {
+        0 => 2,
+        d => 40 + d as u32,
+    }
+}
+
+/// The stroke width of series `i`'s legend swatch (a code when dashed).
+fn swatch_width(i: usize) -> u32 {
+    match i % DASHES.len() {
+        0 => 3,
+        d => 50 + d as u32,
+    }
+}
+
+/// Rewrites the placeholder widths (`DASH_CODES`) into real widths and
+/// dash patterns.
+pub fn dashed(svg: &str) -> String {
+    let mut out = svg.to_string();
+    for (code, width, dash) in DASH_CODES {
+        out = out.replace(
+            &format!("stroke-width=\"{code}\""),
+            &format!("stroke-width=\"{width}\" stroke-dasharray=\"{dash}\""),
+        );
+    }
+    out
+}
+
+/// A straight reference drawn dashed over a chart, in its own legend entry:
+/// a prediction, the line y = x, a threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Guide {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    pub color: RGBColor,
+}
+
+/// How a set of scatter points is marked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// An open circle (SVG `<circle>` with no fill).
+    Ring,
+    /// A filled triangle (SVG `<polygon>`).
+    Triangle,
+}
+
+/// A named set of scatter points, all marked alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Points {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    pub mark: Mark,
+    pub color: RGBColor,
+}
+
+/// What a legend entry shows beside its name.
+#[derive(Debug, Clone, Copy)]
+enum Swatch {
+    /// Data series `i`: its colour and dash.
+    Line(usize),
+    /// A guide in this colour.
+    Guide(RGBColor),
+    /// Bar group `i`: a filled square of its colour.
+    Bar(usize),
+    Mark(Mark, RGBColor),
 }
 
 /// A chart's title and axis titles (with units).
@@ -69,7 +168,7 @@ type DrawResult = Result<(), Box<dyn Error>>;
 fn render(draw: impl FnOnce(&mut String) -> DrawResult) -> String {
     let mut buf = String::new();
     match draw(&mut buf) {
-        Ok(()) => buf,
+        Ok(()) => dashed(&buf),
         Err(e) => format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"60\"><text x=\"10\" y=\"30\">chart failed: {}</text></svg>",
             crate::report::markup::escape_xml(&e.to_string())
@@ -81,7 +180,20 @@ fn render(draw: impl FnOnce(&mut String) -> DrawResult) -> String {
 /// (none for a single series). `steps` draws each value held until the next
 /// point, as clocks and queues are.
 pub fn line_chart(axes: &Axes, series: &[Series], steps: bool) -> String {
-    render(|buf| draw_lines(buf, axes, series, steps))
+    line_chart_with(axes, series, &[], steps, None)
+}
+
+/// [`line_chart`] with `guides` drawn dashed over the series, and the y axis
+/// up to `y_top` when given (charts meant to be read side by side share
+/// one), else up to the highest point with a little head room.
+pub fn line_chart_with(
+    axes: &Axes,
+    series: &[Series],
+    guides: &[Guide],
+    steps: bool,
+    y_top: Option<f64>,
+) -> String {
+    render(|buf| draw_lines(buf, axes, series, guides, steps, y_top))
 }
 
 /// Logical clock against wall time, one line per series (per VM, or per run).
@@ -163,12 +275,31 @@ fn chart_on<'a, 'b>(
     Ok(chart)
 }
 
-fn draw_lines(buf: &mut String, axes: &Axes, series: &[Series], steps: bool) -> DrawResult {
+fn draw_lines(
+    buf: &mut String,
+    axes: &Axes,
+    series: &[Series],
+    guides: &[Guide],
+    steps: bool,
+    y_top: Option<f64>,
+) -> DrawResult {
     let root = SVGBackend::with_string(buf, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
-    let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
-    let area = with_legend(&root, &names, false)?;
-    let (xr, yr) = ranges(series);
+    let mut legend: Vec<(&str, Swatch)> = series
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (n.as_str(), Swatch::Line(i)))
+        .collect();
+    legend.extend(
+        guides
+            .iter()
+            .map(|g| (g.name.as_str(), Swatch::Guide(g.color))),
+    );
+    let area = with_legend(&root, &legend)?;
+    let mut all: Vec<Series> = series.to_vec();
+    all.extend(guides.iter().map(|g| (g.name.clone(), g.points.clone())));
+    let (xr, yr) = ranges(&all);
+    let yr = y_top.filter(|t| *t > 0.0).map_or(yr, |t| 0.0..t);
     // Whole-number data (clocks, queues) gets whole-number labels only.
     let whole = series
         .iter()
@@ -181,52 +312,152 @@ fn draw_lines(buf: &mut String, axes: &Axes, series: &[Series], steps: bool) -> 
     };
     let mut chart = chart_on(&area, axes, (xr, yr), y_labels, false)?;
     for (i, (_, points)) in series.iter().enumerate() {
-        let points = thin(points, MAX_POINTS / 2);
+        let points = if steps { held(points) } else { points.clone() };
+        let points = thin(&points, MAX_POINTS / 2);
         let points = if steps { stepped(&points) } else { points };
-        chart.draw_series(LineSeries::new(points, color(i).stroke_width(2)))?;
+        let style = color(i).stroke_width(series_width(i));
+        chart.draw_series(LineSeries::new(points, style))?;
+    }
+    draw_guides(&mut chart, guides)?;
+    root.present()?;
+    Ok(())
+}
+
+fn draw_guides(chart: &mut Chart, guides: &[Guide]) -> DrawResult {
+    for g in guides {
+        let style = g.color.stroke_width(GUIDE_CODE);
+        chart.draw_series(LineSeries::new(g.points.iter().copied(), style))?;
+    }
+    Ok(())
+}
+
+/// A scatter chart of `sets` over the ranges given, with `guides` drawn
+/// dashed, and a legend naming both.
+pub fn scatter(
+    axes: &Axes,
+    sets: &[Points],
+    guides: &[Guide],
+    ranges: (Range<f64>, Range<f64>),
+) -> String {
+    render(|buf| draw_scatter(buf, axes, sets, guides, ranges))
+}
+
+fn draw_scatter(
+    buf: &mut String,
+    axes: &Axes,
+    sets: &[Points],
+    guides: &[Guide],
+    ranges: (Range<f64>, Range<f64>),
+) -> DrawResult {
+    let root = SVGBackend::with_string(buf, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut legend: Vec<(&str, Swatch)> = sets
+        .iter()
+        .map(|s| (s.name.as_str(), Swatch::Mark(s.mark, s.color)))
+        .collect();
+    legend.extend(
+        guides
+            .iter()
+            .map(|g| (g.name.as_str(), Swatch::Guide(g.color))),
+    );
+    let area = with_legend(&root, &legend)?;
+    let mut chart = chart_on(&area, axes, ranges, 10, false)?;
+    draw_guides(&mut chart, guides)?;
+    for set in sets {
+        let c = set.color;
+        match set.mark {
+            Mark::Ring => chart.draw_series(
+                set.points
+                    .iter()
+                    .map(|&p| Circle::new(p, MARK_SIZE, c.stroke_width(2))),
+            )?,
+            Mark::Triangle => chart.draw_series(
+                set.points
+                    .iter()
+                    .map(|&p| TriangleMarker::new(p, MARK_SIZE + 1, c.filled())),
+            )?,
+        };
     }
     root.present()?;
     Ok(())
 }
 
-/// The part of `root` left for the chart, after drawing a legend of `names`
-/// at the right (for two names or more). `boxes` draws filled squares, for bars.
+/// Radius of a scatter mark, pixels.
+const MARK_SIZE: i32 = 6;
+
+/// Lays SVG charts (each [`SIZE`]) out in a grid of `columns`, as one SVG.
+pub fn grid(charts: &[String], columns: usize) -> String {
+    let (w, h) = (SIZE.0 as usize, SIZE.1 as usize);
+    let columns = columns.max(1);
+    let rows = charts.len().div_ceil(columns);
+    let width = w * columns.min(charts.len());
+    let mut out = format!(
+        "<svg width=\"{width}\" height=\"{}\" viewBox=\"0 0 {width} {}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+        h * rows,
+        h * rows
+    );
+    for (i, chart) in charts.iter().enumerate() {
+        let (x, y) = ((i % columns) * w, (i / columns) * h);
+        out.push_str(&chart.replacen("<svg ", &format!("<svg x=\"{x}\" y=\"{y}\" "), 1));
+        out.push('\n');
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The part of `root` left for the chart, after drawing a legend of
+/// `entries` at the right (for two entries or more).
 fn with_legend<'a>(
     root: &Area<'a>,
-    names: &[&str],
-    boxes: bool,
+    entries: &[(&str, Swatch)],
 ) -> Result<Area<'a>, Box<dyn Error>> {
-    if names.len() < 2 {
+    if entries.len() < 2 {
         return Ok(root.clone());
     }
-    let (chart, legend) = root.split_horizontally(SIZE.0 - LEGEND_W);
+    let (chart, legend) = root.split_horizontally(SIZE.0 - legend_width(entries));
     let fits = ((SIZE.1 - 80) / 24) as usize;
     let style = TextStyle::from((FONT, 17).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
-    for (i, name) in names.iter().enumerate().take(fits) {
+    for (i, (name, swatch)) in entries.iter().enumerate().take(fits) {
         let y = 70 + 24 * i as i32;
-        if boxes {
-            legend.draw(&Rectangle::new(
-                [(4, y - 7), (18, y + 7)],
-                color(i).filled(),
-            ))?;
-        } else {
-            legend.draw(&PathElement::new(
-                vec![(0, y), (22, y)],
-                color(i).stroke_width(3),
-            ))?;
-        }
+        draw_swatch(&legend, y, *swatch)?;
         legend.draw(&Text::new(name.to_string(), (28, y), style.clone()))?;
     }
-    if names.len() > fits {
-        let more = format!("+ {} more", names.len() - fits);
+    if entries.len() > fits {
+        let more = format!("+ {} more", entries.len() - fits);
         legend.draw(&Text::new(more, (28, 70 + 24 * fits as i32), style))?;
     }
     Ok(chart)
 }
 
+/// Room for the swatch and the longest name (up to a third of the chart).
+fn legend_width(entries: &[(&str, Swatch)]) -> u32 {
+    let longest = entries.iter().map(|e| e.0.chars().count()).max();
+    let text = longest.unwrap_or(0) as u32 * LEGEND_CHAR_W;
+    (36 + text).clamp(LEGEND_W, SIZE.0 / 3)
+}
+
+fn draw_swatch(legend: &Area, y: i32, swatch: Swatch) -> DrawResult {
+    let line = |c: RGBColor, w: u32| PathElement::new(vec![(0, y), (22, y)], c.stroke_width(w));
+    match swatch {
+        Swatch::Line(i) => legend.draw(&line(color(i), swatch_width(i)))?,
+        Swatch::Guide(c) => legend.draw(&line(c, GUIDE_SWATCH_CODE))?,
+        Swatch::Bar(i) => legend.draw(&Rectangle::new(
+            [(4, y - 7), (18, y + 7)],
+            color(i).filled(),
+        ))?,
+        Swatch::Mark(Mark::Ring, c) => {
+            legend.draw(&Circle::new((11, y), MARK_SIZE, c.stroke_width(2)))?
+        }
+        Swatch::Mark(Mark::Triangle, c) => {
+            legend.draw(&TriangleMarker::new((11, y), MARK_SIZE + 1, c.filled()))?
+        }
+    }
+    Ok(())
+}
+
 /// Axis ranges covering every point: x from its least value (0 at most), y
 /// from 0, with a little head room.
-fn ranges(series: &[Series]) -> (Range<f64>, Range<f64>) {
+pub fn ranges(series: &[Series]) -> (Range<f64>, Range<f64>) {
     let all = || series.iter().flat_map(|(_, p)| p.iter());
     let x0 = all().map(|p| p.0).fold(0.0, f64::min);
     let x1 = all().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
@@ -277,6 +508,20 @@ pub fn thin(points: &[(f64, f64)], columns: usize) -> Vec<(f64, f64)> {
     out
 }
 
+/// The points a step chart needs: each point whose value differs from the
+/// one before, and the last (a repeated value draws nothing new when every
+/// value is held until the next point).
+fn held(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::with_capacity(points.len());
+    for (i, &p) in points.iter().enumerate() {
+        let repeats = out.last().is_some_and(|q| q.1 == p.1);
+        if !repeats || i + 1 == points.len() {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// Each value held until the next point.
 fn stepped(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     let mut out = Vec::with_capacity(points.len() * 2);
@@ -303,8 +548,12 @@ fn draw_bars(
 ) -> DrawResult {
     let root = SVGBackend::with_string(buf, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
-    let names: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
-    let area = with_legend(&root, &names, true)?;
+    let legend: Vec<(&str, Swatch)> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (n.as_str(), Swatch::Bar(i)))
+        .collect();
+    let area = with_legend(&root, &legend)?;
     let top = groups
         .iter()
         .flat_map(|(_, v)| v)
@@ -349,6 +598,12 @@ pub fn jump_bins(max: u64) -> Vec<(u64, u64, String)> {
 
 /// Share of each VM's tick events (%) in each jump-size bin, one bar per VM.
 pub fn jump_histogram(title: &str, per_vm: &[(String, Vec<(u64, u64)>)]) -> String {
+    jump_histogram_of(title, per_vm, "share of the VM's tick events (%)")
+}
+
+/// Share of each group's tick events (%) in each jump-size bin, one bar per
+/// group (a VM, or an experiment's VMs pooled): `counts` are (jump, events).
+pub fn jump_histogram_of(title: &str, per_vm: &[(String, Vec<(u64, u64)>)], y: &str) -> String {
     let max = per_vm
         .iter()
         .flat_map(|(_, c)| c.iter().map(|&(j, _)| j))
@@ -372,7 +627,7 @@ pub fn jump_histogram(title: &str, per_vm: &[(String, Vec<(u64, u64)>)]) -> Stri
     let axes = Axes {
         title,
         x: "clock jump from one tick event to the next (clock units)",
-        y: "share of the VM's tick events (%)",
+        y,
     };
     let labels: Vec<String> = bins.into_iter().map(|b| b.2).collect();
     bar_chart(&axes, &labels, &groups)
@@ -522,12 +777,93 @@ mod tests {
         svg.contains(&format!(">\n{text}\n</text>"))
     }
 
-    /// The data lines: plotters draws them 2 px wide, axes and ticks 1 px,
-    /// legend swatches 3 px.
+    /// The attributes of each polyline, up to its points.
+    fn polylines(svg: &str) -> Vec<&str> {
+        svg.split("<polyline")
+            .skip(1)
+            .map(|p| p.split(" points=").next().unwrap_or(""))
+            .collect()
+    }
+
+    /// The data lines: 2 px wide and not a guide's dash (axes and ticks are
+    /// 1 px, legend swatches 3 px).
     fn data_lines(svg: &str) -> usize {
-        svg.matches("<polyline").count()
-            - svg.matches("stroke-width=\"1\" points").count()
-            - svg.matches("stroke-width=\"3\" points").count()
+        let guide = format!("stroke-dasharray=\"{GUIDE_DASH}\"");
+        polylines(svg)
+            .iter()
+            .filter(|p| p.contains("stroke-width=\"2\"") && !p.contains(&guide))
+            .count()
+    }
+
+    #[test]
+    fn series_differ_in_dash_and_their_swatches_match() {
+        let svg = clock_vs_time("four", &series(4));
+        let lines = polylines(&svg);
+        for (i, dash) in DASHES.iter().enumerate() {
+            let with = |w: u32| {
+                lines.iter().any(|p| {
+                    p.contains(&format!("stroke-width=\"{w}\""))
+                        && p.contains(&hex(color(i)))
+                        && (dash.is_empty() != p.contains(&format!("stroke-dasharray=\"{dash}\"")))
+                })
+            };
+            assert!(with(2) && with(3), "series {i}: {dash:?}");
+        }
+        assert!(
+            !svg.contains("stroke-width=\"4"),
+            "no placeholder width is left"
+        );
+    }
+
+    fn hex(c: RGBColor) -> String {
+        format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+    }
+
+    #[test]
+    fn guides_are_dashed_in_their_colour_and_counted_in_the_range() {
+        let axes = Axes {
+            title: "q",
+            x: "x",
+            y: "y",
+        };
+        let guide = Guide {
+            name: "predicted".into(),
+            points: vec![(0.0, 0.0), (4.9, 500.0)],
+            color: color(0),
+        };
+        let svg = line_chart_with(&axes, &series(1), &[guide], true, None);
+        let dash = format!("stroke-dasharray=\"{GUIDE_DASH}\"");
+        assert_eq!(
+            polylines(&svg).iter().filter(|p| p.contains(&dash)).count(),
+            2
+        );
+        assert!(
+            has_text(&svg, "predicted") && has_text(&svg, "500"),
+            "the axis reaches the guide"
+        );
+        let capped = line_chart_with(&axes, &series(1), &[], false, Some(1000.0));
+        assert!(has_text(&capped, "1000"), "a shared top is kept");
+    }
+
+    #[test]
+    fn a_legend_widens_for_long_names_only() {
+        let short = [("VM 1 (5/s)", Swatch::Line(0)), ("VM 2", Swatch::Line(1))];
+        assert_eq!(legend_width(&short), LEGEND_W);
+        let long = [("narrow-only: mean 1.20", Swatch::Bar(0))];
+        assert_eq!(legend_width(&long), 36 + 22 * LEGEND_CHAR_W);
+        let name = "x".repeat(200);
+        let huge = [(name.as_str(), Swatch::Bar(0))];
+        assert_eq!(legend_width(&huge), SIZE.0 / 3);
+    }
+
+    #[test]
+    fn charts_are_laid_out_in_a_grid() {
+        let chart = "<svg width=\"900\" height=\"500\" viewBox=\"0 0 900 500\" xmlns=\"http://www.w3.org/2000/svg\">\n</svg>\n".to_string();
+        let g = grid(&[chart.clone(), chart.clone(), chart], 2);
+        assert!(g.starts_with("<svg width=\"1800\" height=\"1000\""), "{g}");
+        assert!(g.contains("<svg x=\"900\" y=\"0\" width=\"900\""));
+        assert!(g.contains("<svg x=\"0\" y=\"500\" width=\"900\""));
+        assert_eq!(g.matches("<svg").count(), 4);
     }
 
     #[test]
@@ -585,6 +921,17 @@ mod tests {
         assert!(thin.iter().any(|p| p.1 == 99.0));
         assert!(thin.windows(2).all(|w| w[0].0 <= w[1].0));
         assert_eq!(super::thin(&points[..10], 500).len(), 10);
+    }
+
+    #[test]
+    fn a_step_chart_keeps_only_the_changes_and_the_end() {
+        let p = [(0.0, 0.0), (1.0, 0.0), (2.0, 0.0), (3.0, 2.0), (4.0, 2.0)];
+        assert_eq!(held(&p), vec![(0.0, 0.0), (3.0, 2.0), (4.0, 2.0)]);
+        assert_eq!(held(&p[..1]), vec![(0.0, 0.0)]);
+        assert!(held(&[]).is_empty());
+        // The same path as all five points draw, held from 0 s to 3 s.
+        let path = [(0.0, 0.0), (3.0, 0.0), (3.0, 2.0), (4.0, 2.0), (4.0, 2.0)];
+        assert_eq!(stepped(&held(&p)), path);
     }
 
     #[test]
