@@ -272,6 +272,63 @@ pub fn causal_facts(c: &Causal) -> Vec<(&'static str, String)> {
             ),
         ),
     ]
+    .into_iter()
+    .chain(clock_facts(c, r.matched))
+    .collect()
+}
+
+/// The wall clocks against happens-before, and the hybrid logical clock.
+fn clock_facts(c: &Causal, matched: u64) -> Vec<(&'static str, String)> {
+    let k = &c.clocks;
+    let clocks = if k.skewed {
+        format!(
+            "they lie (clock_skew_us, clock_drift_ppm in the start lines): two differ by up to {} (epsilon); the figures above are on true time, recovered from the start lines",
+            duration(k.epsilon_us)
+        )
+    } else {
+        "true (no clock_skew_us or clock_drift_ppm in the start lines): epsilon 0, the logged times are the true ones".to_string()
+    };
+    let mut facts = vec![
+        ("the VMs' clocks", clocks),
+        (
+            "receives before their send by the VMs' own clocks",
+            format!(
+                "{} of {} matched receives, by up to {}; on true time {}",
+                thousands(k.before_send),
+                thousands(matched),
+                duration(k.before_send_max_us),
+                thousands(k.before_send_true)
+            ),
+        ),
+        (
+            "pairs a -> b the logged wall times put the other way",
+            format!(
+                "{} (b logged up to {} before a); on true time {}",
+                thousands(k.hb_inverted),
+                duration(k.hb_inverted_max_us),
+                thousands(k.hb_inverted_true)
+            ),
+        ),
+    ];
+    if let Some(h) = &k.hlc {
+        let lamport = k
+            .lamport_per_min()
+            .map_or(String::new(), |m| format!(", {m:.0} a minute"));
+        facts.push((
+            "hybrid logical clock (l, c) from the logged times",
+            format!(
+                "l - pt at most {} (mean {}; {} events ahead of their own clock) within the bound epsilon {} ({} events beyond it); c at most {}; Lamport's clock meanwhile reached {}{lamport}, without bound",
+                duration(h.max_offset_us),
+                duration(h.mean_offset_us.round() as i64),
+                thousands(h.ahead),
+                duration(k.epsilon_us),
+                thousands(k.hlc_beyond_epsilon),
+                h.max_c,
+                thousands(k.lamport_max),
+            ),
+        ));
+    }
+    facts
 }
 
 /// A share as a percentage: one decimal, more below 1% so small shares show.
