@@ -34,8 +34,10 @@ impl Plan {
 
     /// The run options every VM gets, in the order `vm --help` lists them:
     /// `--run`, `--seed`, the model's flags, `--connect-timeout`,
-    /// `--rates` when given. Written out in full, so a VM never depends
-    /// on the defaults of the binary in the image.
+    /// `--clock-skew` and `--clock-drift` when given (so a file for
+    /// true clocks reads as it always did), `--rates` when given. Written
+    /// out in full, so a VM never depends on the defaults of the binary in
+    /// the image.
     pub fn vm_flags(&self) -> Vec<String> {
         let m = &self.cfg.model;
         let secs = |d: Duration| d.as_secs_f64().to_string();
@@ -56,7 +58,6 @@ impl Plan {
         .into_iter()
         .flat_map(|(flag, value)| [flag.to_string(), value])
         .collect();
-        // Clocks that lie only when asked: a file for true clocks reads as before.
         for (flag, range) in [
             ("--clock-skew", m.clock_skew),
             ("--clock-drift", m.clock_drift),
