@@ -367,13 +367,15 @@ mod tests {
         // Along each VM and along each message the stamps rise.
         let index = Index::of(&logs);
         let deps = sends_of(&logs, &index);
-        for i in 0..vc.n() {
-            for p in 0..hlc.count(i) {
+        assert_eq!(deps.len(), vc.n());
+        for (i, sends) in deps.iter().enumerate() {
+            assert_eq!(sends.len(), hlc.count(i));
+            for (p, send) in sends.iter().enumerate() {
                 assert!(hlc.stamp(i, p).l_us >= hlc.pt_us[hlc.first[i] + p]);
                 if p > 0 {
                     assert!(hlc.stamp(i, p - 1) < hlc.stamp(i, p));
                 }
-                if let Some((g, q)) = deps[i][p] {
+                if let Some((g, q)) = *send {
                     assert!(hlc.stamp(g, q) < hlc.stamp(i, p));
                 }
             }
