@@ -119,7 +119,7 @@ pub struct ModelArgs {
     /// on the peer; every message delivered or acknowledged restarts the wait.
     #[arg(long, value_name = "SECS", default_value = "5")]
     pub stop_grace: f64,
-    /// Seed for every random choice (rates, rolls, delays); drawn and printed if not given.
+    /// Seed for every random choice (rates, rolls, delays, lying clocks); drawn and printed if not given.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
     /// Folder for machine_N.log files (created if missing).

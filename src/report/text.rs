@@ -470,7 +470,10 @@ mod tests {
         let true_clocks = text(&[]);
         assert!(true_clocks.contains("the VMs' clocks: true (no clock_skew_us"));
         assert!(true_clocks.contains("own clocks: 0 of 1 matched receives; on true time 0"));
-        assert!(true_clocks.contains("l - pt at most 0.000 ms"), "{true_clocks}");
+        assert!(
+            true_clocks.contains("l - pt at most 0.000 ms"),
+            "{true_clocks}"
+        );
     }
 
     #[test]
