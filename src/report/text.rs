@@ -286,7 +286,7 @@ fn clock_facts(c: &Causal, matched: u64) -> Vec<(&'static str, String)> {
             duration(k.epsilon_us)
         )
     } else {
-        "true (no clock_skew_us or clock_drift_ppm in the start lines): epsilon 0, the logged times are the true ones".to_string()
+        "true as far as the start lines tell (no clock_skew_us or clock_drift_ppm): epsilon 0, unless the VMs ran on hosts whose clocks disagree".to_string()
     };
     let mut facts = vec![
         ("the VMs' clocks", clocks),
@@ -468,7 +468,7 @@ mod tests {
             assert!(lying.contains(want), "{want}\n{lying}");
         }
         let true_clocks = text(&[]);
-        assert!(true_clocks.contains("the VMs' clocks: true (no clock_skew_us"));
+        assert!(true_clocks.contains("the VMs' clocks: true as far as the start lines tell"));
         assert!(true_clocks.contains("own clocks: 0 of 1 matched receives; on true time 0"));
         assert!(
             true_clocks.contains("l - pt at most 0.000 ms"),
