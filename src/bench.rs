@@ -126,6 +126,8 @@ pub fn ticks(lines: &[Line]) -> Result<TickReport, BenchError> {
             runtime_us: Some(runtime),
             start_at_us: Some(at),
             delay_us: None,
+            clock_skew_us: None,
+            clock_drift_ppb: None,
             ..
         }) if *rate > 0 => (*rate, *runtime, *at),
         _ => {

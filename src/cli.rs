@@ -89,6 +89,27 @@ pub struct ModelArgs {
         allow_hyphen_values = true
     )]
     pub delay: String,
+    /// Clock skew in milliseconds, negative allowed: each VM's clock, the
+    /// `time` it logs, is off true time by an offset drawn from MIN..MAX
+    /// (from the seed); its `start` line records it. One number is the same
+    /// offset for all; 0 is none.
+    #[arg(
+        long,
+        value_name = "MIN..MAX",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
+    pub clock_skew: String,
+    /// Clock drift in parts per million, negative allowed: each VM's clock
+    /// runs fast or slow by a rate drawn from MIN..MAX (from the seed),
+    /// counted from its start; its `start` line records it. 0 is none.
+    #[arg(
+        long,
+        value_name = "MIN..MAX",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
+    pub clock_drift: String,
     /// Seconds a peer may stay unreachable while this VM ticks (its link down,
     /// reconnecting) before the VM gives up on it and logs `peer_lost`.
     #[arg(long, value_name = "SECS", default_value = "30")]
@@ -98,7 +119,7 @@ pub struct ModelArgs {
     /// on the peer; every message delivered or acknowledged restarts the wait.
     #[arg(long, value_name = "SECS", default_value = "5")]
     pub stop_grace: f64,
-    /// Seed for every random choice (rates, rolls, delays); drawn and printed if not given.
+    /// Seed for every random choice (rates, rolls, delays, lying clocks); drawn and printed if not given.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
     /// Folder for machine_N.log files (created if missing).

@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::cli::{ModelArgs, RunArgs, VmArgs};
-pub use crate::params::{ConfigError, DelayRange, MAX_DELAY_MS, Model, RateSpec, VmConfig};
+pub use crate::params::{
+    ClockRange, ConfigError, DelayRange, MAX_DELAY_MS, Model, RateSpec, VmConfig,
+};
 
 /// Highest tick rate accepted.
 pub const MAX_RATE: u32 = 1_000_000;
@@ -58,6 +60,8 @@ pub fn model(a: &ModelArgs) -> Result<Model, ConfigError> {
         event_range: a.event_range,
         max_queue: a.max_queue,
         delay: DelayRange::parse(&a.delay)?,
+        clock_skew: ClockRange::parse_skew(&a.clock_skew)?,
+        clock_drift: ClockRange::parse_drift(&a.clock_drift)?,
         seed: a.seed,
         logs: a.logs.clone(),
         peer_timeout: secs("--peer-timeout", a.peer_timeout)?,

@@ -305,6 +305,11 @@ mod tests {
             logs: "logs/a b".into(),
             peer_timeout: std::time::Duration::from_secs(30),
             stop_grace: std::time::Duration::from_millis(5_500),
+            clock_skew: Some(crate::params::ClockRange {
+                min: -250_000,
+                max: 250_500,
+            }),
+            clock_drift: None,
         };
         let cfg = VmConfig {
             id: 7,

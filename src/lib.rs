@@ -7,7 +7,7 @@
 //! cmd { run, vm, verify, analyze, experiment, export, deploy, collect }   (printing, exit codes, folders)
 //!   -> cli -> config (params) -> launcher -> N x vm { net -> queue -> tick(clock, step) -> log }
 //!          -> deploy { compose, kubernetes, slurm } -> an engine's file -> N x vm ; engine output -> run::collect
-//!   -> logs/machine_N.log -> run { layout, read, messages } -> verify | analyze { per_vm, drift, causal, spacetime::model -> Analysis -> plots, spacetime::svg } -> report | export ; experiment
+//!   -> logs/machine_N.log -> run { layout, read, messages, clock } -> verify | analyze { per_vm, drift, causal, spacetime::model -> Analysis -> plots, spacetime::svg } -> report | export ; experiment
 //! ```
 //!
 //! - [`cmd`]: one file per subcommand (`cmd/run.rs` .. `cmd/export.rs`): reads
@@ -16,7 +16,7 @@
 //! - [`cli`]: clap types; their doc comments are `--help`.
 //! - [`config`]: arguments -> checked configurations; errors name the flag.
 //! - [`params`]: the model's parameters as types (`VmConfig`, `Model`,
-//!   `DelayRange`, `RateSpec`, `ConfigError`), shared by `config`, the
+//!   `DelayRange`, `ClockRange`, `RateSpec`, `ConfigError`), shared by `config`, the
 //!   launcher (which hands each VM its `VmConfig` over stdin) and `vm`.
 //! - [`launcher`]: `run`: spawns one `vm` child per VM, hands out addresses
 //!   and the start instant, forwards Ctrl+C, reaps, returns how the run
@@ -49,7 +49,8 @@
 //!   against many runs and experiments: points, slopes, shared scales),
 //!   [`analyze::model`] (the model's predictions beside the logs),
 //!   [`analyze::causal`] (happens-before rebuilt from the logs: `vclock`,
-//!   `pairs` for concurrency, `staleness`),
+//!   `pairs` for concurrency, `staleness`, `hlc` the hybrid logical clock,
+//!   `skew` the wall clocks, logged and true, against happens-before),
 //!   `analyze/mod.rs` (the [`analyze::Analysis`] of a run and its notes,
 //!   and reading a run folder to make it).
 //! - [`report`]: one file per output format, each returning its bytes:
@@ -65,7 +66,9 @@
 //! - [`theory`]: what the model predicts from the rates and the die alone.
 //! - [`run`]: what a run is to its readers: [`run::layout`] (file and folder
 //!   names), [`run::read`] (the one reader of a run folder),
-//!   [`run::messages`] (the one send/receive matcher). No reader imports [`vm`].
+//!   [`run::messages`] (the one send/receive matcher), [`run::clock`] (a
+//!   VM's lying clock and true time back from its `start` line, shared
+//!   with the VM's log writer). No reader imports [`vm`].
 //! - [`lock`]: one run per log folder (OS file locks).
 //! - [`limits`]: the open-files limit a run of N VMs needs, raised at start.
 //! - [`manual`]: `completions` and `man`, generated from [`cli`].

@@ -58,6 +58,12 @@ pub struct StartInfo {
     /// `--delay`, as (min, max) microseconds (extra key `delay`, written in
     /// milliseconds as `MIN..MAX`); absent when there is no delay.
     pub delay_us: Option<(u64, u64)>,
+    /// This VM's clock offset from true time at its start, microseconds
+    /// (extra key `clock_skew_us`, with `--clock-skew`).
+    pub clock_skew_us: Option<i64>,
+    /// This VM's clock drift, parts per billion (extra key
+    /// `clock_drift_ppm`, written in parts per million, with `--clock-drift`).
+    pub clock_drift_ppb: Option<i64>,
 }
 
 /// One logged event, without its time and VM id.
@@ -191,6 +197,8 @@ impl Line {
                 runtime_us: fields.opt("runtime").map(parse_secs).transpose()?,
                 start_at_us: fields.opt("start_at").map(parse_time).transpose()?,
                 delay_us: fields.opt("delay").map(parse_delay).transpose()?,
+                clock_skew_us: fields.opt("clock_skew_us").map(parse_signed).transpose()?,
+                clock_drift_ppb: fields.opt("clock_drift_ppm").map(parse_milli).transpose()?,
             }),
             "internal" => Event::Internal {
                 tick: fields.num("tick")?,
@@ -320,6 +328,13 @@ fn write_start(s: &StartInfo, out: &mut String) -> fmt::Result {
         out.push_str(" delay=");
         out.push_str(&format_delay(min, max));
     }
+    if let Some(us) = s.clock_skew_us {
+        write!(out, " clock_skew_us={us}")?;
+    }
+    if let Some(ppb) = s.clock_drift_ppb {
+        out.push_str(" clock_drift_ppm=");
+        out.push_str(&format_milli(ppb));
+    }
     Ok(())
 }
 
@@ -360,6 +375,17 @@ fn write_secs(us: u64, out: &mut String) {
     write_fixed(us, 6, out);
 }
 
+/// A signed count of thousandths as a decimal without trailing zeros
+/// (`-250.5`), the form of `--clock-skew`, `--clock-drift` and `clock_drift_ppm`.
+pub fn format_milli(value: i64) -> String {
+    let mut out = String::new();
+    if value < 0 {
+        out.push('-');
+    }
+    write_fixed(value.unsigned_abs(), 3, &mut out);
+    out
+}
+
 /// Writes `value / 10^digits` as a decimal without trailing zeros.
 fn write_fixed(value: u64, digits: u32, out: &mut String) {
     let unit = 10u64.pow(digits);
@@ -382,6 +408,27 @@ fn parse_delay(s: &str) -> Result<(u64, u64), ParseError> {
     let (min, max) = s.split_once("..").ok_or_else(bad)?;
     let (min, max) = (parse_fixed(min, 3), parse_fixed(max, 3));
     min.zip(max).filter(|(a, b)| a <= b).ok_or_else(bad)
+}
+
+/// A signed whole number (`clock_skew_us`).
+fn parse_signed(s: &str) -> Result<i64, ParseError> {
+    let (neg, digits) = s.strip_prefix('-').map_or((false, s), |d| (true, d));
+    let bad = || ParseError(format!("`{s}` is not a whole number"));
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let v: i64 = digits.parse().map_err(|_| bad())?;
+    Ok(if neg { -v } else { v })
+}
+
+/// A signed decimal with at most three fractional digits as thousandths
+/// (`clock_drift_ppm`), the inverse of [`format_milli`].
+fn parse_milli(s: &str) -> Result<i64, ParseError> {
+    let (neg, digits) = s.strip_prefix('-').map_or((false, s), |d| (true, d));
+    let v = parse_fixed(digits, 3)
+        .and_then(|v| i64::try_from(v).ok())
+        .ok_or_else(|| ParseError(format!("`{s}` is not a number of parts per million")))?;
+    Ok(if neg { -v } else { v })
 }
 
 /// Parses a decimal with at most `digits` fractional digits as an integer
@@ -550,6 +597,8 @@ mod tests {
                 runtime_us: Some(2_500_000),
                 start_at_us: Some(1_795_000_000_000_412),
                 delay_us: Some((500, 20_000)),
+                clock_skew_us: Some(-249_731),
+                clock_drift_ppb: Some(-12_500),
             }),
             Event::Start(StartInfo {
                 rate: 1,
@@ -560,6 +609,8 @@ mod tests {
                 runtime_us: None,
                 start_at_us: None,
                 delay_us: None,
+                clock_skew_us: None,
+                clock_drift_ppb: None,
             }),
             Event::Internal {
                 tick: 1,

@@ -62,6 +62,12 @@ pub struct Model {
     pub peer_timeout: Duration,
     /// `--stop-grace`: how long a stopping VM waits on a link without progress.
     pub stop_grace: Duration,
+    /// `--clock-skew` (microseconds); `None` for clocks that start true.
+    #[serde(default)]
+    pub clock_skew: Option<ClockRange>,
+    /// `--clock-drift` (parts per billion); `None` for clocks that keep time.
+    #[serde(default)]
+    pub clock_drift: Option<ClockRange>,
 }
 
 /// `--delay MIN..MAX`: a network delay drawn uniformly, in microseconds.
@@ -75,22 +81,98 @@ impl DelayRange {
     /// Checks `--delay MIN..MAX` (or one number) in milliseconds, to the
     /// microsecond; 0 (or 0..0) is no delay.
     pub fn parse(text: &str) -> Result<Option<DelayRange>, ConfigError> {
-        let usage = format!(
-            "must be MIN..MAX milliseconds (0 <= MIN <= MAX <= {MAX_DELAY_MS}), e.g. 5..50"
-        );
-        let ms = |v: &str| {
-            let x = v.trim().parse::<f64>().ok()?;
-            (x.is_finite() && (0.0..=MAX_DELAY_MS).contains(&x))
-                .then(|| (x * 1000.0).round() as u64)
-        };
-        let (a, b) = text.split_once("..").unwrap_or((text, text));
-        match (ms(a), ms(b)) {
-            (Some(0), Some(0)) => Ok(None),
-            (Some(min_us), Some(max_us)) if min_us <= max_us => {
-                Ok(Some(DelayRange { min_us, max_us }))
-            }
-            _ => bad("--delay", text, usage),
-        }
+        let range = parse_range(
+            "--delay",
+            text,
+            (0.0, MAX_DELAY_MS),
+            "milliseconds",
+            "5..50",
+        )?;
+        Ok(range.map(|(min, max)| DelayRange {
+            min_us: min.unsigned_abs(),
+            max_us: max.unsigned_abs(),
+        }))
+    }
+}
+
+/// Checks `MIN..MAX` (or one number) of `flag` within `lo..=hi` of its
+/// unit, to a thousandth: the pair in thousandths of the unit, `None` for
+/// 0 (or 0..0). The one parser of `--delay`, `--clock-skew` and `--clock-drift`.
+fn parse_range(
+    flag: &'static str,
+    text: &str,
+    (lo, hi): (f64, f64),
+    unit: &str,
+    example: &str,
+) -> Result<Option<(i64, i64)>, ConfigError> {
+    let usage = format!("must be MIN..MAX {unit} ({lo} <= MIN <= MAX <= {hi}), e.g. {example}");
+    let milli = |v: &str| {
+        let x = v.trim().parse::<f64>().ok()?;
+        (x.is_finite() && (lo..=hi).contains(&x)).then(|| (x * 1000.0).round() as i64)
+    };
+    // A negative MIN holds no `..` of its own: split at the first `..` after it.
+    let at = text.get(1..).and_then(|t| t.find("..")).map(|i| i + 1);
+    let (a, b) = match at {
+        Some(i) => (&text[..i], &text[i + 2..]),
+        None => (text, text),
+    };
+    match (milli(a), milli(b)) {
+        (Some(0), Some(0)) => Ok(None),
+        (Some(min), Some(max)) if min <= max => Ok(Some((min, max))),
+        _ => bad(flag, text, usage),
+    }
+}
+
+/// Largest `--clock-skew`, either way: one hour.
+pub const MAX_SKEW_MS: f64 = 3_600_000.0;
+/// Largest `--clock-drift`, either way: 10% (a clock that fast or slow is broken).
+pub const MAX_DRIFT_PPM: f64 = 100_000.0;
+
+/// `--clock-skew MIN..MAX` (thousandths: microseconds) or `--clock-drift
+/// MIN..MAX` (thousandths: parts per billion): each VM draws its own value
+/// uniformly from the range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockRange {
+    pub min: i64,
+    pub max: i64,
+}
+
+impl ClockRange {
+    /// Checks `--clock-skew MIN..MAX` milliseconds (negative allowed); 0 is none.
+    pub fn parse_skew(text: &str) -> Result<Option<ClockRange>, ConfigError> {
+        let range = parse_range(
+            "--clock-skew",
+            text,
+            (-MAX_SKEW_MS, MAX_SKEW_MS),
+            "milliseconds",
+            "-250..250",
+        )?;
+        Ok(range.map(|(min, max)| ClockRange { min, max }))
+    }
+
+    /// Checks `--clock-drift MIN..MAX` parts per million (negative allowed); 0 is none.
+    pub fn parse_drift(text: &str) -> Result<Option<ClockRange>, ConfigError> {
+        let range = parse_range(
+            "--clock-drift",
+            text,
+            (-MAX_DRIFT_PPM, MAX_DRIFT_PPM),
+            "parts per million",
+            "-50..50",
+        )?;
+        Ok(range.map(|(min, max)| ClockRange { min, max }))
+    }
+
+    /// One value drawn uniformly from the range, in thousandths.
+    pub fn draw(self, rng: &mut impl rand::Rng) -> i64 {
+        rng.random_range(self.min..=self.max)
+    }
+}
+
+impl fmt::Display for ClockRange {
+    /// `MIN..MAX` in the flag's unit, as the flag takes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let milli = |v: i64| crate::logline::format_milli(v);
+        write!(f, "{}..{}", milli(self.min), milli(self.max))
     }
 }
 
@@ -177,6 +259,32 @@ mod tests {
         let d = DelayRange::parse("5..50.5").unwrap().unwrap();
         assert_eq!(d.to_string(), "5..50.5");
         assert_eq!(DelayRange::parse(&d.to_string()), Ok(Some(d)));
+    }
+
+    #[test]
+    fn skew_and_drift_may_be_negative_and_parse_like_delay() {
+        let r = |min, max| Ok(Some(ClockRange { min, max }));
+        assert_eq!(ClockRange::parse_skew("-250..250"), r(-250_000, 250_000));
+        assert_eq!(
+            ClockRange::parse_skew("-300..-100.5"),
+            r(-300_000, -100_500)
+        );
+        assert_eq!(ClockRange::parse_skew("40"), r(40_000, 40_000));
+        assert_eq!(ClockRange::parse_skew("-40"), r(-40_000, -40_000));
+        assert_eq!(ClockRange::parse_skew("0..0"), Ok(None));
+        assert_eq!(ClockRange::parse_drift("-50..20"), r(-50_000, 20_000));
+        for bad in ["5..-5", "x", "1..2..3", "-3600001..0", "..5", "-"] {
+            let e = ClockRange::parse_skew(bad).unwrap_err();
+            assert_eq!((e.flag, e.value.as_str()), ("--clock-skew", bad));
+        }
+        assert_eq!(
+            ClockRange::parse_drift("0..100001").unwrap_err().flag,
+            "--clock-drift"
+        );
+        // --delay keeps its own bounds: no negative delay.
+        assert_eq!(DelayRange::parse("-1..2").unwrap_err().flag, "--delay");
+        let shown = ClockRange::parse_skew("-250.25..3").unwrap().unwrap();
+        assert_eq!(shown.to_string(), "-250.25..3");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 
 use crate::logline::{self, Event, Line, StartInfo, StopReason};
+use crate::run::clock::PhysClock;
 use crate::run::layout::log_path;
 use crate::vm;
 use crate::vm::clock::Clock;
@@ -76,6 +77,8 @@ struct Vm {
     queue: VecDeque<Queued>,
     text: String,
     lines: usize,
+    /// Under [`History::skewed`]: the clock its lines are stamped with.
+    phys: Option<PhysClock>,
 }
 
 /// A run of VMs 1..=n built event by event. Times are microseconds since the
@@ -87,10 +90,16 @@ pub struct History {
 }
 
 impl Vm {
+    /// What this VM's clock reads at true time `true_us`.
+    fn stamp(&self, true_us: i64) -> i64 {
+        self.phys.map_or(true_us, |c| c.physical(true_us))
+    }
+
     /// Appends what a stop at `time_us` logs to `text` (this VM's log so
     /// far): a `pending` per message waiting, then `stop`. Returns the
     /// number of lines.
-    fn closing(&self, reason: StopReason, time_us: i64, text: &mut String) -> usize {
+    fn closing(&self, reason: StopReason, true_us: i64, text: &mut String) -> usize {
+        let time_us = self.stamp(true_us);
         for q in &self.queue {
             let pending = Event::Pending {
                 from: q.from,
@@ -121,6 +130,14 @@ impl History {
 
     /// `n` VMs with `plan`, their `start` lines at `start_us`.
     pub fn planned(n: u32, plan: Plan, start_us: i64) -> History {
+        History::skewed(n, plan, start_us, &[])
+    }
+
+    /// [`History::planned`] with lying clocks: VM i's lines are stamped by
+    /// a clock `clocks[i - 1].0` microseconds off true time and drifting by
+    /// `.1` parts per billion from `start_at` (as the VM writes them, keys
+    /// in the `start` line included). The methods still take true times.
+    pub fn skewed(n: u32, plan: Plan, start_us: i64, clocks: &[(i64, i64)]) -> History {
         let vms = (1..=n)
             .map(|id| Vm {
                 id,
@@ -131,10 +148,20 @@ impl History {
                 queue: VecDeque::new(),
                 text: String::new(),
                 lines: 0,
+                phys: None,
             })
             .collect();
         let mut h = History { plan, vms };
+        let from = h.plan.start_at_us.unwrap_or(start_us);
+        for (vm, &(offset_us, drift_ppb)) in h.vms.iter_mut().zip(clocks) {
+            vm.phys = Some(PhysClock {
+                offset_us,
+                drift_ppb,
+                start_us: from,
+            });
+        }
         for id in 1..=n {
+            let clock = clocks.get(id as usize - 1);
             let start = Event::Start(StartInfo {
                 rate: h.plan.rate,
                 event_range: h.plan.event_range,
@@ -144,6 +171,8 @@ impl History {
                 runtime_us: h.plan.runtime_us,
                 start_at_us: h.plan.start_at_us,
                 delay_us: None,
+                clock_skew_us: clock.map(|c| c.0),
+                clock_drift_ppb: clock.map(|c| c.1),
             });
             h.write(id, start_us, &start);
         }
@@ -156,6 +185,7 @@ impl History {
 
     fn write(&mut self, id: u32, time_us: i64, event: &Event) {
         let vm = self.vm(id);
+        let time_us = vm.stamp(time_us);
         logline::write_line(time_us, id, event, &mut vm.text);
         vm.lines += 1;
     }

@@ -23,6 +23,8 @@ pub fn start(ms: i64, vm: u32, rate: u32) -> Line {
         runtime_us: Some(1_000_000),
         start_at_us: Some(T0),
         delay_us: None,
+        clock_skew_us: None,
+        clock_drift_ppb: None,
     };
     at(ms, vm, Event::Start(info))
 }

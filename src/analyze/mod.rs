@@ -12,8 +12,12 @@
 //! log lines ([`Line`]) in, no files and no wall clock.
 //!
 //! Definitions used throughout:
-//! - Times are seconds since the run's common start: the earliest `start_at`
-//!   of the `start` lines, else the earliest tick event.
+//! - Times are true times, seconds since the run's common start: the
+//!   earliest `start_at` of the `start` lines, else the earliest tick event.
+//!   A VM whose `start` line records a lying clock (`clock_skew_us`,
+//!   `clock_drift_ppm`) has its times undone to true time first
+//!   ([`crate::run::clock`]); only [`causal::skew`] and [`causal::hlc`]
+//!   read the times as logged.
 //! - A jump is the clock increase from one tick event (`internal`, `send`,
 //!   `receive`) to the next; the first tick's is from 0.
 //! - p95 is the nearest-rank percentile: the value at rank ceil(0.95 n) of
@@ -81,7 +85,10 @@ pub struct Analysis {
 
 /// Analyzes a run: `logs` are (VM id, its parsed lines), by id; `window` is
 /// the space-time diagram's, in seconds since the start.
-pub fn analyze(logs: &[(u32, Vec<Line>)], window: (f64, f64)) -> Analysis {
+pub fn analyze(logged: &[(u32, Vec<Line>)], window: (f64, f64)) -> Analysis {
+    // Every figure but the clocks' own is on true time: undo lying clocks.
+    let true_logs = crate::run::clock::on_true_time(logged);
+    let logs = true_logs.as_deref().unwrap_or(logged);
     let start_us = common_start(logs);
     let sends = Index::of(logs);
     let mut vms = vm_rows(logs, &sends);
@@ -91,7 +98,7 @@ pub fn analyze(logs: &[(u32, Vec<Line>)], window: (f64, f64)) -> Analysis {
         .collect();
     let end_us = grid_end_us(logs, &series);
     let drift = drift_of(&series, start_us, end_us, &mut vms);
-    let causal = causal::analyze(logs, &sends, start_us, end_us);
+    let causal = causal::analyze(logs, logged, &sends, (start_us, end_us));
     let mut notes = notes(&vms);
     notes.extend(causal.as_ref().map(causal_notes).unwrap_or_default());
     let mut space_time = SpaceTime::of(logs, start_us, window, &sends);

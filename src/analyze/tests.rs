@@ -126,3 +126,44 @@ fn link_events_are_counted_and_change_nothing_else() {
     assert_eq!(shiviz(&plain), shiviz(&linked));
     assert!(shiviz(&plain).contains("vm1"));
 }
+
+#[test]
+fn lying_clocks_are_undone_to_true_time_before_any_figure() {
+    use crate::testkit::{History, Plan, T0};
+    let run = |clocks: &[(i64, i64)]| {
+        let plan = Plan {
+            rate: 20,
+            seed: 9,
+            runtime_us: Some(1_000_000),
+            delay_us: 4_000,
+            ..Plan::default()
+        };
+        let mut h = History::skewed(3, plan, T0, clocks);
+        for k in 0..20 {
+            for id in 1..=3 {
+                h.roll_at(id, T0 + k * 50_000 + i64::from(id) * 300);
+            }
+        }
+        analyze(&h.logs(1_000), (0.0, 1.0))
+    };
+    let truth = run(&[]);
+    let clocks = [(-200_000, 30_000_000), (0, 0), (180_000, -40_000_000)];
+    let mut skewed = run(&clocks);
+    let mut c = skewed.causal.take().unwrap();
+    let mut t = truth.causal.clone().unwrap();
+    // The clocks' own figures differ; every other one is true time's.
+    assert!(c.clocks.skewed && !t.clocks.skewed);
+    assert!(c.clocks.hb_inverted > 0 && c.clocks.hb_inverted_true == 0);
+    assert_eq!(t.clocks.hb_inverted, 0);
+    // VM 1 at -200 ms and VM 3 at +180 ms at the start; 1 s later VM 1 has
+    // gained 30 ms and VM 3 lost 40: the widest spread is at the start.
+    assert_eq!(c.clocks.epsilon_us, 380_000);
+    let hlc = c.clocks.hlc.unwrap();
+    assert!(hlc.max_offset_us > 0 && hlc.max_offset_us <= c.clocks.epsilon_us);
+    assert_eq!(c.clocks.hlc_beyond_epsilon, 0);
+    c.clocks = Default::default();
+    t.clocks = Default::default();
+    assert_eq!(c, t);
+    skewed.causal = truth.causal.clone();
+    assert_eq!(skewed, truth);
+}

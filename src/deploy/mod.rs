@@ -34,8 +34,10 @@ impl Plan {
 
     /// The run options every VM gets, in the order `vm --help` lists them:
     /// `--run`, `--seed`, the model's flags, `--connect-timeout`,
-    /// `--rates` when given. Written out in full, so a VM never depends
-    /// on the defaults of the binary in the image.
+    /// `--clock-skew` and `--clock-drift` when given (so a file for
+    /// true clocks reads as it always did), `--rates` when given. Written
+    /// out in full, so a VM never depends on the defaults of the binary in
+    /// the image.
     pub fn vm_flags(&self) -> Vec<String> {
         let m = &self.cfg.model;
         let secs = |d: Duration| d.as_secs_f64().to_string();
@@ -56,6 +58,14 @@ impl Plan {
         .into_iter()
         .flat_map(|(flag, value)| [flag.to_string(), value])
         .collect();
+        for (flag, range) in [
+            ("--clock-skew", m.clock_skew),
+            ("--clock-drift", m.clock_drift),
+        ] {
+            if let Some(r) = range {
+                flags.extend([flag.to_string(), r.to_string()]);
+            }
+        }
         if let Some(rates) = &self.cfg.rates {
             let list: Vec<String> = rates.iter().map(u32::to_string).collect();
             flags.extend(["--rates".to_string(), list.join(",")]);
@@ -145,6 +155,13 @@ pub(crate) mod tests {
         let at = no_delay.iter().position(|f| f == "--delay").unwrap();
         assert_eq!(no_delay[at + 1], "0");
         assert!(!no_delay.contains(&"--rates".to_string()));
+        assert!(!no_delay.iter().any(|f| f.starts_with("--clock")));
+        let skewed = plan_of(&["--clock-skew", "-250..250", "--clock-drift", "-20..5.5"]);
+        let flags = skewed.vm_flags().join(" ");
+        assert!(
+            flags.contains("--clock-skew -250..250 --clock-drift -20..5.5"),
+            "{flags}"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use crate::analyze::Analysis;
 use crate::analyze::causal::Causal;
+use crate::analyze::causal::skew::Clocks;
 use crate::analyze::causal::staleness::Stale;
 use crate::analyze::distributions::Dist;
 use crate::analyze::per_vm::VmStats;
@@ -67,7 +68,49 @@ pub fn columns(a: &Analysis, s: &VmStats) -> Vec<(&'static str, Cell)> {
         ("drift_growth_per_min", Num(drift.map(|d| d.growth_per_min))),
     ];
     cols.extend(causal_columns(a, s.vm));
+    cols.extend(clock_columns(a, s.vm));
     cols
+}
+
+/// This VM's lying clock (empty without `--clock-skew`, `--clock-drift`),
+/// then the run's clock figures (repeated on every row): receives before
+/// their send and happens-before pairs the wall clock reverses, by the
+/// logged times (and on true time), the clock uncertainty epsilon and the
+/// hybrid logical clock's offset l - pt against it.
+fn clock_columns(a: &Analysis, vm: u32) -> Vec<(&'static str, Cell)> {
+    use Cell::{Int, Num};
+    let c = a.causal.as_ref().map(|c| &c.clocks);
+    let own = a.causal.as_ref().and_then(|c| {
+        let i = c.vms.iter().position(|&v| v == vm)?;
+        c.clocks.per_vm.get(i).copied()
+    });
+    let ms = |us: i64| us as f64 / 1000.0;
+    let int = |get: fn(&Clocks) -> u64| c.map_or(Num(None), |c| Int(get(c)));
+    let hlc = c.and_then(|c| c.hlc);
+    vec![
+        ("clock_skew_ms", Num(own.and_then(|o| o.0).map(ms))),
+        ("clock_drift_ppm", Num(own.and_then(|o| o.1).map(ms))),
+        ("clock_epsilon_ms", Num(c.map(|c| ms(c.epsilon_us)))),
+        ("receives_before_send", int(|c| c.before_send)),
+        (
+            "receives_before_send_max_ms",
+            Num(c.map(|c| ms(c.before_send_max_us))),
+        ),
+        ("receives_before_send_true", int(|c| c.before_send_true)),
+        ("hb_pairs_wall_reversed", int(|c| c.hb_inverted)),
+        (
+            "hb_pairs_wall_reversed_max_ms",
+            Num(c.map(|c| ms(c.hb_inverted_max_us))),
+        ),
+        ("hb_pairs_wall_reversed_true", int(|c| c.hb_inverted_true)),
+        ("hlc_max_offset_ms", Num(hlc.map(|h| ms(h.max_offset_us)))),
+        (
+            "hlc_mean_offset_ms",
+            Num(hlc.map(|h| h.mean_offset_us / 1000.0)),
+        ),
+        ("hlc_max_c", Num(hlc.map(|h| f64::from(h.max_c)))),
+        ("hlc_beyond_epsilon", int(|c| c.hlc_beyond_epsilon)),
+    ]
 }
 
 /// This VM's staleness (mean over the others) and the run's happens-before

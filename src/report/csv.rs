@@ -64,7 +64,12 @@ mod tests {
         let mut a = causal_analysis(3);
         let text = summary(&a);
         let header = text.lines().next().unwrap();
-        assert!(header.ends_with(",concurrent_share,lamport_ordered_concurrent_share,lamport_order_unfounded_share,wall_order_disagreement_share"));
+        assert!(header.contains(",concurrent_share,lamport_ordered_concurrent_share,lamport_order_unfounded_share,wall_order_disagreement_share,"));
+        // The clocks' figures come last, after every older column.
+        assert!(header.ends_with(",wall_order_disagreement_share,clock_skew_ms,clock_drift_ppm,clock_epsilon_ms,receives_before_send,receives_before_send_max_ms,receives_before_send_true,hb_pairs_wall_reversed,hb_pairs_wall_reversed_max_ms,hb_pairs_wall_reversed_true,hlc_max_offset_ms,hlc_mean_offset_ms,hlc_max_c,hlc_beyond_epsilon"));
+        // A run on true clocks: no skew of its own, an epsilon of 0, l on pt.
+        let row = text.lines().nth(1).unwrap();
+        assert!(row.ends_with(",,,0,0,0,0,0,0,0,0,0,0,0"), "{row}");
         assert!(header.contains(",peer_lost,link_down,messages_resent,"));
         a.vms[1].link_down = 2;
         a.vms[1].resent = 41;

@@ -272,6 +272,72 @@ pub fn causal_facts(c: &Causal) -> Vec<(&'static str, String)> {
             ),
         ),
     ]
+    .into_iter()
+    .chain(clock_facts(c, r.matched))
+    .collect()
+}
+
+/// The wall clocks against happens-before, and the hybrid logical clock.
+fn clock_facts(c: &Causal, matched: u64) -> Vec<(&'static str, String)> {
+    let k = &c.clocks;
+    let clocks = if k.skewed {
+        format!(
+            "they lie (clock_skew_us, clock_drift_ppm in the start lines): two differ by up to {} (epsilon); the figures above are on true time, recovered from the start lines",
+            duration(k.epsilon_us)
+        )
+    } else {
+        "true as far as the start lines tell (no clock_skew_us or clock_drift_ppm): epsilon 0, unless the VMs ran on hosts whose clocks disagree".to_string()
+    };
+    let mut facts = vec![
+        ("the VMs' clocks", clocks),
+        (
+            "receives before their send by the VMs' own clocks",
+            format!(
+                "{} of {} matched receives{}; on true time {}",
+                thousands(k.before_send),
+                thousands(matched),
+                by_up_to(k.before_send, k.before_send_max_us),
+                thousands(k.before_send_true)
+            ),
+        ),
+        (
+            "pairs a -> b the logged wall times put the other way",
+            format!(
+                "{}{}; on true time {}",
+                thousands(k.hb_inverted),
+                by_up_to(k.hb_inverted, k.hb_inverted_max_us),
+                thousands(k.hb_inverted_true)
+            ),
+        ),
+    ];
+    if let Some(h) = &k.hlc {
+        let lamport = k
+            .lamport_per_min()
+            .map_or(String::new(), |m| format!(", {m:.0} a minute"));
+        facts.push((
+            "hybrid logical clock (l, c) from the logged times",
+            format!(
+                "l - pt at most {} (mean {}; {} events ahead of their own clock) within the bound epsilon {} ({} events beyond it); c at most {}; Lamport's clock meanwhile reached {}{lamport}, without bound",
+                duration(h.max_offset_us),
+                duration(h.mean_offset_us.round() as i64),
+                thousands(h.ahead),
+                duration(k.epsilon_us),
+                thousands(k.hlc_beyond_epsilon),
+                h.max_c,
+                thousands(k.lamport_max),
+            ),
+        ));
+    }
+    facts
+}
+
+/// `, by up to 12.345 ms` after a count that is not 0.
+fn by_up_to(count: u64, us: i64) -> String {
+    if count == 0 {
+        String::new()
+    } else {
+        format!(", by up to {}", duration(us))
+    }
 }
 
 /// A share as a percentage: one decimal, more below 1% so small shares show.
@@ -379,6 +445,35 @@ mod tests {
         assert_eq!(rows.skip(1).count(), 3, "{text}");
         assert!(text::max_width(&text) <= text::WIDTH, "{text}");
         assert!(summary_table(&a).contains(&text));
+    }
+
+    #[test]
+    fn the_clocks_and_the_hybrid_clock_close_the_section() {
+        use crate::testkit::{History, Plan, T0};
+        let text = |clocks: &[(i64, i64)]| {
+            // VM 1 300 ms fast: VM 2 takes its message before, by its own clock, it was sent.
+            let mut h = History::skewed(2, Plan::default(), T0, clocks);
+            h.send(1, &[2], 0).receive(2, 1, 100).internal(2, 200);
+            let a = crate::analyze::analyze(&h.logs(300), (0.0, 1.0));
+            causal_text(a.causal.as_ref().unwrap()).replace("\n    ", " ")
+        };
+        let lying = text(&[(300_000, 0), (0, 0)]);
+        for want in [
+            "the VMs' clocks: they lie (clock_skew_us, clock_drift_ppm in the start lines): two differ by up to 300.000 ms (epsilon)",
+            "receives before their send by the VMs' own clocks: 1 of 1 matched receives, by up to 200.000 ms; on true time 0",
+            "pairs a -> b the logged wall times put the other way: 2, by up to 200.000 ms; on true time 0",
+            "hybrid logical clock (l, c) from the logged times: l - pt at most 200.000 ms",
+            "within the bound epsilon 300.000 ms (0 events beyond it); c at most 2",
+        ] {
+            assert!(lying.contains(want), "{want}\n{lying}");
+        }
+        let true_clocks = text(&[]);
+        assert!(true_clocks.contains("the VMs' clocks: true as far as the start lines tell"));
+        assert!(true_clocks.contains("own clocks: 0 of 1 matched receives; on true time 0"));
+        assert!(
+            true_clocks.contains("l - pt at most 0.000 ms"),
+            "{true_clocks}"
+        );
     }
 
     #[test]

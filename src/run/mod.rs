@@ -8,6 +8,8 @@
 //! - [`messages`]: the one send/receive matcher: a receive is a delivered
 //!   message only if its sender logged that send and addressed it to the
 //!   receiver.
+//! - [`clock`]: a VM's physical clock under `--clock-skew` and
+//!   `--clock-drift`, and true time recovered from its `start` line.
 //! - [`collect`]: an engine's merged output (`kubectl logs`) split back
 //!   into the VMs' logs by each line's `vm=` key.
 //!
@@ -16,6 +18,7 @@
 //! nothing here, imports the VM. The VM's log writer imports [`layout`] for
 //! the file name.
 
+pub mod clock;
 pub mod collect;
 pub mod layout;
 pub mod messages;

@@ -1700,3 +1700,56 @@ mod properties {
         }
     }
 }
+
+// ---- lying clocks ----
+
+#[test]
+fn lying_clocks_break_no_rule() {
+    // VM 1 a quarter second fast and gaining 5%, VM 2 as far slow and
+    // losing: their times disagree, each log on its own still rises.
+    let plan = Plan {
+        rate: 20,
+        seed: 3,
+        runtime_us: Some(1_000_000),
+        delay_us: 2_000,
+        ..Plan::default()
+    };
+    let clocks = [(250_000, 50_000_000), (-250_000, -50_000_000), (0, 0)];
+    let mut h = History::skewed(3, plan, T0, &clocks);
+    for k in 0..20 {
+        for id in 1..=3 {
+            h.roll_at(id, T0 + k * 50_000 + i64::from(id) * 100);
+        }
+    }
+    for id in 1..=3 {
+        h.stop_at(id, crate::logline::StopReason::Runtime, T0 + 1_000_000);
+    }
+    let files = h.files();
+    assert!(
+        files[0]
+            .1
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with(" clock_skew_us=250000 clock_drift_ppm=50000")
+    );
+    expect_ok(&check(&files));
+    // The clocks do lie: some message is received, by VM 2's clock, before
+    // VM 1 sent it.
+    let logs: Vec<(u32, Vec<Line>)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, (_, text))| {
+            (
+                i as u32 + 1,
+                text.lines().map(|l| Line::parse(l).unwrap()).collect(),
+            )
+        })
+        .collect();
+    let a = crate::analyze::analyze(&logs, (0.0, 1.0));
+    let c = a.causal.unwrap().clocks;
+    assert!(
+        c.skewed && c.before_send > 0 && c.before_send_true == 0,
+        "{c:?}"
+    );
+}

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::logline::{self, Event};
+use crate::run::clock::PhysClock;
 use crate::run::layout::{log_id, log_path};
 
 /// Longest a written line waits in the buffer while ticks are frequent.
@@ -48,6 +49,17 @@ pub struct LogWriter {
     last_flush: Instant,
     /// `--log-stdout`, until standard output fails once (the file goes on).
     to_stdout: bool,
+    /// Under `--clock-skew` or `--clock-drift`: the clock the lines are
+    /// stamped with, the drawn values as the `start` line records them, and
+    /// the last stamp (the clock never runs backwards, even if the host's does).
+    skewed: Option<Skewed>,
+}
+
+/// A lying clock: [`PhysClock`], what was drawn, the last time written.
+struct Skewed {
+    clock: PhysClock,
+    drawn: (Option<i64>, Option<i64>),
+    last_us: i64,
 }
 
 impl LogWriter {
@@ -65,7 +77,50 @@ impl LogWriter {
             buf: String::with_capacity(FLUSH_BYTES + 512),
             last_flush: Instant::now(),
             to_stdout: false,
+            skewed: None,
         })
+    }
+
+    /// Stamps every line from now on with a clock `skew_us` off true time
+    /// and drifting by `drift_ppb` (either may be `None`: 0, and no key in
+    /// the `start` line); the drift counts from now until [`Self::start_at`].
+    pub fn skew_clock(&mut self, skew_us: Option<i64>, drift_ppb: Option<i64>) {
+        if skew_us.is_none() && drift_ppb.is_none() {
+            return;
+        }
+        self.skewed = Some(Skewed {
+            clock: PhysClock {
+                offset_us: skew_us.unwrap_or(0),
+                drift_ppb: drift_ppb.unwrap_or(0),
+                start_us: logline::now_us(),
+            },
+            drawn: (skew_us, drift_ppb),
+            last_us: i64::MIN,
+        });
+    }
+
+    /// The drift counts from `t0_us`, the start instant (true time).
+    pub fn start_at(&mut self, t0_us: i64) {
+        if let Some(s) = &mut self.skewed {
+            s.clock.start_us = t0_us;
+        }
+    }
+
+    /// What [`Self::skew_clock`] was given: the `start` line's clock keys.
+    pub fn drawn(&self) -> (Option<i64>, Option<i64>) {
+        self.skewed.as_ref().map_or((None, None), |s| s.drawn)
+    }
+
+    /// The time a line written now carries: the wall clock, or the lying one.
+    fn stamp(&mut self) -> i64 {
+        let now = logline::now_us();
+        match &mut self.skewed {
+            None => now,
+            Some(s) => {
+                s.last_us = s.last_us.max(s.clock.physical(now));
+                s.last_us
+            }
+        }
     }
 
     /// Every flush from now on also goes to standard output.
@@ -78,9 +133,11 @@ impl LogWriter {
         &self.path
     }
 
-    /// Appends one event stamped with the current wall time.
+    /// Appends one event stamped with the current wall time (as this VM's
+    /// clock tells it: see [`Self::skew_clock`]).
     pub fn write(&mut self, event: &Event) -> Result<()> {
-        logline::write_line(logline::now_us(), self.vm, event, &mut self.buf);
+        let time_us = self.stamp();
+        logline::write_line(time_us, self.vm, event, &mut self.buf);
         if self.buf.len() >= FLUSH_BYTES {
             self.flush()?;
         }

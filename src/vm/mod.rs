@@ -73,6 +73,20 @@ pub fn vm_rng(seed: u64, id: u32) -> StdRng {
     StdRng::seed_from_u64(seed ^ u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
+/// The clock of VM `id` in a run with `seed`: its offset (microseconds) and
+/// drift (parts per billion) drawn from `--clock-skew` and `--clock-drift`,
+/// each `None` without its flag. A stream of its own, apart from
+/// [`vm_rng`], so a seed's rates and rolls are the same with and without
+/// lying clocks.
+pub fn clock_draw(model: &params::Model, seed: u64, id: u32) -> (Option<i64>, Option<i64>) {
+    let mut rng = StdRng::seed_from_u64(
+        seed ^ u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xC10C_5E3D_D41F_7A11,
+    );
+    let skew = model.clock_skew.map(|r| r.draw(&mut rng));
+    let drift = model.clock_drift.map(|r| r.draw(&mut rng));
+    (skew, drift)
+}
+
 /// Runs one VM to the end. Bad arguments come back as [`ConfigError`].
 pub fn run(cfg: VmConfig) -> Result<()> {
     tighten_timer_slack();
@@ -108,6 +122,8 @@ pub fn run(cfg: VmConfig) -> Result<()> {
     if cfg.log_stdout {
         log.also_to_stdout();
     }
+    let (skew, drift) = clock_draw(&cfg.model, seed, cfg.id);
+    log.skew_clock(skew, drift);
     let warner = Arc::new(Warner::new(cfg.id));
     if !cfg.control {
         say_err!(
@@ -198,5 +214,31 @@ mod tests {
         let b: Vec<u32> = (1..=8).map(|id| draw(7, id)).collect();
         assert_eq!(a, b);
         assert!(a.iter().any(|&r| r != a[0]), "{a:?}");
+    }
+
+    #[test]
+    fn clocks_are_drawn_from_their_own_stream_within_the_ranges() {
+        let mut model = crate::config::run(&{
+            use clap::Parser;
+            crate::cli::Cli::parse_from(["lamport-sim"]).run
+        })
+        .unwrap()
+        .model;
+        assert_eq!(clock_draw(&model, 7, 1), (None, None));
+        model.clock_skew = params::ClockRange::parse_skew("-250..250").unwrap();
+        model.clock_drift = params::ClockRange::parse_drift("-50..50").unwrap();
+        let drawn: Vec<_> = (1..=20).map(|id| clock_draw(&model, 7, id)).collect();
+        assert_eq!(
+            drawn,
+            (1..=20)
+                .map(|id| clock_draw(&model, 7, id))
+                .collect::<Vec<_>>()
+        );
+        for &(s, d) in &drawn {
+            assert!((-250_000..=250_000).contains(&s.unwrap()));
+            assert!((-50_000..=50_000).contains(&d.unwrap()));
+        }
+        assert!(drawn.iter().any(|&d| d != drawn[0]));
+        assert_ne!(clock_draw(&model, 8, 1), clock_draw(&model, 7, 1));
     }
 }

@@ -78,7 +78,8 @@ pub(super) fn stopped_before_peers(
     mut log: LogWriter,
     reason: StopReason,
 ) -> Result<()> {
-    log.write(&Event::Start(start_info(cfg, &[], rate, seed)))?;
+    let skew = log.drawn();
+    log.write(&Event::Start(start_info(cfg, &[], rate, seed, skew)))?;
     log.write(&Event::Stop {
         ticks: 0,
         clock: 0,

@@ -90,7 +90,7 @@ impl Vm {
         let ids: Vec<u32> = peers.iter().map(|p| p.0).collect();
         Vm {
             id: cfg.id,
-            start: start_info(cfg, &ids, parts.rate, parts.seed),
+            start: start_info(cfg, &ids, parts.rate, parts.seed, parts.log.drawn()),
             peers: ids.iter().copied().map(Peer::new).collect(),
             rate: parts.rate,
             runtime: cfg.model.runtime,
@@ -115,7 +115,15 @@ impl Vm {
     }
 }
 
-pub(super) fn start_info(cfg: &VmConfig, peers: &[u32], rate: u32, seed: u64) -> StartInfo {
+/// The `start` line; `skew`: the clock's drawn offset (microseconds) and
+/// drift (parts per billion), each `None` without its flag.
+pub(super) fn start_info(
+    cfg: &VmConfig,
+    peers: &[u32],
+    rate: u32,
+    seed: u64,
+    skew: (Option<i64>, Option<i64>),
+) -> StartInfo {
     StartInfo {
         rate,
         event_range: cfg.model.event_range,
@@ -125,5 +133,7 @@ pub(super) fn start_info(cfg: &VmConfig, peers: &[u32], rate: u32, seed: u64) ->
         runtime_us: Some(cfg.model.runtime.as_micros() as u64),
         start_at_us: None,
         delay_us: cfg.model.delay.map(|d| (d.min_us, d.max_us)),
+        clock_skew_us: skew.0,
+        clock_drift_ppb: skew.1,
     }
 }

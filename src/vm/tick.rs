@@ -143,6 +143,7 @@ impl Vm {
             self.next_status = self.status.as_ref().map(|_| Instant::now());
         }
         self.start.start_at_us = Some(t0_us);
+        self.log.start_at(t0_us);
         let total = tick_count(self.rate, self.runtime);
         if let Some(reason) = self.wait_until(t0)? {
             return Ok((reason, false));

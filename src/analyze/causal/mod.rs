@@ -20,13 +20,19 @@
 //!
 //! Files: [`vclock`] (the clocks and the matching of receives), [`pairs`]
 //! (concurrency and the wall-clock order), [`staleness`] (what each VM knows
-//! of the others over time); this file gathers them into [`Causal`].
+//! of the others over time), [`hlc`] (the hybrid logical clock), [`skew`]
+//! (the wall clocks, as logged and true, against happens-before); this file
+//! gathers them into [`Causal`].
 
+pub mod hlc;
 pub mod pairs;
+pub mod skew;
 pub mod staleness;
 pub mod vclock;
 
+use hlc::Hlc;
 use pairs::{Pairs, WallOrder};
+use skew::Clocks;
 use staleness::{Stale, Staleness, over_peers};
 use vclock::{Receives, VectorClocks};
 
@@ -46,16 +52,20 @@ pub struct Causal {
     pub wall: WallOrder,
     /// `None` without a grid (fewer than two VMs, or no VM ticked).
     pub staleness: Option<Staleness>,
+    /// The wall clocks against happens-before, and the hybrid logical clock.
+    pub clocks: Clocks,
 }
 
-/// The happens-before figures of `logs`, whose sends `index` holds,
-/// staleness on the grid from `start_us` to `end_us` (the drift grid); `None`
-/// without tick events.
+/// The happens-before figures of `logs` (on true time), whose sends `index`
+/// holds, staleness on the grid from `start_us` to `end_us` (the drift
+/// grid); `logged` is the same logs with the times as logged, where the
+/// hybrid logical clock and the logged wall order are read. `None` without
+/// tick events.
 pub fn analyze(
     logs: &[(u32, Vec<Line>)],
+    logged: &[(u32, Vec<Line>)],
     index: &Index,
-    start_us: i64,
-    end_us: Option<i64>,
+    (start_us, end_us): (i64, Option<i64>),
 ) -> Option<Causal> {
     let vc = VectorClocks::matched(logs, index);
     if vc.is_empty() {
@@ -69,8 +79,69 @@ pub fn analyze(
         pairs,
         wall,
         staleness: end_us.and_then(|end| vc.staleness(start_us, end, grid)),
+        clocks: clocks(&vc, logs, logged, index, start_us),
         vms: vc.vms,
     })
+}
+
+/// [`Clocks`] of a run: `vc` built from `logs` (true time), `logged` the
+/// times as written.
+fn clocks(
+    vc: &VectorClocks,
+    logs: &[(u32, Vec<Line>)],
+    logged: &[(u32, Vec<Line>)],
+    index: &Index,
+    start_us: i64,
+) -> Clocks {
+    let per_vm: Vec<Vec<i64>> = logged
+        .iter()
+        .map(|(_, lines)| {
+            let ticks = lines.iter().filter(|l| l.event.tick_clock().is_some());
+            ticks.map(|l| l.time_us).collect()
+        })
+        .collect();
+    let times: Vec<i64> = per_vm.iter().flatten().copied().collect();
+    let sends = vclock::sends_of(logs, index);
+    let (before_send, before_send_max_us) = skew::before_send(&sends, &vc.first, &times);
+    let (before_send_true, _) = skew::before_send(&sends, &vc.first, &vc.time_us);
+    let (hb_inverted, hb_inverted_max_us) = vc.hb_inverted(&times);
+    let (hb_inverted_true, _) = vc.hb_inverted(&vc.time_us);
+    let phys = crate::run::clock::clocks(logged);
+    let end_us = logs
+        .iter()
+        .filter_map(|(_, lines)| lines.last().map(|l| l.time_us))
+        .max()
+        .unwrap_or(start_us);
+    let epsilon_us = crate::run::clock::epsilon_us(&phys, start_us, end_us);
+    let hlc = Hlc::from_parts(&per_vm, &sends);
+    let beyond = hlc
+        .l_us
+        .iter()
+        .zip(&hlc.pt_us)
+        .filter(|&(l, pt)| l - pt > epsilon_us + 1)
+        .count() as u64;
+    let per_vm = logged
+        .iter()
+        .map(|(_, lines)| match lines.first().map(|l| &l.event) {
+            Some(crate::logline::Event::Start(s)) => (s.clock_skew_us, s.clock_drift_ppb),
+            _ => (None, None),
+        })
+        .collect();
+    Clocks {
+        skewed: phys.iter().any(Option::is_some),
+        per_vm,
+        lamport_max: vc.lamport.iter().copied().max().unwrap_or(0),
+        span_us: end_us - start_us,
+        before_send,
+        before_send_max_us,
+        before_send_true,
+        hb_inverted,
+        hb_inverted_max_us,
+        hb_inverted_true,
+        epsilon_us,
+        hlc: hlc.figures(),
+        hlc_beyond_epsilon: beyond,
+    }
 }
 
 /// `part / whole`, `None` when there is no whole.

@@ -160,14 +160,17 @@ fn bookkeeping_lines_are_not_events_and_empty_runs_have_no_figures() {
     };
     let logs = vec![(1, vec![at(1, 0, stop)]), (2, vec![])];
     assert!(VectorClocks::of(&logs).is_empty());
-    assert_eq!(analyze(&logs, &Index::of(&logs), T0, Some(T0)), None);
-    assert_eq!(analyze(&[], &Index::default(), T0, None), None);
+    assert_eq!(
+        analyze(&logs, &logs, &Index::of(&logs), (T0, Some(T0))),
+        None
+    );
+    assert_eq!(analyze(&[], &[], &Index::default(), (T0, None)), None);
 }
 
 #[test]
 fn analyze_gathers_the_figures_and_shares() {
     let logs = two();
-    let c = analyze(&logs, &Index::of(&logs), T0, Some(T0 + 40_000)).unwrap();
+    let c = analyze(&logs, &logs, &Index::of(&logs), (T0, Some(T0 + 40_000))).unwrap();
     assert_eq!((c.events, c.vms.clone()), (6, vec![1, 2]));
     assert_eq!(c.concurrent_share(), Some(5.0 / 9.0));
     assert_eq!(c.lamport_ordered_concurrent_share(), Some(3.0 / 5.0));

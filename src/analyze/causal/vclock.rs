@@ -96,6 +96,17 @@ impl VectorClocks {
     }
 }
 
+/// Per VM, per tick event in log order (the order of [`VectorClocks`]'s
+/// events): a receive's send as (VM index, position in that VM's events),
+/// matched as for the vector clocks; `None` for any other event.
+pub fn sends_of(logs: &[(u32, Vec<Line>)], index: &Index) -> Vec<Vec<Option<(usize, usize)>>> {
+    let (ticks, _) = tick_events(logs, index);
+    ticks
+        .iter()
+        .map(|t| t.iter().map(|t| t.dep).collect())
+        .collect()
+}
+
 /// Each VM's tick events with their receives' sends resolved, and how many
 /// receives named no delivered message (no such send, or not addressed to
 /// the receiver).
