@@ -44,8 +44,7 @@
       receivers.get(m[2]).push(e);
     }
   }
-  // The labels an event can show; a field the data lacks is not offered
-  // (the hybrid logical clock plugs in as one more field, `hlc`).
+  // The labels an event can show; a field the data lacks is not offered.
   const LABELS = [["lamport", "Lamport clock"], ["vc", "vector clock"], ["hlc", "hybrid logical clock"]]
     .filter(([f]) => f in F);
 
@@ -319,7 +318,7 @@
       const u = xOf(e);
       if (shownLane(lane[e]) && u >= lo && u <= hi) at.push(e);
     }
-    const room = state.label === "vc" ? 6 * n + 12 : 26;
+    const room = state.label === "vc" ? 6 * n + 12 : state.label === "hlc" ? 52 : 26;
     const lanes = Math.max(1, n - state.hidden.size);
     if (at.length === 0 || at.length > 3000 || (width - LEFT) * lanes / at.length < room) return;
     ctx.font = "9px sans-serif";
@@ -328,8 +327,10 @@
     for (const e of at) ctx.fillText(labelOf(e, state.label), toPx(xOf(e)), laneY[lane[e]] - 7);
   }
 
+  // An HLC label is (l, c) with l in ms since the start, to 0.1 ms.
   function labelOf(e, f) {
     const v = ev[e][F[f]];
+    if (f === "hlc") return `(${(v[0] / 1000).toFixed(1)},${v[1]})`;
     return Array.isArray(v) ? `[${v.join(",")}]` : String(v);
   }
 
@@ -366,7 +367,10 @@
     const row = ev[e], h = [];
     h.push(`<h2>${name(e)}: ${KIND[row[F.kind]]}</h2><table>`);
     h.push(`<tr><th>Lamport clock</th><td>${row[F.lamport]}</td></tr>`);
-    if ("hlc" in F) h.push(`<tr><th>hybrid logical clock</th><td>${labelOf(e, "hlc")}</td></tr>`);
+    if ("hlc" in F) {
+      const [l, c, ahead] = row[F.hlc];
+      h.push(`<tr><th>hybrid logical clock</th><td>l = ${secs(l / 1000)}, c = ${c}; l is ${(ahead / 1000).toFixed(3)} ms ahead of this VM's clock</td></tr>`);
+    }
     h.push(`<tr><th>wall time</th><td>${secs(wallMs[e])} after the start</td></tr></table>`);
     h.push(`<h3>Vector clock</h3><table class="vc"><tr>${vms.map((v) => `<th>VM ${v}</th>`).join("")}</tr><tr>${row[F.vc].map((x) => `<td>${x}</td>`).join("")}</tr></table>`);
     const m = row[F.msg];

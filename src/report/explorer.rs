@@ -18,15 +18,18 @@
 //! - `vc`: the vector clock, one entry per VM in `vms` order;
 //! - `msg`: for a receive, `[from VM, sent tick, the send's index in
 //!   events or -1 when its send is not in the logs, sent at (us since
-//!   start) or null, wait in the queue (us)]`; otherwise null.
+//!   start) or null, wait in the queue (us)]`; otherwise null;
+//! - `hlc`: the hybrid logical clock `[l (us since start), c, l - pt (us)]`
+//!   from [`Hlc::matched`], the figures `summary.json`'s `hlc_*` come from.
 //!
-//! A further label (the hybrid logical clock) is one more field: add it to
-//! [`FIELDS`] and to [`Event`], and the page offers it at its label toggle.
+//! The page offers every label field it finds (Lamport, vector, HLC) at its
+//! label toggle: a further label is one more field here and in [`Event`].
 
 use std::fmt::Write as _;
 
 use super::markup::escape_xml;
 use crate::analyze::Analysis;
+use crate::analyze::causal::hlc::Hlc;
 use crate::analyze::causal::vclock::VectorClocks;
 use crate::logline::{Event as LogEvent, Line};
 use crate::run::messages::Index;
@@ -38,7 +41,7 @@ const JS: &str = include_str!("explorer.js");
 const CSS: &str = include_str!("explorer.css");
 
 /// The names of each event's entries in the JSON, in order.
-pub const FIELDS: [&str; 7] = ["vm", "tick", "kind", "lamport", "wall", "vc", "msg"];
+pub const FIELDS: [&str; 8] = ["vm", "tick", "kind", "lamport", "wall", "vc", "msg", "hlc"];
 
 /// What the explorer shows: every tick event of the run.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -62,6 +65,9 @@ pub struct Event {
     pub wall_us: i64,
     pub vc: Vec<u32>,
     pub msg: Option<Msg>,
+    /// The hybrid logical clock: l (microseconds since the start), c, and
+    /// l - pt (how far l is ahead of the event's logged time, microseconds).
+    pub hlc: (i64, u32, i64),
 }
 
 /// The message a receive took.
@@ -82,6 +88,7 @@ impl Explorer {
     pub fn of(logs: &[(u32, Vec<Line>)], start_us: i64, run: Option<String>) -> Explorer {
         let index = Index::of(logs);
         let vc = VectorClocks::matched(logs, &index);
+        let hlc = Hlc::matched(logs, &index);
         // Where each VM's events begin in `events`, to point at sends.
         let mut first = vec![0usize; logs.len() + 1];
         for (i, _) in logs.iter().enumerate() {
@@ -92,7 +99,9 @@ impl Explorer {
             let ticks = lines.iter().filter(|l| l.event.tick_clock().is_some());
             for (pos, line) in ticks.enumerate() {
                 let msg = msg_of(*id, line, &index, &first, start_us);
-                events.push(event_of(*id, line, vc.clock(i, pos), start_us, msg));
+                let stamp = hlc.stamp(i, pos);
+                let hlc = (stamp.l_us - start_us, stamp.c, hlc.offset_us(i, pos));
+                events.push(event_of(*id, line, vc.clock(i, pos), start_us, msg, hlc));
             }
         }
         Explorer {
@@ -153,11 +162,19 @@ impl Event {
                 );
             }
         }
-        out.push(']');
+        let (l, c, ahead) = self.hlc;
+        let _ = write!(out, ",[{l},{c},{ahead}]]");
     }
 }
 
-fn event_of(vm: u32, line: &Line, vc: &[u32], start_us: i64, msg: Option<Msg>) -> Event {
+fn event_of(
+    vm: u32,
+    line: &Line,
+    vc: &[u32],
+    start_us: i64,
+    msg: Option<Msg>,
+    hlc: (i64, u32, i64),
+) -> Event {
     let (tick, lamport) = line.event.tick_clock().unwrap_or_default();
     let kind = match line.event {
         LogEvent::Send { .. } => 's',
@@ -172,6 +189,7 @@ fn event_of(vm: u32, line: &Line, vc: &[u32], start_us: i64, msg: Option<Msg>) -
         wall_us: line.time_us - start_us,
         vc: vc.to_vec(),
         msg,
+        hlc,
     }
 }
 
@@ -272,11 +290,17 @@ mod tests {
         assert_eq!(ex.events.len(), ticks);
         assert_eq!(ex.vms, vec![1, 2]);
         let vc = VectorClocks::of(&logs);
+        let hlc = crate::analyze::causal::hlc::of(&logs);
         let mut k = 0;
         for (i, (id, _)) in logs.iter().enumerate() {
             for pos in 0..vc.count(i) {
                 assert_eq!(ex.events[k].vm, *id);
                 assert_eq!(ex.events[k].vc, vc.clock(i, pos));
+                let stamp = hlc.stamp(i, pos);
+                let want = (stamp.l_us - T0, stamp.c, hlc.offset_us(i, pos));
+                assert_eq!(ex.events[k].hlc, want);
+                // l is never behind the event's own clock.
+                assert!(want.2 >= 0 && want.0 == ex.events[k].wall_us + want.2);
                 k += 1;
             }
         }
@@ -328,6 +352,7 @@ mod tests {
                     assert_eq!(j[6], want);
                 }
             }
+            assert_eq!(j[7], serde_json::json!([e.hlc.0, e.hlc.1, e.hlc.2]));
         }
     }
 
