@@ -108,6 +108,36 @@ fn a_skewed_run_verifies_and_its_analysis_shows_the_hybrid_clock() {
     assert!((num("clock_skew_ms") * 1000.0 - offsets[0] as f64).abs() < 1e-6);
     let json = std::fs::read_to_string(dir.path().join("report/summary.json")).unwrap();
     assert!(json.contains("\"hlc_max_offset_ms\": "), "{json}");
+    // The hybrid clock rebuilt apart from the Rust code: the paper's
+    // theorems hold, and summary.json's figures are the same.
+    assert_hlc_crosschecks(dir.path());
+}
+
+/// `tests/crosscheck/hlc.py DIR` rebuilds the hybrid logical clock from the
+/// logs alone, checks its properties and compares `summary.json`'s figures.
+fn assert_hlc_crosschecks(dir: &std::path::Path) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/crosscheck/hlc.py");
+    let out = match std::process::Command::new("python3")
+        .arg(&script)
+        .arg(dir)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            skip(
+                "the crosscheck by tests/crosscheck/hlc.py",
+                &format!("python3: {e}"),
+            );
+            return;
+        }
+    };
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains(" events; l - pt at most "),
+        "hlc.py disagrees on {}:\n{said}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The rolls of one VM: what each of its ticks that took no message did.

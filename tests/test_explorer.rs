@@ -84,7 +84,7 @@ fn explorer_marks_match_the_logs_in_chromium() {
         "explorer_marks_match_the_logs_in_chromium",
         4,
         "3",
-        &["--fast", "--clicks", "12"],
+        &["--fast", "--clicks", "12", "--skew", "-250..250"],
         Duration::from_secs(120),
     );
 }

@@ -12,6 +12,8 @@
 //
 // --fast: tick rates 20..40 per second (a short run with many messages);
 // --run DIR: an existing run folder instead of a new run (not with --vms).
+// --skew MIN..MAX: the new run's --clock-skew (ms), so the hybrid logical
+// clock the panel shows is ahead of the VMs' clocks.
 // Exit 0 when everything holds; each failure is printed; the timings go to
 // stdout as one JSON line starting "timing:".
 import { chromium } from "playwright-core";
@@ -38,6 +40,7 @@ const opt = {
   screenshot: args.screenshot,
   run: args.run,
   fast: args.fast === true,
+  skew: args.skew,
 };
 if (!opt.work || (!opt.bin && !opt.run)) {
   console.error("usage: explorer.test.mjs --bin PATH --work DIR [--vms N] [--runtime SECS] ...");
@@ -52,6 +55,7 @@ function makeRun() {
   if (opt.run) return resolve(opt.run);
   const dir = join(opt.work, `run-${opt.vms}`);
   const rates = opt.fast ? ["--min-rate", "20", "--max-rate", "40"] : [];
+  if (opt.skew) rates.push(`--clock-skew=${opt.skew}`);
   execFileSync(opt.bin, ["run", "--vms", String(opt.vms), "--runtime", opt.runtime, "--seed", opt.seed,
     "--base-port", "0", ...rates, "--logs", dir], { stdio: ["ignore", "ignore", "inherit"], timeout: 600_000 });
   return dir;
@@ -78,7 +82,10 @@ print(json.dumps({"vms": vms, "events": [[vm, int(d["tick"]), int(d["clock"]), d
 `;
   const out = execFileSync("python3", ["-c", py, resolve(here, "../crosscheck"), dir], { maxBuffer: 1 << 30 });
   const r = JSON.parse(out);
-  const events = r.events.map(([vm, tick, lamport, kind, clock]) => ({ vm, tick, lamport, kind, clock, key: `${vm}:${tick}` }));
+  // The hybrid logical clock, rebuilt by hlc.py: [vm, tick, l, c, l - pt].
+  const hlc = new Map(JSON.parse(execFileSync("python3", [resolve(here, "../crosscheck/hlc.py"), dir, "--json"], { maxBuffer: 1 << 30 }))
+    .map(([vm, tick, l, c, ahead]) => [`${vm}:${tick}`, { c, ahead }]));
+  const events = r.events.map(([vm, tick, lamport, kind, clock]) => ({ vm, tick, lamport, kind, clock, key: `${vm}:${tick}`, hlc: hlc.get(`${vm}:${tick}`) }));
   return { vms: r.vms, events, byKey: new Map(events.map((e) => [e.key, e])) };
 }
 
@@ -185,6 +192,8 @@ async function main() {
       const vcCells = await page.$$eval("#panel table.vc td", (tds) => tds.map((td) => +td.textContent));
       check(JSON.stringify(vcCells) === JSON.stringify(ref.vms.map((vm) => a.clock[vm] || 0)),
         `the panel shows VM ${a.vm} tick ${a.tick}'s vector clock`);
+      const h = a.hlc && `c = ${a.hlc.c}; l is ${(a.hlc.ahead / 1000).toFixed(3)} ms ahead`;
+      check(h && panel.includes(h), `the panel shows VM ${a.vm} tick ${a.tick}'s hybrid logical clock (${h})`);
     }
     timing.inPageClickMs = await page.evaluate(() => window.explorer.timing.clicks);
 
@@ -214,6 +223,12 @@ async function main() {
     const [y1, y2] = [await cy(ref.vms[0]), await cy(ref.vms[1])];
     await page.click(`#lanes button[data-down="0"]`);
     check(await cy(ref.vms[0]) === y2 && await cy(ref.vms[1]) === y1, "the first lane moved down one");
+
+    // The label toggle offers the three clocks.
+    const labels = await page.$$eval("#label option", (os) => os.map((o) => o.value));
+    check(["lamport", "vc", "hlc"].every((l) => labels.includes(l)), `the labels offered: ${labels}`);
+    await page.selectOption("#label", "hlc");
+    await frame(page);
 
     // The Lamport axis: each event sits at its clock.
     await page.check(`input[name="axis"][value="lamport"]`);
